@@ -1,5 +1,5 @@
 // Every path an instruction or an LLM names is untrusted: it must resolve inside the workspace.
-import { realpathSync } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 
 export class PathError extends Error {}
@@ -21,6 +21,11 @@ export function resolveInside(workspace: string, rel: string): string {
   while (existing !== root && !exists(existing)) existing = path.dirname(existing);
   const realExisting = realOrSelf(existing);
   if (!isWithin(realRoot, realExisting)) throw new PathError(`path leaves the workspace through a symlink: ${rel}`);
+  // A dangling symlink has no real path: judge it by where it points.
+  if (existing !== target && isSymlink(target)) {
+    const pointsTo = path.resolve(path.dirname(target), readlinkSync(target));
+    if (!isWithin(realRoot, realOrSelf(pointsTo))) throw new PathError(`path leaves the workspace through a symlink: ${rel}`);
+  }
   return target;
 }
 
@@ -33,6 +38,14 @@ function exists(p: string): boolean {
   try {
     realpathSync(p);
     return true;
+  } catch {
+    return false;
+  }
+}
+
+function isSymlink(p: string): boolean {
+  try {
+    return lstatSync(p).isSymbolicLink();
   } catch {
     return false;
   }
