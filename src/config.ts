@@ -24,6 +24,13 @@ const Env = z.object({
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('wingman'),
   TEMPORAL_API_KEY: z.string().min(1).optional(),
+  /** Task queue of the activities that touch the checkout; a second host with its own checkout uses its own name. */
+  WINGMAN_WORKSPACE_QUEUE: z.string().min(1).default('workspace'),
+  /** Per-provider limits, enforced by each LLM queue's workers. */
+  WINGMAN_OPENAI_CONCURRENCY: z.coerce.number().int().positive().default(50),
+  WINGMAN_OPENAI_RPS: z.coerce.number().positive().optional(),
+  WINGMAN_OLLAMA_CONCURRENCY: z.coerce.number().int().positive().default(2),
+  WINGMAN_PROCESSOR_CONCURRENCY: z.coerce.number().int().positive().default(2),
   TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
   /** Where prompts, generations and test logs are kept (content-addressed), and the local memory store. */
   WINGMAN_STATE_DIR: z.string().min(1).default('.wingman'),
@@ -31,6 +38,16 @@ const Env = z.object({
   WINGMAN_ALLOWED_RUNNERS: z.string().optional(),
   WINGMAN_TEST_TIMEOUT_MS: z.coerce.number().int().positive().default(120_000),
   WINGMAN_TEST_OUTPUT_CAP: z.coerce.number().int().positive().default(1_000_000),
+  /** LLM call policy: per-call timeout, heartbeat, and Temporal's retry of one provider before falling back. */
+  WINGMAN_LLM_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
+  WINGMAN_LLM_HEARTBEAT_MS: z.coerce.number().int().positive().default(30_000),
+  WINGMAN_LLM_MAX_ATTEMPTS: z.coerce.number().int().positive().default(4),
+  WINGMAN_LLM_RETRY_INITIAL_MS: z.coerce.number().int().positive().default(2_000),
+  WINGMAN_LLM_RETRY_MAX_MS: z.coerce.number().int().positive().default(60_000),
+  /** Path of the `temporal` CLI for the local dev server; otherwise PATH, otherwise the SDK downloads it. */
+  TEMPORAL_CLI_PATH: z.string().min(1).optional(),
+  /** The Web UI's base URL, for the links the CLI prints. */
+  TEMPORAL_UI_URL: optionalUrl,
   /** The Python interpreter for tests; its real path is resolved once. */
   WINGMAN_PYTHON: z.string().min(1).default('python3'),
 });

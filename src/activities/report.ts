@@ -1,0 +1,57 @@
+// The batch report. Each worker records its own result as it ends, so the parent's history
+// holds counters only and the report is assembled from files at the end.
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { Report, WorkerResult } from '../schemas.js';
+import type { ReportActivities, ReportRequest } from './types.js';
+
+const resultFile = (reportPath: string, workerId: string) =>
+  path.join(path.dirname(reportPath), 'workers', `${workerId}.json`);
+
+async function writeAtomic(file: string, text: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${randomUUID()}.tmp`;
+  await writeFile(tmp, text);
+  await rename(tmp, file);
+}
+
+export async function recordResult(req: { reportPath: string; result: WorkerResult }): Promise<void> {
+  await writeAtomic(resultFile(req.reportPath, req.result.id), JSON.stringify(req.result, null, 2));
+}
+
+export async function buildReport(req: ReportRequest): Promise<Report> {
+  const notRun = new Map(req.notRun.map((n) => [n.id, n.reason]));
+  const workers: Report['workers'] = [];
+  for (const w of req.workers) {
+    const reason = notRun.get(w.id);
+    const recorded = reason === undefined ? await readResult(req.reportPath, w.id) : null;
+    if (recorded) {
+      const { lastStep: _lastStep, ...rest } = recorded;
+      workers.push(rest);
+    } else {
+      workers.push({
+        id: w.id, name: w.name, outcome: 'skipped', provider: null, model: null, attempts: 0, files: [],
+        tests: { passed: 0, failed: 0 }, tokens: { prompt: 0, completion: 0 }, costUsd: 0,
+        startedAt: null, finishedAt: null, durationMs: 0, error: reason ?? 'no result recorded',
+      });
+    }
+  }
+  return Report.parse({ ...req.summary, workers });
+}
+
+export async function writeReport(req: ReportRequest): Promise<void> {
+  const report = await buildReport(req);
+  await writeAtomic(req.reportPath, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+async function readResult(reportPath: string, workerId: string): Promise<WorkerResult | null> {
+  try {
+    return WorkerResult.parse(JSON.parse(await readFile(resultFile(reportPath, workerId), 'utf8')));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+export const reportActivities: ReportActivities = { recordResult, writeReport };

@@ -1,0 +1,257 @@
+// Runs the TEST_PROCESS commands on generated code. The code is untrusted: no shell, a scrubbed
+// environment (no API keys), cwd in the workspace, a time limit that kills the whole process
+// group (a test that forks a sleeper does not outlive it), and a cap on the output kept.
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { execa } from 'execa';
+import type { ArtifactStore } from '../artifacts.js';
+import type { Config } from '../config.js';
+import { PathError, resolveInside } from '../paths.js';
+import { realPython } from '../python.js';
+import { TestRequest, type TestRun } from '../schemas.js';
+
+export const SUMMARY_BYTES = 2 * 1024;
+const HEARTBEAT_MS = 5_000;
+
+/** The last `bytes` bytes of a text, cut at a line start when one is near. */
+export function tail(text: string, bytes: number): string {
+  const buf = Buffer.from(text);
+  if (buf.length <= bytes) return text;
+  let cut = buf.subarray(buf.length - bytes).toString('utf8').replace(/^\uFFFD+/, '');
+  const nl = cut.indexOf('\n');
+  if (nl >= 0 && nl < 200) cut = cut.slice(nl + 1);
+  return `[... ${buf.length - Buffer.byteLength(cut)} earlier bytes cut ...]\n${cut}`;
+}
+
+/** The workspace's Python root (cwd of tests, and PYTHONPATH), which must stay inside the workspace. */
+export function pythonRootDir(workspace: string, pythonRoot: string): string {
+  const r = pythonRoot.trim().replace(/\/+$/, '');
+  if (r === '' || r === '.') return path.resolve(workspace);
+  try {
+    return resolveInside(workspace, r);
+  } catch (e) {
+    if (e instanceof PathError) throw ApplicationFailure.nonRetryable(e.message, 'PathOutsideWorkspace');
+    throw e;
+  }
+}
+
+/**
+ * Everything generated code gets from our environment: no API key, token or anything else of
+ * process.env. The interpreter's own directory comes first on PATH, because a pyenv shim does not
+ * work with HOME pointing elsewhere.
+ */
+export function scrubbedEnv(o: { home: string; pythonPath: string; python: string }): Record<string, string> {
+  return {
+    PATH: [path.dirname(o.python), process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin'].join(path.delimiter),
+    HOME: o.home,
+    LANG: process.env.LANG ?? 'C.UTF-8',
+    PYTHONPATH: o.pythonPath,
+    PYTHONDONTWRITEBYTECODE: '1',
+    PYTHONHASHSEED: '0',
+  };
+}
+
+export interface RunOptions {
+  cwd: string;
+  env: Record<string, string>;
+  timeoutMs: number;
+  outputCap: number;
+}
+export interface RunResult {
+  /** Null when the process did not exit by itself (killed, or could not start). */
+  exitCode: number | null;
+  output: string;
+  timedOut: boolean;
+  /** The output cap was reached (the process was stopped). */
+  capped: boolean;
+  /** Set when the program could not be started at all. */
+  spawnError?: string;
+  durationMs: number;
+}
+
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs argv without a shell in its own process group. On timeout, cancellation, or as soon as
+ * the main process exits, the whole group is killed: nothing a test started outlives it.
+ */
+export async function runScrubbed(argv: string[], o: RunOptions): Promise<RunResult> {
+  const [file, ...args] = argv;
+  if (!file) throw new Error('empty command');
+  const started = Date.now();
+  const sub = execa(file, args, {
+    cwd: o.cwd,
+    env: o.env,
+    extendEnv: false,
+    detached: true, // its own process group, so one kill reaches every descendant
+    stdin: 'ignore',
+    all: true,
+    reject: false,
+    maxBuffer: o.outputCap,
+    stripFinalNewline: false,
+  });
+  let timedOut = false;
+  let done = false;
+  const killGroup = (): void => {
+    if (sub.pid === undefined) return;
+    try {
+      process.kill(-sub.pid, 'SIGKILL');
+    } catch {
+      // ESRCH: the group is already gone
+    }
+  };
+  // A forked child holding stdout open would keep us waiting: when the main process exits, its group goes too.
+  sub.once('exit', () => killGroup());
+  const timer = setTimeout(() => {
+    timedOut = true;
+    killGroup();
+  }, o.timeoutMs);
+  const ctx = activityContext();
+  const beat = ctx ? setInterval(() => ctx.heartbeat(), HEARTBEAT_MS) : undefined;
+  ctx?.cancelled.catch(() => {
+    if (!done) killGroup();
+  });
+  try {
+    const r = await sub;
+    const output = (r.all ?? '').slice(0, o.outputCap);
+    const spawned = r.exitCode !== undefined || r.signal !== undefined || timedOut || r.isMaxBuffer;
+    return {
+      exitCode: timedOut || r.isMaxBuffer ? null : (r.exitCode ?? null),
+      output,
+      timedOut,
+      capped: r.isMaxBuffer,
+      spawnError: spawned ? undefined : r.shortMessage,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    done = true;
+    clearTimeout(timer);
+    if (beat) clearInterval(beat);
+  }
+}
+
+type Plan = { argv: string[]; pytest: boolean };
+
+/** Maps an allowed TEST_PROCESS argv to what is actually run (real interpreter, JUnit XML, no cache). */
+export function planCommand(argv: string[], python: string, junitXml: string): Plan {
+  const [prog, ...rest] = argv;
+  const isPython = prog === 'python' || prog === 'python3';
+  const pytestArgs = prog === 'pytest' ? rest : isPython && rest[0] === '-m' && rest[1] === 'pytest' ? rest.slice(2) : null;
+  if (pytestArgs) return { pytest: true, argv: [python, '-m', 'pytest', ...pytestArgs, `--junitxml=${junitXml}`, '-p', 'no:cacheprovider'] };
+  if (isPython) return { pytest: false, argv: [python, ...rest] };
+  return { pytest: false, argv };
+}
+
+export interface JunitCounts {
+  tests: number;
+  failures: number;
+  errors: number;
+  skipped: number;
+}
+
+/** Sums the counts of every <testsuite> element (attributes only: no XML library needed). */
+export function junitCounts(xml: string): JunitCounts | null {
+  let found = false;
+  const total: JunitCounts = { tests: 0, failures: 0, errors: 0, skipped: 0 };
+  for (const m of xml.matchAll(/<testsuite\b([^>]*)>/g)) {
+    found = true;
+    const attrs = m[1] ?? '';
+    for (const key of Object.keys(total) as Array<keyof JunitCounts>) {
+      const v = new RegExp(`\\b${key}\\s*=\\s*["'](\\d+)["']`).exec(attrs)?.[1];
+      total[key] += v ? Number(v) : 0;
+    }
+  }
+  return found ? total : null;
+}
+
+const PYTEST_EXIT: Record<number, string> = {
+  0: 'all tests passed',
+  1: 'tests failed',
+  2: 'interrupted or collection error',
+  3: 'pytest internal error',
+  4: 'pytest usage error',
+  5: 'no tests collected',
+};
+
+export async function runTests(deps: { config: Config; store: ArtifactStore }, input: TestRequest): Promise<TestRun> {
+  const req = TestRequest.parse(input);
+  const cwd = pythonRootDir(req.workspace, req.pythonRoot);
+  await mkdir(cwd, { recursive: true });
+  const python = await realPython(deps.config.WINGMAN_PYTHON);
+  const scratch = await mkdtemp(path.join(tmpdir(), 'wingman-tests-'));
+  const home = path.join(scratch, 'home');
+  await mkdir(home);
+  const env = scrubbedEnv({ home, pythonPath: cwd, python });
+  const deadline = Date.now() + deps.config.WINGMAN_TEST_TIMEOUT_MS;
+
+  let passed = 0;
+  let failed = 0;
+  let ok = true;
+  let timedOut = false;
+  const log: string[] = [];
+  try {
+    for (const [i, argv] of req.commands.entries()) {
+      log.push(`$ ${argv.join(' ')}`);
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        log.push(`[not run: the time limit of ${deps.config.WINGMAN_TEST_TIMEOUT_MS} ms was used up]`);
+        timedOut = true;
+        ok = false;
+        failed += 1;
+        continue;
+      }
+      const junit = path.join(scratch, `junit-${i}.xml`);
+      const plan = planCommand(argv, python, junit);
+      const r = await runScrubbed(plan.argv, { cwd, env, timeoutMs: remaining, outputCap: deps.config.WINGMAN_TEST_OUTPUT_CAP });
+      if (r.spawnError) throw ApplicationFailure.retryable(`cannot start ${argv[0]}: ${r.spawnError}`, 'TestInfrastructure');
+      log.push(r.output.trimEnd());
+      if (r.capped) log.push(`[output cap of ${deps.config.WINGMAN_TEST_OUTPUT_CAP} reached: the command was stopped]`);
+      if (r.timedOut) log.push(`[killed (with its process group) after the time limit of ${deps.config.WINGMAN_TEST_TIMEOUT_MS} ms]`);
+      timedOut ||= r.timedOut;
+
+      const counts = plan.pytest ? await pytestCounts(junit, r, argv) : simpleCounts(r);
+      passed += counts.passed;
+      failed += counts.failed;
+      ok &&= counts.ok;
+      log.push(`[${counts.verdict}; ${r.durationMs} ms]`, '');
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+  const output = log.join('\n');
+  const outputRef = await deps.store.put(output);
+  return { ok: ok && !timedOut, passed, failed, summary: tail(output, SUMMARY_BYTES), outputRef, timedOut };
+}
+
+function simpleCounts(r: RunResult): { passed: number; failed: number; ok: boolean; verdict: string } {
+  const ok = r.exitCode === 0;
+  return { passed: ok ? 1 : 0, failed: ok ? 0 : 1, ok, verdict: r.exitCode === null ? 'stopped' : `exit ${r.exitCode}` };
+}
+
+async function pytestCounts(junit: string, r: RunResult, argv: string[]): Promise<{ passed: number; failed: number; ok: boolean; verdict: string }> {
+  const xml = await readFile(junit, 'utf8').catch(() => null);
+  const counts = xml === null ? null : junitCounts(xml);
+  if (!counts) {
+    // Killed (timeout, output cap) or a usage error (bad option): a result about this command.
+    if (r.exitCode === null) return { passed: 0, failed: 1, ok: false, verdict: 'stopped before pytest wrote its report' };
+    if (r.exitCode === 4) return { passed: 0, failed: 1, ok: false, verdict: 'exit 4: pytest usage error' };
+    // pytest ran and wrote nothing: the machine is the problem (disk, permissions), not the code.
+    throw ApplicationFailure.retryable(`pytest (${argv.join(' ')}) exited ${r.exitCode} without writing its JUnit XML`, 'TestInfrastructure');
+  }
+  const bad = counts.failures + counts.errors;
+  const passed = Math.max(0, counts.tests - bad - counts.skipped);
+  const ok = r.exitCode === 0;
+  // A non-zero exit with nothing counted as failed (usage, internal error) still counts one failure; 5 (no tests) counts none.
+  const failed = ok || r.exitCode === 5 ? bad : Math.max(bad, 1);
+  const why = r.exitCode === null ? 'stopped' : `exit ${r.exitCode}: ${PYTEST_EXIT[r.exitCode] ?? 'unknown exit code'}`;
+  return { passed, failed, ok, verdict: `${why}; ${counts.tests} tests, ${passed} passed, ${bad} failed or errors, ${counts.skipped} skipped` };
+}

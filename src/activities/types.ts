@@ -1,0 +1,34 @@
+// The activity interfaces the workflows call, by task queue role.
+import type {
+  CriteriaCheck, CriteriaRequest, Generation, GenerateRequest, Inspection, PromptRef, PromptRequest,
+  Retrospective, TestRequest, TestRun, WorkerResult, WriteRequest, WrittenFile, Report,
+} from '../schemas.js';
+import type { z } from 'zod';
+
+export interface LlmActivities {
+  generateOpenAI(req: GenerateRequest): Promise<Generation>;
+  generateOllama(req: GenerateRequest): Promise<Generation>;
+  generateProcessor(req: GenerateRequest): Promise<Generation>;
+}
+
+export interface WorkspaceActivities {
+  preparePrompt(req: PromptRequest): Promise<PromptRef>;
+  inspectOutput(req: { outputRef: string; deliverables: string[] }): Promise<Inspection>;
+  writeDeliverables(req: z.infer<typeof WriteRequest>): Promise<{ written: WrittenFile[] }>;
+  runTests(req: TestRequest): Promise<TestRun>;
+  checkCriteria(req: CriteriaRequest): Promise<CriteriaCheck>;
+  storeRetrospective(r: Retrospective): Promise<{ stored: 'mem0' | 'local' }>;
+}
+
+export interface ReportActivities {
+  recordResult(req: { reportPath: string; result: WorkerResult }): Promise<void>;
+  writeReport(req: ReportRequest): Promise<void>;
+}
+
+export interface ReportRequest {
+  reportPath: string;
+  summary: Omit<Report, 'workers'>;
+  /** Every worker of the batch in manifest order, and the ones that never ran with why. */
+  workers: Array<{ id: string; name: string }>;
+  notRun: Array<{ id: string; reason: string }>;
+}

@@ -1,0 +1,61 @@
+// The --dry-run plan: the order workers will start in, each one's provider chain, and what it
+// should cost, without calling any LLM.
+import { statSync } from 'node:fs';
+import { costUsd } from '../activities/llm/pricing.js';
+import type { Config } from '../config.js';
+import { providerChain } from '../provider-chain.js';
+import type { ManifestEntry, Provider } from '../schemas.js';
+import { dependencyOrder } from '../workflows/schedule.js';
+
+// Rough sizes from the prompts and answers this tool produces: the fixed framing of a prompt, and
+// what one generated file costs. A firm retry or a test-fix retry can double a worker's cost.
+const PROMPT_OVERHEAD_TOKENS = 900;
+const COMPLETION_TOKENS_PER_FILE = 1_200;
+const CHARS_PER_TOKEN = 4;
+
+export interface PlanLine {
+  id: string;
+  name: string;
+  chain: Provider[];
+  model: string;
+  dependencies: string[];
+  deliverables: string[];
+  estimatedUsd: number;
+}
+
+export function modelFor(provider: Provider, c: Config): string {
+  return provider === 'openai' ? c.OPENAI_MODEL : provider === 'ollama' ? c.OLLAMA_MODEL : c.INTEL_LLM_PROCESSOR_MODEL;
+}
+
+export function plan(entries: ManifestEntry[], available: Provider[], c: Config): PlanLine[] {
+  return dependencyOrder(entries).map((e) => {
+    const chain = providerChain(e.provider, available);
+    const first = chain[0] ?? e.provider;
+    const model = modelFor(first, c);
+    const prompt = PROMPT_OVERHEAD_TOKENS + Math.ceil(statSync(e.file).size / CHARS_PER_TOKEN);
+    const completion = COMPLETION_TOKENS_PER_FILE * e.deliverables.length;
+    return {
+      id: e.id,
+      name: e.name,
+      chain,
+      model,
+      dependencies: e.dependencies,
+      deliverables: e.deliverables,
+      estimatedUsd: costUsd(first, model, { prompt, completion }),
+    };
+  });
+}
+
+export function formatPlan(lines: PlanLine[], budgetUsd: number): string {
+  const total = lines.reduce((s, l) => s + l.estimatedUsd, 0);
+  const rows = lines.map(
+    (l, i) =>
+      `${String(i + 1).padStart(4)}. ${l.id}  ${l.chain.join(' → ') || '(no provider)'}  ${l.model}  ~$${l.estimatedUsd.toFixed(4)}` +
+      `\n        ${l.name} → ${l.deliverables.join(', ')}${l.dependencies.length ? `  (after ${l.dependencies.join(', ')})` : ''}`,
+  );
+  return [
+    `Plan: ${lines.length} workers`,
+    ...rows,
+    `Estimated cost: ~$${total.toFixed(4)} first time right, up to ~$${(total * 3).toFixed(4)} if every worker regenerates twice (budget $${budgetUsd.toFixed(2)}).`,
+  ].join('\n');
+}

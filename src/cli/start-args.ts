@@ -1,0 +1,80 @@
+// The start-batch command line, validated.
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+
+export class UsageError extends Error {}
+
+const StartArgs = z.object({
+  workers: z.string().min(1),
+  workspace: z.string().min(1),
+  pythonRoot: z.string().min(1),
+  batchId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" only').optional(),
+  concurrency: z.coerce.number().int().min(1).max(2000),
+  only: z.array(z.string()).optional(),
+  report: z.string().optional(),
+  dryRun: z.boolean(),
+  noWorker: z.boolean(),
+  budget: z.coerce.number().nonnegative(),
+  minSample: z.coerce.number().int().nonnegative(),
+  maxGuideRate: z.coerce.number().min(0).max(1),
+  maxFailedRate: z.coerce.number().min(0).max(1),
+  maxTimeoutRate: z.coerce.number().min(0).max(1),
+  json: z.boolean(),
+});
+export type StartArgs = z.infer<typeof StartArgs>;
+
+export const USAGE = `usage: npm run start-batch -- --workers DIR --workspace DIR --python-root REL
+       [--batch-id ID] [--concurrency N] [--only WORKER_001,WORKER_013] [--report FILE] [--dry-run]
+       [--budget USD] [--min-sample N] [--max-guide-rate R] [--max-failed-rate R] [--max-timeout-rate R]
+       [--no-worker] [--json]`;
+
+export function parseStartArgs(argv: string[]): StartArgs {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        workers: { type: 'string' },
+        workspace: { type: 'string' },
+        'python-root': { type: 'string' },
+        'batch-id': { type: 'string' },
+        concurrency: { type: 'string', default: '50' },
+        only: { type: 'string' },
+        report: { type: 'string' },
+        'dry-run': { type: 'boolean', default: false },
+        'no-worker': { type: 'boolean', default: false },
+        budget: { type: 'string', default: '15' },
+        'min-sample': { type: 'string', default: '10' },
+        'max-guide-rate': { type: 'string', default: '0.10' },
+        'max-failed-rate': { type: 'string', default: '0.20' },
+        'max-timeout-rate': { type: 'string', default: '0.30' },
+        json: { type: 'boolean', default: false },
+      },
+    }));
+  } catch (err) {
+    throw new UsageError(`${(err as Error).message}\n${USAGE}`);
+  }
+  const parsed = StartArgs.safeParse({
+    workers: values.workers,
+    workspace: values.workspace,
+    pythonRoot: values['python-root'],
+    batchId: values['batch-id'],
+    concurrency: values.concurrency,
+    only: typeof values.only === 'string' ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    report: values.report,
+    dryRun: values['dry-run'],
+    noWorker: values['no-worker'],
+    budget: values.budget,
+    minSample: values['min-sample'],
+    maxGuideRate: values['max-guide-rate'],
+    maxFailedRate: values['max-failed-rate'],
+    maxTimeoutRate: values['max-timeout-rate'],
+    json: values.json,
+  });
+  if (!parsed.success) {
+    const flag = (p: PropertyKey | undefined) => `--${String(p).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    const problems = parsed.error.issues.map((i) => `${flag(i.path[0])}: ${i.message}`).join('\n');
+    throw new UsageError(`${problems}\n${USAGE}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,179 @@
+// TEST_PROCESS commands come from untrusted instructions. They are split into argv and run
+// without a shell, so shell syntax would not do what the author meant, and an instruction
+// that uses it is either wrong or hostile: both are refused before the batch starts.
+
+export class CommandError extends Error {
+  constructor(readonly reasons: string[]) {
+    super(reasons.join('; '));
+    this.name = 'CommandError';
+  }
+}
+
+/** Allowed runners, each an argv prefix. */
+export const DEFAULT_RUNNERS: string[][] = [
+  ['pytest'],
+  ['python', '-m', 'pytest'],
+  ['python3', '-m', 'pytest'],
+  ['python', '-m', 'py_compile'],
+  ['python3', '-m', 'py_compile'],
+  ['bash', '-n'],
+];
+
+/** Splits a command line into argv the way a POSIX shell would, minus every expansion. */
+export function splitCommand(line: string): string[] {
+  const argv: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let quote: '"' | "'" | null = null;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote === "'") {
+      if (c === "'") quote = null;
+      else cur += c;
+      continue;
+    }
+    if (quote === '"') {
+      const next = line[i + 1];
+      if (c === '"') quote = null;
+      else if (c === '\\' && next !== undefined && '"\\$`'.includes(next)) cur += line[++i];
+      else cur += c;
+      continue;
+    }
+    if (c === "'" || c === '"') {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\') {
+      const next = line[i + 1];
+      if (next === undefined) throw new CommandError(['command ends with a backslash']);
+      cur += next;
+      i++;
+      inWord = true;
+    } else if (/\s/.test(c)) {
+      if (inWord) argv.push(cur);
+      cur = '';
+      inWord = false;
+    } else if (c === '#' && !inWord) {
+      break; // a comment, as in a shell
+    } else {
+      cur += c;
+      inWord = true;
+    }
+  }
+  if (quote) throw new CommandError([`unterminated ${quote === '"' ? 'double' : 'single'} quote`]);
+  if (inWord) argv.push(cur);
+  return argv;
+}
+
+// Checked on the raw line, quotes included: a quoted `;` is harmless without a shell, but a
+// line that needs that distinction is not a plain test command.
+const SHELL_SYNTAX: Array<[RegExp, (m: string) => string]> = [
+  [/[\r\n]/, () => 'a line break'],
+  [/`/, () => 'backticks (command substitution)'],
+  [/\$\(/, () => '`$(` (command substitution)'],
+  [/\$\{/, () => '`${` (parameter expansion)'],
+  [/\$[A-Za-z_][A-Za-z0-9_]*|\$[0-9?@*#!$-]/, (m) => `\`${m}\` (variable expansion)`],
+  [/&&/, () => '`&&`'],
+  [/\|\|/, () => '`||`'],
+  [/;/, () => '`;`'],
+  [/\|/, () => '`|` (pipe)'],
+  [/&/, () => '`&`'],
+  [/>>/, () => '`>>` (redirection)'],
+  [/>/, () => '`>` (redirection)'],
+  [/</, () => '`<` (redirection)'],
+  // eslint-disable-next-line no-control-regex
+  [/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/, () => 'a control character'],
+];
+
+/** The shell constructs found in `line`, described for a person (empty when there are none). */
+export function findShellSyntax(line: string): string[] {
+  const found: string[] = [];
+  let rest = line;
+  for (const [re, describe] of SHELL_SYNTAX) {
+    const m = re.exec(rest);
+    if (!m) continue;
+    found.push(describe(m[0]));
+    // `&&` must not be reported again as `&`, nor `>>` as `>`.
+    rest = rest.split(m[0]).join(' ');
+  }
+  return found;
+}
+
+export function formatRunners(runners: string[][]): string {
+  return runners.map((r) => r.join(' ')).join(', ');
+}
+
+function runnerOf(argv: string[], runners: string[][]): string[] | undefined {
+  return runners.find((r) => r.length > 0 && argv.length >= r.length && r.every((t, i) => argv[i] === t));
+}
+
+/**
+ * Returns the argv of a TEST_PROCESS line, or throws CommandError naming every reason it is
+ * refused: shell syntax, and programs that are not allowed runners.
+ */
+export function checkTestCommand(line: string, allowedRunners: string[][] = DEFAULT_RUNNERS): string[] {
+  const reasons: string[] = [];
+  const syntax = findShellSyntax(line);
+  if (syntax.length > 0) reasons.push(`shell syntax is not allowed (commands run without a shell): ${syntax.join(', ')}`);
+  // With shell syntax present, still name the programs each piece would have run (`curl`).
+  const pieces = syntax.length > 0 ? line.split(/&&|\|\||[;|&\r\n]/) : [line];
+  let argv: string[] = [];
+  for (const [n, piece] of pieces.entries()) {
+    let words: string[];
+    try {
+      words = splitCommand(piece);
+    } catch (e) {
+      if (syntax.length === 0) reasons.push((e as CommandError).message);
+      continue;
+    }
+    if (n === 0) argv = words;
+    if (words.length === 0) {
+      if (syntax.length === 0) reasons.push('empty command');
+      continue;
+    }
+    if (!runnerOf(words, allowedRunners)) {
+      reasons.push(`\`${words[0]}\` is not an allowed test runner (allowed: ${formatRunners(allowedRunners)})`);
+    }
+  }
+  if (reasons.length > 0) throw new CommandError(reasons);
+  return argv;
+}
+
+/** Parses WINGMAN_ALLOWED_RUNNERS: "pytest,python -m pytest,bash -n". */
+export function parseRunners(spec: string): string[][] {
+  const runners: string[][] = [];
+  for (const part of spec.split(',')) {
+    const syntax = findShellSyntax(part);
+    if (syntax.length > 0) throw new CommandError([`runner "${part.trim()}" contains shell syntax: ${syntax.join(', ')}`]);
+    const argv = splitCommand(part);
+    if (argv.length === 0) continue;
+    if (!runners.some((r) => r.join('\0') === argv.join('\0'))) runners.push(argv);
+  }
+  if (runners.length === 0) throw new CommandError([`no runner in "${spec}" (expected e.g. "pytest,python -m pytest,bash -n")`]);
+  return runners;
+}
+
+/**
+ * The arguments of a command that name files, to be checked against the workspace: non-flag
+ * arguments, values after `=` (`--basetemp=/x`, `-o cache_dir=/x`) and values glued to a short
+ * flag (`-c/etc/x.ini`). pytest node ids lose their `::test` suffix.
+ */
+export function pathArguments(argv: string[]): string[] {
+  const out: string[] = [];
+  for (const arg of argv.slice(1)) {
+    const candidates: string[] = [];
+    if (!arg.startsWith('-')) candidates.push(arg);
+    const eq = arg.indexOf('=');
+    if (eq >= 0) candidates.push(arg.slice(eq + 1));
+    else if (/^-[A-Za-z]./.test(arg)) candidates.push(arg.slice(2));
+    for (const c of candidates) {
+      const p = c.replace(/::.*$/, '');
+      if (isPathish(p) && !out.includes(p)) out.push(p);
+    }
+  }
+  return out;
+}
+
+// Only what could point somewhere else matters; a bare `test_x.py` is always inside.
+function isPathish(s: string): boolean {
+  return s.includes('/') || s.includes('\\') || s === '..' || s.startsWith('~');
+}

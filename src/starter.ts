@@ -1,0 +1,201 @@
+// start-batch: validate the instructions, make sure Temporal and a worker are there, start the
+// batch (or re-attach to it), follow it, and exit with a code that says how it ended:
+// 0 every worker passed, 1 finished with some not passed, 2 aborted, 3 input refused.
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import { mkdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { checkProviders, PROVIDER_HELP } from './cli/providers.js';
+import { follow } from './cli/follow.js';
+import { formatPlan, plan } from './cli/plan.js';
+import { parseStartArgs, UsageError, type StartArgs } from './cli/start-args.js';
+import { ConfigError, configuredProviders, readConfig, type Config } from './config.js';
+import { startDevServer, type DevServer } from './dev-server.js';
+import { InputError, buildManifest } from './instructions/manifest.js';
+import { parseRunners } from './instructions/commands.js';
+import { PathError, resolveInside } from './paths.js';
+import type { BatchInput, BatchOptions, BatchSummary, Provider } from './schemas.js';
+import { BATCH_ID } from './search-attributes.js';
+import { connectClient, connectWorker, ensureSearchAttributes, temporalAnswers } from './temporal.js';
+import { batchWorkflowId } from './workflows/definitions.js';
+import type { batchWorkflow } from './workflows/batch.js';
+import { createWorkers } from './worker.js';
+
+export const EXIT = { passed: 0, notAllPassed: 1, aborted: 2, refused: 3 } as const;
+
+export async function startBatch(argv: string[]): Promise<number> {
+  let args: StartArgs;
+  let c: Config;
+  try {
+    args = parseStartArgs(argv);
+    c = readConfig();
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) return refuse(err.message);
+    throw err;
+  }
+
+  const workspace = path.resolve(args.workspace);
+  if (!isDirectory(workspace)) return refuse(`workspace ${workspace} is not a directory`);
+  let pythonRoot: string;
+  try {
+    pythonRoot = resolveInside(workspace, args.pythonRoot);
+  } catch (err) {
+    if (err instanceof PathError) return refuse(`--python-root: ${err.message}`);
+    throw err;
+  }
+
+  let manifest;
+  try {
+    manifest = await buildManifest({
+      workersDir: path.resolve(args.workers),
+      workspace,
+      pythonRoot: args.pythonRoot,
+      only: args.only,
+      defaultProvider: c.INTEL_LLM_ROUTER,
+      allowedRunners: c.WINGMAN_ALLOWED_RUNNERS ? parseRunners(c.WINGMAN_ALLOWED_RUNNERS) : undefined,
+    });
+  } catch (err) {
+    if (err instanceof InputError) return refuse(`instructions refused, nothing was started:\n${err.message}`);
+    throw err;
+  }
+
+  if (args.dryRun) {
+    console.log(formatPlan(plan(manifest, configuredProviders(c), c), args.budget));
+    return EXIT.passed;
+  }
+
+  const checks = await checkProviders(c);
+  const available: Provider[] = checks.filter((ch) => ch.ok).map((ch) => ch.provider);
+  for (const ch of checks.filter((x) => !x.ok)) console.error(`provider ${ch.provider} unavailable: ${ch.detail}`);
+  if (available.length === 0) return refuse(PROVIDER_HELP);
+
+  const batchId = args.batchId ?? newBatchId();
+  const options: BatchOptions = {
+    workspace,
+    pythonRoot: path.relative(workspace, pythonRoot) || '.',
+    concurrency: args.concurrency,
+    budgetUsd: args.budget,
+    thresholds: {
+      minSample: args.minSample,
+      guideRate: args.maxGuideRate,
+      failedRate: args.maxFailedRate,
+      llmTimeoutRate: args.maxTimeoutRate,
+    },
+    llm: {
+      timeoutMs: c.WINGMAN_LLM_TIMEOUT_MS,
+      heartbeatMs: c.WINGMAN_LLM_HEARTBEAT_MS,
+      maxAttempts: c.WINGMAN_LLM_MAX_ATTEMPTS,
+      initialRetryMs: c.WINGMAN_LLM_RETRY_INITIAL_MS,
+      maxRetryMs: c.WINGMAN_LLM_RETRY_MAX_MS,
+    },
+    providers: available,
+    reportPath: path.resolve(args.report ?? path.join('results', batchId, 'report.json')),
+    workspaceQueue: c.WINGMAN_WORKSPACE_QUEUE,
+  };
+  mkdirSync(pythonRoot, { recursive: true });
+
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  let server: DevServer | undefined;
+  let address = c.TEMPORAL_ADDRESS;
+  if (!(await temporalAnswers(c))) {
+    console.log(`No Temporal server at ${address}: starting a local dev server (data in .temporal/)…`);
+    server = await startDevServer(c, { address, dataDir: path.resolve('.temporal') });
+    address = server.address;
+  }
+  const workers: Worker[] = [];
+  try {
+    const client = await connectClient(c, address);
+    if (!server) await ensureSearchAttributes(client, c.TEMPORAL_NAMESPACE);
+    if (!args.noWorker) workers.push(...(await createWorkers({ connection: await connectWorker(c, address), config: c })));
+    const running = workers.map((w) => w.run());
+
+    const handle = await startOrAttach(client, c, { batchId, manifest, options });
+    const ui = c.TEMPORAL_UI_URL ?? server?.uiUrl ?? defaultUiUrl(address);
+    if (ui) console.log(`Web UI: ${ui}/namespaces/${c.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(handle.workflowId)}`);
+
+    const result: Promise<BatchSummary> = handle.result();
+    await follow(handle, result, { json: args.json });
+    const summary = await result;
+    for (const w of workers) w.shutdown();
+    await Promise.all(running);
+    printSummary(summary, args.json);
+    if (summary.status === 'aborted') return EXIT.aborted;
+    return summary.counts.passed === Object.values(summary.counts).reduce((a, b) => a + b, 0) ? EXIT.passed : EXIT.notAllPassed;
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await server?.stop();
+  }
+}
+
+/** Starts the batch, or re-attaches to the one already running (or finished) under this id. */
+async function startOrAttach(client: Client, c: Config, input: BatchInput) {
+  const workflowId = batchWorkflowId(input.batchId);
+  try {
+    const existing = client.workflow.getHandle<typeof batchWorkflow>(workflowId);
+    const described = await existing.describe();
+    console.log(`Re-attaching to batch ${input.batchId} (${described.status.name.toLowerCase()}, started ${described.startTime.toISOString()})`);
+    return existing;
+  } catch (err) {
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  try {
+    const handle = await client.workflow.start<typeof batchWorkflow>('batchWorkflow', {
+      workflowId,
+      taskQueue: c.TEMPORAL_TASK_QUEUE,
+      args: [input],
+      typedSearchAttributes: [{ key: BATCH_ID, value: input.batchId }],
+      staticSummary: `Wingman batch ${input.batchId}: ${input.manifest.length} workers`,
+      staticDetails: `workspace ${input.options.workspace}, python root ${input.options.pythonRoot}, providers ${input.options.providers.join(', ')}`,
+    });
+    console.log(`Started batch ${input.batchId}: ${input.manifest.length} workers, concurrency ${input.options.concurrency}`);
+    return handle;
+  } catch (err) {
+    // Another starter won the race for this id: follow that one.
+    if (err instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle<typeof batchWorkflow>(workflowId);
+    throw err;
+  }
+}
+
+function printSummary(s: BatchSummary, json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify(s));
+    return;
+  }
+  const counts = Object.entries(s.counts).map(([k, v]) => `${k} ${v}`).join(', ');
+  console.log(`Batch ${s.batchId} ${s.status}${s.abortReason ? ` (${s.abortReason})` : ''}: ${counts}; cost $${s.costUsd.toFixed(4)}`);
+  console.log(`Report: ${s.reportPath}`);
+}
+
+function refuse(message: string): number {
+  console.error(message);
+  return EXIT.refused;
+}
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function newBatchId(): string {
+  return new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+}
+
+function defaultUiUrl(address: string): string | undefined {
+  const [host, port] = address.split(':');
+  return host === 'localhost' || host === '127.0.0.1' ? `http://${host}:${Number(port ?? 7233) + 1000}` : undefined;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  startBatch(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      // Not one of the contract's codes: a crash says nothing about how the batch went.
+      console.error(err instanceof Error ? err.stack ?? err.message : err);
+      process.exit(4);
+    },
+  );
+}

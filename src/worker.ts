@@ -1,0 +1,101 @@
+// The Temporal worker process. One process can serve every role (the default, and what
+// `start-batch` runs in-process) or only some, to scale each out on its own:
+//   npm run worker -- --queues llm-openai
+import { DefaultLogger, Runtime, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { createActivities } from './activities/index.js';
+import { bundleWorkflows } from './bundle.js';
+import { config as readConfig, configuredProviders, type Config } from './config.js';
+import { connectWorker } from './temporal.js';
+
+export const LLM_QUEUES = ['llm-openai', 'llm-ollama', 'llm-processor'] as const;
+
+/** Queue names this process serves: workflows, workspace, and the LLM queues of configured providers. */
+export function defaultQueues(c: Config): string[] {
+  return [c.TEMPORAL_TASK_QUEUE, c.WINGMAN_WORKSPACE_QUEUE, ...configuredProviders(c).map((p) => `llm-${p}`)];
+}
+
+export async function createWorkers(opts: {
+  connection: NativeConnection;
+  config: Config;
+  queues?: string[];
+  bundle?: WorkflowBundleWithSourceMap;
+}): Promise<Worker[]> {
+  const c = opts.config;
+  const queues = opts.queues ?? defaultQueues(c);
+  const activities = createActivities(c);
+  const common = { connection: opts.connection, namespace: c.TEMPORAL_NAMESPACE };
+  const workers: Promise<Worker>[] = [];
+  for (const queue of queues) {
+    if (queue === c.TEMPORAL_TASK_QUEUE) {
+      workers.push(
+        Worker.create({
+          ...common,
+          taskQueue: queue,
+          workflowBundle: opts.bundle ?? (await bundleWorkflows()),
+          // A deploy that breaks replay fails the workflow loudly instead of retrying its task forever.
+          workflowFailureErrorTypes: { '*': ['NondeterminismError'] },
+          enableNonLocalActivities: false,
+        }),
+      );
+    } else if (queue === c.WINGMAN_WORKSPACE_QUEUE) {
+      workers.push(Worker.create({ ...common, taskQueue: queue, activities: activities.workspace }));
+    } else if (queue === 'llm-openai') {
+      workers.push(
+        Worker.create({
+          ...common,
+          taskQueue: queue,
+          activities: { generateOpenAI: activities.llm.generateOpenAI },
+          maxConcurrentActivityTaskExecutions: c.WINGMAN_OPENAI_CONCURRENCY,
+          maxTaskQueueActivitiesPerSecond: c.WINGMAN_OPENAI_RPS,
+        }),
+      );
+    } else if (queue === 'llm-ollama') {
+      workers.push(
+        Worker.create({
+          ...common,
+          taskQueue: queue,
+          activities: { generateOllama: activities.llm.generateOllama },
+          maxConcurrentActivityTaskExecutions: c.WINGMAN_OLLAMA_CONCURRENCY,
+        }),
+      );
+    } else if (queue === 'llm-processor') {
+      workers.push(
+        Worker.create({
+          ...common,
+          taskQueue: queue,
+          activities: { generateProcessor: activities.llm.generateProcessor },
+          maxConcurrentActivityTaskExecutions: c.WINGMAN_PROCESSOR_CONCURRENCY,
+        }),
+      );
+    } else {
+      throw new Error(`unknown queue "${queue}": expected ${defaultQueues(c).concat(LLM_QUEUES).join(', ')}`);
+    }
+  }
+  return Promise.all(workers);
+}
+
+/** Runs the workers until the process is told to stop (SIGINT/SIGTERM shut them down gracefully). */
+export async function runWorkers(workers: Worker[]): Promise<void> {
+  await Promise.all(workers.map((w) => w.run()));
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { queues: { type: 'string' } } });
+  const c = readConfig();
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+  const queues = values.queues?.split(',').map((q) => q.trim()).filter(Boolean);
+  const connection = await connectWorker(c);
+  const workers = await createWorkers({ connection, config: c, queues });
+  console.log(`worker polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${c.TEMPORAL_ADDRESS}`);
+  await runWorkers(workers);
+  await connection.close();
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main().catch((err) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,222 @@
+// One worker instruction: prompt → generate (provider chain) → reject guides → write files →
+// run tests → check criteria → retrospective. Only references cross the activity boundary:
+// the prompt, the generated code and the test log stay in the artifact store.
+import {
+  ActivityFailure, ApplicationFailure, TimeoutFailure, isCancellation, proxyActivities,
+  setCurrentDetails, upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { LlmActivities, ReportActivities, WorkspaceActivities } from '../activities/types.js';
+import type { Feedback, Generation, Outcome, Provider, TestRun, WorkerInput, WorkerResult } from '../schemas.js';
+import { providerChain } from '../provider-chain.js';
+import { OUTCOME, PROVIDER } from '../search-attributes.js';
+
+const GENERATE: Record<Provider, keyof LlmActivities> = {
+  openai: 'generateOpenAI',
+  ollama: 'generateOllama',
+  processor: 'generateProcessor',
+};
+
+/** Thrown when every provider in the chain failed; `timedOut` when every one of them timed out. */
+class ProvidersExhausted extends Error {
+  constructor(message: string, readonly timedOut: boolean) {
+    super(message);
+  }
+}
+
+export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> {
+  const { entry, options, batchId } = input;
+  const startedMs = Date.now();
+  const result: WorkerResult = {
+    id: entry.id,
+    name: entry.name,
+    outcome: 'error',
+    provider: null,
+    model: null,
+    attempts: 0,
+    files: [],
+    tests: { passed: 0, failed: 0 },
+    tokens: { prompt: 0, completion: 0 },
+    costUsd: 0,
+    startedAt: new Date(startedMs).toISOString(),
+    finishedAt: '',
+    durationMs: 0,
+    error: null,
+    lastStep: 'start',
+  };
+  const step = (name: string) => {
+    result.lastStep = name;
+    setCurrentDetails(`${entry.name} → ${entry.deliverables.join(', ')}: ${name}`);
+  };
+
+  const workspace = proxyActivities<WorkspaceActivities>({
+    taskQueue: options.workspaceQueue,
+    startToCloseTimeout: '2 minutes',
+    retry: { maximumAttempts: 3, initialInterval: '1 second' },
+  });
+  // A failing test is a result, not an error: only infrastructure failures are retried.
+  const tests = proxyActivities<WorkspaceActivities>({
+    taskQueue: options.workspaceQueue,
+    startToCloseTimeout: '15 minutes',
+    retry: { maximumAttempts: 2 },
+  });
+  const reports = proxyActivities<ReportActivities>({
+    taskQueue: options.workspaceQueue,
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 5 },
+  });
+  // A retrospective never fails the worker (the activity falls back to the local store).
+  const memory = proxyActivities<WorkspaceActivities>({
+    taskQueue: options.workspaceQueue,
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 3, initialInterval: '2 seconds' },
+  });
+
+  const chain = providerChain(entry.provider, options.providers);
+
+  async function generate(promptRef: string): Promise<Generation> {
+    const failures: string[] = [];
+    let allTimeouts = true;
+    for (const provider of chain) {
+      const llm = proxyActivities<LlmActivities>({
+        taskQueue: `llm-${provider}`,
+        startToCloseTimeout: options.llm.timeoutMs + 30_000,
+        heartbeatTimeout: options.llm.heartbeatMs,
+        retry: {
+          maximumAttempts: options.llm.maxAttempts,
+          initialInterval: options.llm.initialRetryMs,
+          maximumInterval: options.llm.maxRetryMs,
+          backoffCoefficient: 2,
+        },
+      });
+      result.attempts += 1;
+      try {
+        return await llm[GENERATE[provider]]({ workerId: entry.id, promptRef, timeoutMs: options.llm.timeoutMs });
+      } catch (err) {
+        if (isCancellation(err)) throw err;
+        const timedOut = isTimeout(err);
+        allTimeouts &&= timedOut;
+        failures.push(`${provider}: ${describe(err)}`);
+      }
+    }
+    throw new ProvidersExhausted(`every provider failed (${failures.join('; ')})`, allTimeouts && chain.length > 0);
+  }
+
+  const finish = async (outcome: Outcome, error: string | null = null): Promise<WorkerResult> => {
+    result.outcome = outcome;
+    result.error = error;
+    const finishedMs = Date.now();
+    result.finishedAt = new Date(finishedMs).toISOString();
+    result.durationMs = finishedMs - startedMs;
+    upsertSearchAttributes([{ key: OUTCOME, value: outcome }]);
+    step(`ended ${outcome}`);
+    try {
+      await memory.storeRetrospective({
+        batchId,
+        workerId: entry.id,
+        name: entry.name,
+        outcome,
+        provider: result.provider,
+        attempts: result.attempts,
+        files: result.files,
+        notes: [result.error ?? '', `tests passed ${result.tests.passed}, failed ${result.tests.failed}`].filter(Boolean),
+      });
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      // The activity keeps a local copy when mem0 is down; losing even that never fails the worker.
+    }
+    await reports.recordResult({ reportPath: options.reportPath, result });
+    return result;
+  };
+
+  try {
+    let feedback: Feedback | null = null;
+    let guideRetried = false;
+    let testsRetried = false;
+    for (;;) {
+      step(feedback ? `regenerating after ${feedback.kind === 'guide' ? 'a guide' : 'failing tests'}` : 'preparing prompt');
+      const prompt = await workspace.preparePrompt({
+        workerId: entry.id,
+        instructionFile: entry.file,
+        instructionSha256: entry.sha256,
+        deliverables: entry.deliverables,
+        dependencyFiles: input.dependencyFiles,
+        workspace: options.workspace,
+        pythonRoot: options.pythonRoot,
+        feedback,
+      });
+
+      step('generating');
+      const generation = await generate(prompt.promptRef);
+      result.tokens.prompt += generation.tokens.prompt;
+      result.tokens.completion += generation.tokens.completion;
+      result.costUsd += generation.costUsd;
+      result.provider = generation.provider;
+      result.model = generation.model;
+      upsertSearchAttributes([{ key: PROVIDER, value: generation.provider }]);
+
+      step('checking for a guide');
+      const inspection = await workspace.inspectOutput({ outputRef: generation.outputRef, deliverables: entry.deliverables });
+      if (inspection.guide) {
+        if (guideRetried) return await finish('guide', `still a guide after a firmer prompt: ${inspection.markers.join('; ')}`);
+        guideRetried = true;
+        feedback = { kind: 'guide', markers: inspection.markers };
+        continue;
+      }
+
+      step('writing files');
+      const { written } = await workspace.writeDeliverables({ workspace: options.workspace, files: inspection.files });
+      result.files = written.map((f) => f.path);
+
+      step('running tests');
+      const run: TestRun = await tests.runTests({
+        workerId: entry.id,
+        workspace: options.workspace,
+        pythonRoot: options.pythonRoot,
+        commands: entry.testCommands,
+      });
+      result.tests = { passed: run.passed, failed: run.failed };
+      if (!run.ok) {
+        if (testsRetried) return await finish('failed', `tests failed: ${lastLine(run.summary)}`);
+        testsRetried = true;
+        feedback = { kind: 'tests', outputRef: run.outputRef, summary: run.summary.slice(-500) };
+        continue;
+      }
+
+      step('checking success criteria');
+      const criteria = await workspace.checkCriteria({
+        workerId: entry.id,
+        instructionFile: entry.file,
+        workspace: options.workspace,
+        pythonRoot: options.pythonRoot,
+        deliverables: entry.deliverables,
+        tests: result.tests,
+      });
+      const unmet = criteria.results.filter((r) => r.status === 'unmet');
+      if (!criteria.ok) return await finish('failed', `success criteria not met: ${unmet.map((r) => `${r.criterion} (${r.detail})`).join('; ')}`);
+      return await finish('passed');
+    }
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    if (err instanceof ProvidersExhausted) return await finish(err.timedOut ? 'llm_timeout' : 'error', err.message);
+    return await finish('error', describe(err));
+  }
+}
+
+function isTimeout(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof TimeoutFailure) return true;
+  return cause instanceof ApplicationFailure && cause.type === 'LlmTimeout';
+}
+
+/** The innermost message of a failure chain, kept short for history and the report. */
+function describe(err: unknown): string {
+  let e: unknown = err;
+  while (e instanceof Error && e.cause instanceof Error) e = e.cause;
+  const message = e instanceof Error ? e.message : String(e);
+  return message.length > 500 ? `${message.slice(0, 500)}…` : message;
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n');
+  return (lines[lines.length - 1] ?? '').slice(0, 300);
+}
