@@ -31,7 +31,7 @@ export function resolveInside(workspace: string, rel: string): string {
 
 export function isWithin(root: string, target: string): boolean {
   const relative = path.relative(root, target);
-  return relative === '' || (!relative.startsWith('..') && !path.isAbsolute(relative));
+  return relative === '' || (relative !== '..' && !relative.startsWith(`..${path.sep}`) && !path.isAbsolute(relative));
 }
 
 function exists(p: string): boolean {

@@ -12,7 +12,7 @@ import { formatPlan, plan } from './cli/plan.js';
 import { parseStartArgs, UsageError, type StartArgs } from './cli/start-args.js';
 import { ConfigError, configuredProviders, readConfig, type Config } from './config.js';
 import { startDevServer, type DevServer } from './dev-server.js';
-import { InputError, buildManifest } from './instructions/manifest.js';
+import { InputError, loadManifest } from './instructions/manifest.js';
 import { parseRunners } from './instructions/commands.js';
 import { PathError, resolveInside } from './paths.js';
 import type { BatchInput, BatchOptions, BatchSummary, Provider } from './schemas.js';
@@ -47,7 +47,7 @@ export async function startBatch(argv: string[]): Promise<number> {
 
   let manifest;
   try {
-    manifest = await buildManifest({
+    const loaded = await loadManifest({
       workersDir: path.resolve(args.workers),
       workspace,
       pythonRoot: args.pythonRoot,
@@ -55,6 +55,8 @@ export async function startBatch(argv: string[]): Promise<number> {
       defaultProvider: c.INTEL_LLM_ROUTER,
       allowedRunners: c.WINGMAN_ALLOWED_RUNNERS ? parseRunners(c.WINGMAN_ALLOWED_RUNNERS) : undefined,
     });
+    manifest = loaded.entries;
+    for (const d of loaded.dropped) console.log(`${d.id}: dependency ${d.dependency} is not in --only; taken as done by an earlier batch`);
   } catch (err) {
     if (err instanceof InputError) return refuse(`instructions refused, nothing was started:\n${err.message}`);
     throw err;

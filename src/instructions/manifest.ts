@@ -104,7 +104,7 @@ export async function loadManifest(opts: ManifestOptions): Promise<Manifest> {
       },
     });
   }
-  parsed.sort((a, b) => compareIds(a.entry.id, b.entry.id) || a.base.localeCompare(b.base));
+  parsed.sort((a, b) => compareIds(a.entry.id, b.entry.id) || byName(a.base, b.base));
 
   // Duplicate ids: the first file (by name) keeps the id, each other one is a problem.
   const byId = new Map<string, { base: string; entry: ManifestEntry }>();
@@ -167,7 +167,7 @@ async function instructionFiles(dir: string): Promise<string[]> {
     .map((d) => d.name);
   if (names.length === 0) throw new InputError([{ file: dir, problem: 'no WORKER_*.md files in the folder' }]);
   const num = (n: string) => /WORKER_(\d+)/i.exec(n)?.[0].toUpperCase() ?? 'WORKER_';
-  return names.sort((a, b) => compareIds(num(a), num(b)) || a.localeCompare(b)).map((n) => path.join(dir, n));
+  return names.sort((a, b) => compareIds(num(a), num(b)) || byName(a, b)).map((n) => path.join(dir, n));
 }
 
 /** Resolves every deliverable inside the workspace and returns them as normalized relative paths. */
@@ -227,13 +227,18 @@ function checkCommands(
   return out;
 }
 
+// Code-unit order, not the locale's: the same everywhere, so the "first" of two files is stable.
+function byName(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Orders ids by their number (WORKER_2 before WORKER_10), then as written (WORKER_1 before WORKER_001). */
 export function compareIds(a: string, b: string): number {
   const da = a.replace(/^\D*/, '').replace(/^0+(?=\d)/, '');
   const db = b.replace(/^\D*/, '').replace(/^0+(?=\d)/, '');
   if (da.length !== db.length) return da.length - db.length;
   if (da !== db) return da < db ? -1 : 1;
-  return a < b ? -1 : a > b ? 1 : 0;
+  return byName(a, b);
 }
 
 /**

@@ -317,14 +317,21 @@ describe('refusals', () => {
     expect(e.problem).toMatch(/^cannot read the file: ENOENT/);
   });
 
-  test('deeply nested markdown does not escape as another error type', () => {
-    for (const text of ['>'.repeat(20000) + ' x', '- '.repeat(5000) + 'x', '['.repeat(20000), '*'.repeat(50000)]) {
-      try {
-        parseInstruction(text, 'deep.md');
-      } catch (e) {
-        expect(e).toBeInstanceOf(InstructionError);
-      }
+  test('markdown nested too deeply is refused before remark spends seconds on it', () => {
+    const started = Date.now();
+    for (const text of ['>'.repeat(20000) + ' x', '- '.repeat(5000) + 'x', ' '.repeat(300) + 'x']) {
+      expect(refusalSync(minimal(text)).problem).toMatch(/^line 6 is nested too deeply/);
     }
+    expect(Date.now() - started).toBeLessThan(2000);
+    // Ordinary nesting is fine.
+    expect(parseInstruction(minimal('- a\n  - b\n    - c\n> > quoted'), 'f').deliverables).toEqual(['wingman/x.py']);
+  });
+
+  test('other pathological input still ends in an InstructionError', () => {
+    for (const text of ['['.repeat(20000), '*'.repeat(50000), '`'.repeat(30000)]) {
+      expect(refusalSync(text, 'deep.md').file).toBe('deep.md');
+    }
+    expect(refusalSync('x'.repeat(300 * 1024)).problem).toBe('file is larger than 262144 bytes');
   });
 });
 
