@@ -68,22 +68,58 @@ export const BatchOptions = z.object({
 });
 export type BatchOptions = z.infer<typeof BatchOptions>;
 
+/**
+ * The manifest, saved content-addressed by the starter on the workspace host. Workflows pass
+ * this reference instead of the entries: 10,000 entries would not fit in one payload.
+ */
+export const ManifestRef = z.object({ file: z.string(), sha256: z.string().length(64), total: z.number().int() });
+export type ManifestRef = z.infer<typeof ManifestRef>;
+
+/** What the parent needs to schedule a worker: no paths to instructions, no commands. */
+export const PlanEntry = ManifestEntry.pick({ id: true, name: true, dependencies: true, deliverables: true, provider: true });
+export type PlanEntry = z.infer<typeof PlanEntry>;
+
+/** What the parent carries from one run to the next when it continues as new. */
+export const BatchState = z.object({
+  startedAt: z.string(),
+  counts: z.record(Outcome, z.number().int()),
+  costUsd: z.number(),
+  tokens: Tokens,
+  /** Outcome of every worker that has ended. */
+  outcomes: z.record(z.string(), Outcome),
+  /** Workers started and not yet reported back. */
+  running: z.array(z.string()),
+  notRun: z.array(z.object({ id: z.string(), reason: z.string() })),
+  concurrency: z.number().int(),
+  paused: z.boolean(),
+  abortReason: z.string().nullable(),
+  /** How many runs came before this one (continue-as-new). */
+  runs: z.number().int(),
+});
+export type BatchState = z.infer<typeof BatchState>;
+
 export const BatchInput = z.object({
   batchId: z.string(),
-  manifest: z.array(ManifestEntry),
+  manifest: ManifestRef,
   options: BatchOptions,
+  state: BatchState.optional(),
 });
 export type BatchInput = z.infer<typeof BatchInput>;
 
 /** Input of one child workflow. */
 export const WorkerInput = z.object({
   batchId: z.string(),
-  entry: ManifestEntry,
+  workerId: z.string(),
+  manifest: ManifestRef,
   /** Deliverables of the workers this one depends on: their public names go into the prompt. */
   dependencyFiles: z.array(z.string()),
   options: BatchOptions,
 });
 export type WorkerInput = z.infer<typeof WorkerInput>;
+
+/** What a finished worker signals to its batch (the batch may have continued as new since it started the worker). */
+export const WorkerDone = z.object({ id: z.string(), outcome: Outcome, costUsd: z.number(), tokens: Tokens });
+export type WorkerDone = z.infer<typeof WorkerDone>;
 
 export const TestCounts = z.object({ passed: z.number().int(), failed: z.number().int() });
 

@@ -6,6 +6,7 @@ import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { saveManifest } from './activities/manifest-store.js';
 import { checkProviders, PROVIDER_HELP } from './cli/providers.js';
 import { follow } from './cli/follow.js';
 import { formatPlan, plan } from './cli/plan.js';
@@ -112,7 +113,8 @@ export async function startBatch(argv: string[]): Promise<number> {
     if (!args.noWorker) workers.push(...(await createWorkers({ connection: await connectWorker(c, address), config: c })));
     const running = workers.map((w) => w.run());
 
-    const handle = await startOrAttach(client, c, { batchId, manifest, options });
+    const manifestRef = await saveManifest(path.join(c.stateDir, 'manifests'), manifest);
+    const handle = await startOrAttach(client, c, { batchId, manifest: manifestRef, options });
     const ui = c.TEMPORAL_UI_URL ?? server?.uiUrl ?? defaultUiUrl(address);
     if (ui) console.log(`Web UI: ${ui}/namespaces/${c.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(handle.workflowId)}`);
 
@@ -147,10 +149,10 @@ async function startOrAttach(client: Client, c: Config, input: BatchInput) {
       taskQueue: c.TEMPORAL_TASK_QUEUE,
       args: [input],
       typedSearchAttributes: [{ key: BATCH_ID, value: input.batchId }],
-      staticSummary: `Wingman batch ${input.batchId}: ${input.manifest.length} workers`,
+      staticSummary: `Wingman batch ${input.batchId}: ${input.manifest.total} workers`,
       staticDetails: `workspace ${input.options.workspace}, python root ${input.options.pythonRoot}, providers ${input.options.providers.join(', ')}`,
     });
-    console.log(`Started batch ${input.batchId}: ${input.manifest.length} workers, concurrency ${input.options.concurrency}`);
+    console.log(`Started batch ${input.batchId}: ${input.manifest.total} workers, concurrency ${input.options.concurrency}`);
     return handle;
   } catch (err) {
     // Another starter won the race for this id: follow that one.

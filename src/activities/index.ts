@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ArtifactStore } from '../artifacts.js';
 import type { Config } from '../config.js';
 import { createLlmActivities } from './llm/index.js';
+import { manifestActivities } from './manifest-store.js';
 import { reportActivities } from './report.js';
 import { createWorkspaceActivities } from './workspace.js';
 
@@ -10,6 +11,6 @@ export function createActivities(config: Config) {
   const store = new ArtifactStore(path.join(config.stateDir, 'artifacts'));
   return {
     llm: createLlmActivities({ config, store }),
-    workspace: { ...createWorkspaceActivities({ config, store }), ...reportActivities },
+    workspace: { ...createWorkspaceActivities({ config, store }), ...manifestActivities, ...reportActivities },
   };
 }

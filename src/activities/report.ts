@@ -4,6 +4,7 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Report, WorkerResult } from '../schemas.js';
+import { readManifest } from './manifest-store.js';
 import type { ReportActivities, ReportRequest } from './types.js';
 
 const resultFile = (reportPath: string, workerId: string) =>
@@ -23,7 +24,7 @@ export async function recordResult(req: { reportPath: string; result: WorkerResu
 export async function buildReport(req: ReportRequest): Promise<Report> {
   const notRun = new Map(req.notRun.map((n) => [n.id, n.reason]));
   const workers: Report['workers'] = [];
-  for (const w of req.workers) {
+  for (const w of (await readManifest(req.manifest)).values()) {
     const reason = notRun.get(w.id);
     const recorded = reason === undefined ? await readResult(req.reportPath, w.id) : null;
     if (recorded) {

@@ -1,7 +1,7 @@
 // The activity interfaces the workflows call, by task queue role.
 import type {
   CriteriaCheck, CriteriaRequest, Generation, GenerateRequest, Inspection, PromptRef, PromptRequest,
-  Retrospective, TestRequest, TestRun, WorkerResult, WriteRequest, WrittenFile, Report,
+  ManifestEntry, ManifestRef, PlanEntry, Retrospective, TestRequest, TestRun, WorkerResult, WriteRequest, WrittenFile, Report,
 } from '../schemas.js';
 import type { z } from 'zod';
 
@@ -20,6 +20,11 @@ export interface WorkspaceActivities {
   storeRetrospective(r: Retrospective): Promise<{ stored: 'mem0' | 'local' }>;
 }
 
+export interface ManifestActivities {
+  loadPlan(ref: ManifestRef): Promise<PlanEntry[]>;
+  loadEntry(req: { manifest: ManifestRef; workerId: string }): Promise<ManifestEntry>;
+}
+
 export interface ReportActivities {
   recordResult(req: { reportPath: string; result: WorkerResult }): Promise<void>;
   writeReport(req: ReportRequest): Promise<void>;
@@ -28,7 +33,8 @@ export interface ReportActivities {
 export interface ReportRequest {
   reportPath: string;
   summary: Omit<Report, 'workers'>;
-  /** Every worker of the batch in manifest order, and the ones that never ran with why. */
-  workers: Array<{ id: string; name: string }>;
+  /** Every worker of the batch, in manifest order. */
+  manifest: ManifestRef;
+  /** The ones that never ran, or were cancelled, with why. */
   notRun: Array<{ id: string; reason: string }>;
 }

@@ -1,173 +1,216 @@
 // The parent of one batch: starts a child per instruction as a sliding window (no barrier),
 // keeps counters and cost, aborts on thresholds or budget, and writes the report.
+//
+// Children are started with ParentClosePolicy.ABANDON and report back by signal to the
+// batch's workflow id, so the parent can continue as new (keeping its history small) while
+// they run: the pattern of Temporal's batch-sliding-window sample.
 import {
-  CancellationScope, ChildWorkflowFailure, condition, executeChild, isCancellation, proxyActivities,
-  setCurrentDetails, setHandler,
+  CancellationScope, ParentClosePolicy, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle,
+  isCancellation, proxyActivities, setCurrentDetails, setHandler, startChild, workflowInfo,
 } from '@temporalio/workflow';
-import type { ReportActivities } from '../activities/types.js';
-import type { BatchInput, BatchSummary, Counts, Outcome, Progress, Thresholds, WorkerResult } from '../schemas.js';
+import type { ManifestActivities, ReportActivities } from '../activities/types.js';
+import type { BatchInput, BatchState, BatchSummary, Counts, Outcome, PlanEntry, Progress, Thresholds, WorkerDone } from '../schemas.js';
 import { BATCH_ID, WORKER_ID } from '../search-attributes.js';
-import { abortSignal, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate, workerWorkflowId } from './definitions.js';
+import {
+  abortSignal, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate, workerDoneSignal, workerWorkflowId,
+} from './definitions.js';
 import { Schedule } from './schedule.js';
-import { workerWorkflow } from './worker.js';
+import type { workerWorkflow } from './worker.js';
 
 const OUTCOME_KEYS: Outcome[] = ['passed', 'failed', 'guide', 'llm_timeout', 'error', 'skipped'];
+/** Continue as new well before Temporal's 51,200-event / 50 MB limits (warnings at 10K / 10 MB). */
+const MAX_HISTORY_EVENTS = 8_000;
+const MAX_HISTORY_BYTES = 8 * 1024 * 1024;
 
 export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
-  const { batchId, manifest, options } = input;
-  const startedAt = new Date().toISOString();
-  const byId = new Map(manifest.map((e) => [e.id, e]));
-  const schedule = new Schedule(manifest);
-  const counts = Object.fromEntries(OUTCOME_KEYS.map((o) => [o, 0])) as Counts;
-  const tokens = { prompt: 0, completion: 0 };
-  const running = new Set<string>();
-  const notRun: Array<{ id: string; reason: string }> = [];
-  let costUsd = 0;
-  let concurrency = options.concurrency;
-  let paused = false;
-  let abortReason: string | null = null;
+  const { batchId, options } = input;
+  const { loadPlan, writeReport } = proxyActivities<ManifestActivities & ReportActivities>({
+    taskQueue: options.workspaceQueue,
+    startToCloseTimeout: '2 minutes',
+    retry: { maximumAttempts: 10 },
+  });
+  const state: BatchState = input.state ?? {
+    startedAt: new Date().toISOString(),
+    counts: Object.fromEntries(OUTCOME_KEYS.map((o) => [o, 0])) as Counts,
+    costUsd: 0,
+    tokens: { prompt: 0, completion: 0 },
+    outcomes: {},
+    running: [],
+    notRun: [],
+    concurrency: options.concurrency,
+    paused: false,
+    abortReason: null,
+    runs: 0,
+  };
+  const running = new Set(state.running);
   let changed = false;
 
   const progress = (): Progress => ({
     batchId,
-    state: abortReason ? (running.size ? 'aborting' : 'aborted') : paused ? 'paused' : 'running',
-    total: manifest.length,
-    counts: { ...counts },
+    state: state.abortReason ? (running.size ? 'aborting' : 'aborted') : state.paused ? 'paused' : 'running',
+    total: input.manifest.total,
+    counts: { ...(state.counts as Counts) },
     running: [...running],
-    concurrency,
-    costUsd,
-    tokens: { ...tokens },
-    startedAt,
-    abortReason,
+    concurrency: state.concurrency,
+    costUsd: state.costUsd,
+    tokens: { ...state.tokens },
+    startedAt: state.startedAt,
+    abortReason: state.abortReason,
   });
+  const cancelRunning = () => {
+    for (const id of running) {
+      getExternalWorkflowHandle(workerWorkflowId(batchId, id)).cancel().catch(() => {
+        // Already closed: its report is on the way or already in.
+      });
+    }
+  };
   const abort = (reason: string) => {
-    if (abortReason) return;
-    abortReason = reason;
-    children.cancel();
+    if (state.abortReason) return;
+    state.abortReason = reason;
+    cancelRunning();
     changed = true;
   };
 
+  // Handlers first: signals that arrived while the plan loads must not be lost.
+  let schedule: Schedule | undefined;
+  const record = (done: WorkerDone) => {
+    if (!running.has(done.id)) return; // a duplicate (signal and child result both report)
+    running.delete(done.id);
+    schedule?.finish(done.id, done.outcome);
+    state.outcomes[done.id] = done.outcome;
+    state.counts[done.outcome] = (state.counts[done.outcome] ?? 0) + 1;
+    state.costUsd += done.costUsd;
+    state.tokens.prompt += done.tokens.prompt;
+    state.tokens.completion += done.tokens.completion;
+    changed = true;
+    const reason = thresholdBreached(state.counts as Counts, options.thresholds) ?? budgetBreached(state.costUsd, options.budgetUsd);
+    if (reason) abort(reason);
+  };
+  const notRun = (id: string, reason: string, outcome: Outcome) => {
+    state.notRun.push({ id, reason });
+    record({ id, outcome, costUsd: 0, tokens: { prompt: 0, completion: 0 } });
+  };
+  setHandler(workerDoneSignal, (done) => {
+    if (done.outcome === 'skipped' && running.has(done.id)) state.notRun.push({ id: done.id, reason: `cancelled: ${state.abortReason ?? 'by request'}` });
+    record(done);
+  });
   setHandler(progressQuery, progress);
   setHandler(pauseSignal, () => {
-    paused = true;
+    state.paused = true;
     changed = true;
   });
   setHandler(resumeSignal, () => {
-    paused = false;
+    state.paused = false;
     changed = true;
   });
   setHandler(abortSignal, (reason) => abort(reason ? `aborted by operator: ${reason}` : 'aborted by operator'));
   setHandler(
     setConcurrencyUpdate,
     (n) => {
-      concurrency = n;
+      state.concurrency = n;
       changed = true;
-      return concurrency;
+      return n;
     },
-    { validator: (n) => {
-      if (!Number.isInteger(n) || n < 1 || n > 2000) throw new Error('concurrency must be an integer from 1 to 2000');
-    } },
+    {
+      validator: (n) => {
+        // Temporal allows at most 2,000 pending children per workflow.
+        if (!Number.isInteger(n) || n < 1 || n > 2000) throw new Error('concurrency must be an integer from 1 to 2000');
+      },
+    },
   );
 
-  // Cancelling this scope cancels every running child (abort).
-  const children = new CancellationScope();
-
-  const record = (id: string, outcome: Outcome, result?: WorkerResult) => {
-    running.delete(id);
-    schedule.finish(id, outcome);
-    counts[outcome] += 1;
-    if (result) {
-      costUsd += result.costUsd;
-      tokens.prompt += result.tokens.prompt;
-      tokens.completion += result.tokens.completion;
-    }
-    changed = true;
-    const reason = abortReason ?? thresholdBreached(counts, options.thresholds) ?? budgetBreached(costUsd, options.budgetUsd);
-    if (reason) abort(reason);
-  };
+  const plan = await loadPlan(input.manifest);
+  const byId = new Map<string, PlanEntry>(plan.map((e) => [e.id, e]));
+  schedule = new Schedule(plan, state.outcomes, [...running]);
+  if (state.abortReason) cancelRunning(); // aborted just before continuing as new
 
   const launch = (id: string) => {
     const entry = byId.get(id)!;
     running.add(id);
     const dependencyFiles = [...new Set(entry.dependencies.flatMap((d) => byId.get(d)?.deliverables ?? []))];
-    children
-      .run(() =>
-        executeChild(workerWorkflow, {
-          workflowId: workerWorkflowId(batchId, id),
-          args: [{ batchId, entry, dependencyFiles, options }],
-          typedSearchAttributes: [
-            { key: BATCH_ID, value: batchId },
-            { key: WORKER_ID, value: id },
-          ],
-          staticSummary: `${id}: ${entry.name}`,
-          staticDetails: `writes ${entry.deliverables.join(', ')}; provider ${entry.provider}`,
+    startChild<typeof workerWorkflow>('workerWorkflow', {
+      workflowId: workerWorkflowId(batchId, id),
+      args: [{ batchId, workerId: id, manifest: input.manifest, dependencyFiles, options }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [
+        { key: BATCH_ID, value: batchId },
+        { key: WORKER_ID, value: id },
+      ],
+      staticSummary: `${id}: ${entry.name}`,
+      staticDetails: `writes ${entry.deliverables.join(', ')}; primary provider ${entry.provider}`,
+    }).then(
+      // A child that dies without signalling (terminated, or failed its own code) still counts.
+      (child) =>
+        child.result().catch((err) => {
+          if (!running.has(id)) return;
+          if (isCancellation(err) || state.abortReason) notRun(id, `cancelled: ${state.abortReason ?? 'by request'}`, 'skipped');
+          else notRun(id, `worker workflow failed: ${(err as Error).message}`, 'error');
         }),
-      )
-      .then(
-        (result) => record(id, result.outcome, result),
-        (err) => {
-          if (abortReason || isCancellation(err) || isCancellation((err as ChildWorkflowFailure).cause)) {
-            notRun.push({ id, reason: abortReason ? `cancelled: ${abortReason}` : 'cancelled' });
-            record(id, 'skipped');
-          } else {
-            notRun.push({ id, reason: `worker workflow failed: ${(err as Error).message}` });
-            record(id, 'error');
-          }
-        },
-      );
+      (err) => notRun(id, `could not start: ${(err as Error).message}`, 'error'),
+    );
   };
 
-  const skip = (items: Array<{ id: string; reason: string }>) => {
-    for (const item of items) {
-      counts.skipped += 1;
-      notRun.push(item);
-    }
-  };
-
-  while (!abortReason) {
-    if (!paused) {
-      const { start, skipped } = schedule.take(Math.max(0, concurrency - running.size));
-      skip(skipped);
+  for (;;) {
+    if (!state.paused && !state.abortReason) {
+      const { start, skipped } = schedule.take(Math.max(0, state.concurrency - running.size));
+      for (const s of skipped) {
+        state.notRun.push(s);
+        state.outcomes[s.id] = 'skipped';
+        state.counts.skipped = (state.counts.skipped ?? 0) + 1;
+      }
       start.forEach(launch);
     }
     setCurrentDetails(describeProgress(progress()));
-    if (schedule.pendingCount === 0 && running.size === 0) break;
+    if (running.size === 0 && (schedule.pendingCount === 0 || state.abortReason)) break;
+    if (historyIsLarge()) {
+      // Let in-flight handlers finish, then carry the state (not the manifest) into a fresh run.
+      await condition(allHandlersFinished);
+      state.running = [...running];
+      state.runs += 1;
+      await continueAsNew<typeof batchWorkflow>({ ...input, state });
+    }
     changed = false;
     await condition(() => changed);
   }
 
-  if (abortReason) {
-    await condition(() => running.size === 0);
-    skip(schedule.skipPending().map((id) => ({ id, reason: `not started: ${abortReason}` })));
+  if (state.abortReason) {
+    for (const id of schedule.skipPending()) {
+      state.notRun.push({ id, reason: `not started: ${state.abortReason}` });
+      state.counts.skipped = (state.counts.skipped ?? 0) + 1;
+    }
   }
 
   const finishedAt = new Date().toISOString();
+  const counts = state.counts as Counts;
   const summary: BatchSummary = {
     batchId,
-    status: abortReason ? 'aborted' : 'completed',
-    abortReason,
+    status: state.abortReason ? 'aborted' : 'completed',
+    abortReason: state.abortReason,
     counts,
-    costUsd,
-    tokens,
-    startedAt,
+    costUsd: state.costUsd,
+    tokens: state.tokens,
+    startedAt: state.startedAt,
     finishedAt,
     reportPath: options.reportPath,
   };
-  const { writeReport } = proxyActivities<ReportActivities>({
-    taskQueue: options.workspaceQueue,
-    startToCloseTimeout: '2 minutes',
-    retry: { maximumAttempts: 10 },
-  });
   await CancellationScope.nonCancellable(() =>
     writeReport({
       reportPath: options.reportPath,
-      summary: { batchId, status: summary.status, abortReason, counts, costUsd, tokens, startedAt, finishedAt },
-      workers: manifest.map((e) => ({ id: e.id, name: e.name })),
-      notRun,
+      summary: {
+        batchId, status: summary.status, abortReason: summary.abortReason, counts, costUsd: state.costUsd, tokens: state.tokens,
+        startedAt: state.startedAt, finishedAt,
+      },
+      manifest: input.manifest,
+      notRun: state.notRun,
     }),
   );
   setCurrentDetails(describeProgress(progress()));
   return summary;
+}
+
+function historyIsLarge(): boolean {
+  const info = workflowInfo();
+  return info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS || info.historySize > MAX_HISTORY_BYTES;
 }
 
 /** The reason to abort, once at least `minSample` workers have finished (skipped ones do not count). */

@@ -2,13 +2,14 @@
 // run tests → check criteria → retrospective. Only references cross the activity boundary:
 // the prompt, the generated code and the test log stay in the artifact store.
 import {
-  ActivityFailure, ApplicationFailure, TimeoutFailure, isCancellation, proxyActivities,
-  setCurrentDetails, upsertSearchAttributes,
+  ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, getExternalWorkflowHandle, isCancellation,
+  proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import type { LlmActivities, ReportActivities, WorkspaceActivities } from '../activities/types.js';
-import type { Feedback, Generation, Outcome, Provider, TestRun, WorkerInput, WorkerResult } from '../schemas.js';
+import type { LlmActivities, ManifestActivities, ReportActivities, WorkspaceActivities } from '../activities/types.js';
+import type { Feedback, Generation, ManifestEntry, Outcome, Provider, TestRun, WorkerInput, WorkerResult } from '../schemas.js';
 import { providerChain } from '../provider-chain.js';
 import { OUTCOME, PROVIDER } from '../search-attributes.js';
+import { workerDoneSignal } from './definitions.js';
 
 const GENERATE: Record<Provider, keyof LlmActivities> = {
   openai: 'generateOpenAI',
@@ -24,11 +25,11 @@ class ProvidersExhausted extends Error {
 }
 
 export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> {
-  const { entry, options, batchId } = input;
+  const { options, batchId } = input;
   const startedMs = Date.now();
   const result: WorkerResult = {
-    id: entry.id,
-    name: entry.name,
+    id: input.workerId,
+    name: input.workerId,
     outcome: 'error',
     provider: null,
     model: null,
@@ -43,9 +44,21 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
     error: null,
     lastStep: 'start',
   };
+  let entry: ManifestEntry | undefined;
   const step = (name: string) => {
     result.lastStep = name;
-    setCurrentDetails(`${entry.name} → ${entry.deliverables.join(', ')}: ${name}`);
+    setCurrentDetails(entry ? `${entry.name} → ${entry.deliverables.join(', ')}: ${name}` : name);
+  };
+  // Tells the batch, whichever run of it is current, that this worker has ended.
+  const report = (outcome: Outcome) => {
+    const parent = workflowInfo().parent;
+    if (!parent) return Promise.resolve();
+    return getExternalWorkflowHandle(parent.workflowId).signal(workerDoneSignal, {
+      id: input.workerId,
+      outcome,
+      costUsd: result.costUsd,
+      tokens: result.tokens,
+    });
   };
 
   const workspace = proxyActivities<WorkspaceActivities>({
@@ -71,9 +84,14 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
     retry: { maximumAttempts: 3, initialInterval: '2 seconds' },
   });
 
-  const chain = providerChain(entry.provider, options.providers);
+  const manifest = proxyActivities<ManifestActivities>({
+    taskQueue: options.workspaceQueue,
+    startToCloseTimeout: '1 minute',
+    retry: { maximumAttempts: 5 },
+  });
 
-  async function generate(promptRef: string): Promise<Generation> {
+  async function generate(entry: ManifestEntry, promptRef: string): Promise<Generation> {
+    const chain = providerChain(entry.provider, options.providers);
     const failures: string[] = [];
     let allTimeouts = true;
     for (const provider of chain) {
@@ -112,8 +130,8 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
     try {
       await memory.storeRetrospective({
         batchId,
-        workerId: entry.id,
-        name: entry.name,
+        workerId: result.id,
+        name: result.name,
         outcome,
         provider: result.provider,
         attempts: result.attempts,
@@ -125,10 +143,14 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
       // The activity keeps a local copy when mem0 is down; losing even that never fails the worker.
     }
     await reports.recordResult({ reportPath: options.reportPath, result });
+    await report(outcome);
     return result;
   };
 
   try {
+    step('loading the instruction');
+    entry = await manifest.loadEntry({ manifest: input.manifest, workerId: input.workerId });
+    result.name = entry.name;
     let feedback: Feedback | null = null;
     let guideRetried = false;
     let testsRetried = false;
@@ -146,7 +168,7 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
       });
 
       step('generating');
-      const generation = await generate(prompt.promptRef);
+      const generation = await generate(entry, prompt.promptRef);
       result.tokens.prompt += generation.tokens.prompt;
       result.tokens.completion += generation.tokens.completion;
       result.costUsd += generation.costUsd;
@@ -196,7 +218,11 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
       return await finish('passed');
     }
   } catch (err) {
-    if (isCancellation(err)) throw err;
+    if (isCancellation(err)) {
+      // The batch aborted: say so (the batch counts it skipped), then end cancelled.
+      await CancellationScope.nonCancellable(() => report('skipped'));
+      throw err;
+    }
     if (err instanceof ProvidersExhausted) return await finish(err.timedOut ? 'llm_timeout' : 'error', err.message);
     return await finish('error', describe(err));
   }

@@ -21,7 +21,9 @@ export function cliEnv(extra: Record<string, string | undefined>): Record<string
   return env;
 }
 
-export function startCli(script: 'starter' | 'batch' | 'worker', args: string[], opts: { cwd: string; env: Record<string, string> }): ResultPromise {
+type Script = 'starter' | 'batch-control' | 'worker';
+
+export function startCli(script: Script, args: string[], opts: { cwd: string; env: Record<string, string> }): ResultPromise {
   return execa(tsx, [path.join(repoRoot, 'src', `${script}.ts`), ...args], {
     cwd: opts.cwd,
     env: opts.env,
@@ -31,7 +33,7 @@ export function startCli(script: 'starter' | 'batch' | 'worker', args: string[],
   });
 }
 
-export async function runCli(script: 'starter' | 'batch' | 'worker', args: string[], opts: { cwd: string; env: Record<string, string> }): Promise<CliResult> {
+export async function runCli(script: Script, args: string[], opts: { cwd: string; env: Record<string, string> }): Promise<CliResult> {
   const r = await startCli(script, args, opts);
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }

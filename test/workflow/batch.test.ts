@@ -7,6 +7,7 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { manifestActivities, saveManifest } from '../../src/activities/manifest-store.js';
 import { reportActivities } from '../../src/activities/report.js';
 import { bundleWorkflows } from '../../src/bundle.js';
 import type { BatchInput, BatchOptions, BatchSummary, GenerateRequest, ManifestEntry, Provider, Report } from '../../src/schemas.js';
@@ -106,6 +107,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     },
     checkCriteria: async () => ({ ok: true, results: [] }),
     storeRetrospective: async () => ({ stored: 'local' as const }),
+    ...manifestActivities,
     ...reportActivities,
   };
   const connection = env.nativeConnection;
@@ -116,7 +118,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     Worker.create({ connection, taskQueue: 'llm-openai', activities: { generateOpenAI: generate('openai') } }),
     Worker.create({ connection, taskQueue: 'llm-ollama', activities: { generateOllama: generate('ollama') } }),
   ]);
-  const input: BatchInput = { batchId, manifest, options };
+  const input: BatchInput = { batchId, manifest: await saveManifest(path.join(dir, 'manifests'), manifest), options };
   const handle = await env.client.workflow.start('batchWorkflow', { taskQueue, workflowId: `batch-${batchId}`, args: [input] });
   const run = Promise.all(workers.map((w) => w.run()));
   try {

@@ -1,0 +1,100 @@
+// The LLM activities: read the prompt by reference, call one provider, store the answer, return
+// a small Generation (the text itself stays out of the workflow history).
+import type { Dispatcher } from 'undici';
+import type OpenAI from 'openai';
+import type { ArtifactStore } from '../../artifacts.js';
+import { ollamaBaseUrl, type Config } from '../../config.js';
+import type { GenerateRequest, Generation, Provider } from '../../schemas.js';
+import { LLM_FAILURE_TYPES, checkOutput, llmFailure, toLlmFailure } from './errors.js';
+import { guardCall, type CallGuard } from './guard.js';
+import { OLLAMA_GENERATE_PATH, PROCESSOR_GENERATE_PATH, callGenerate } from './ollama.js';
+import { callOpenAI, createOpenAIClient } from './openai.js';
+import { costUsd } from './pricing.js';
+import type { ProviderResult } from './types.js';
+
+export { LLM_FAILURE_TYPES, MAX_OUTPUT_BYTES, type LlmFailureType } from './errors.js';
+export { PRICE_TABLE, PRICE_TABLE_DATE, costUsd } from './pricing.js';
+
+/** Fixed system message: the guide detector and the file writer rely on this output shape. */
+export const SYSTEM_PROMPT = [
+  'Answer only with code, in fenced code blocks, one block per file.',
+  'The info string of each block is the language and path=<file>, for example ```python path=wingman/core/x.py',
+  'No explanations, no steps, no prose outside the blocks.',
+].join('\n');
+
+export interface LlmDeps {
+  config: Config;
+  store: ArtifactStore;
+  /** fetch for the openai SDK (a proxy, a test); the global fetch otherwise. */
+  fetch?: typeof fetch;
+  /** undici dispatcher for Ollama and the processor (a proxy, a pool); undici's global one otherwise. */
+  dispatcher?: Dispatcher;
+  /** Heartbeat interval while waiting; by default 5 s, or a third of the activity's heartbeat timeout. */
+  heartbeatMs?: number;
+}
+
+export interface LlmActivities {
+  generateOpenAI(req: GenerateRequest): Promise<Generation>;
+  generateOllama(req: GenerateRequest): Promise<Generation>;
+  generateProcessor(req: GenerateRequest): Promise<Generation>;
+}
+
+export function createLlmActivities(deps: LlmDeps): LlmActivities {
+  const { config, store } = deps;
+  const secrets = [config.OPENAI_API_KEY];
+  let openai: OpenAI | undefined;
+
+  function notConfigured(provider: Provider, what: string): never {
+    // Non-retryable: another attempt on this worker cannot succeed; the workflow falls back.
+    throw llmFailure(LLM_FAILURE_TYPES.rejected, `${what} is not set on this worker`, { provider });
+  }
+
+  async function run(provider: Provider, req: GenerateRequest, call: (prompt: string, guard: CallGuard) => Promise<ProviderResult>): Promise<Generation> {
+    const prompt = await store.get(req.promptRef);
+    const started = Date.now();
+    const guard = guardCall(req.timeoutMs, deps.heartbeatMs);
+    let result: ProviderResult;
+    try {
+      result = await call(prompt, guard);
+    } catch (err) {
+      throw toLlmFailure(err, provider, guard, secrets);
+    } finally {
+      guard.dispose();
+    }
+    const durationMs = Date.now() - started;
+    checkOutput(provider, result.text);
+    const outputRef = await store.put(result.text);
+    return {
+      provider,
+      model: result.model,
+      outputRef,
+      tokens: result.tokens,
+      costUsd: costUsd(provider, result.model, result.tokens),
+      durationMs,
+    };
+  }
+
+  return {
+    async generateOpenAI(req) {
+      const apiKey = config.OPENAI_API_KEY;
+      if (!apiKey) notConfigured('openai', 'OPENAI_API_KEY');
+      openai ??= createOpenAIClient({ apiKey, baseURL: config.OPENAI_BASE_URL, fetch: deps.fetch });
+      const client = openai;
+      return run('openai', req, (prompt, guard) => callOpenAI(client, config.OPENAI_MODEL, SYSTEM_PROMPT, prompt, req.timeoutMs, guard));
+    },
+
+    async generateOllama(req) {
+      const baseUrl = ollamaBaseUrl(config);
+      if (!baseUrl) notConfigured('ollama', 'OLLAMA_HOST');
+      const target = { provider: 'ollama' as const, baseUrl, path: OLLAMA_GENERATE_PATH, model: config.OLLAMA_MODEL, dispatcher: deps.dispatcher };
+      return run('ollama', req, (prompt, guard) => callGenerate(target, SYSTEM_PROMPT, prompt, req.timeoutMs, guard));
+    },
+
+    async generateProcessor(req) {
+      const baseUrl = config.INTEL_LLM_PROCESSOR;
+      if (!baseUrl) notConfigured('processor', 'INTEL_LLM_PROCESSOR');
+      const target = { provider: 'processor' as const, baseUrl, path: PROCESSOR_GENERATE_PATH, model: config.INTEL_LLM_PROCESSOR_MODEL, dispatcher: deps.dispatcher };
+      return run('processor', req, (prompt, guard) => callGenerate(target, SYSTEM_PROMPT, prompt, req.timeoutMs, guard));
+    },
+  };
+}
