@@ -113,7 +113,9 @@ describe('a batch of scripted workers', () => {
     const prompts = llm.callsFor('WORKER_020').map((c) => c.prompt);
     expect(prompts).toHaveLength(2);
     expect(prompts[1]).toMatch(/guide/i);
-    expect(prompts[1]).toContain('Step 1:');
+    expect(prompts[1]).toMatch(/Step (1|N):/);
+    expect(prompts[1]).toContain('you should');
+    expect(prompts[0]).not.toMatch(/previous answer was a guide/);
     expect(readFileSync(path.join(dirs.workspace, 'wingman/shop/guided.py'), 'utf8')).toContain('def guided()');
   });
 
