@@ -1,7 +1,7 @@
 // A content-addressed store for the large things a worker handles (prompts, LLM output, test
 // logs). Workflows pass the sha256 reference; the text stays on disk, out of the history.
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 export function sha256(text: string | Buffer): string {
@@ -24,6 +24,13 @@ export class ArtifactStore {
     await writeFile(tmp, text);
     await rename(tmp, file);
     return ref;
+  }
+
+  async has(ref: string): Promise<boolean> {
+    return access(this.fileFor(ref)).then(
+      () => true,
+      () => false,
+    );
   }
 
   async get(ref: string): Promise<string> {

@@ -35,6 +35,8 @@ export const HELPER_FLAGS = ['-I', '-S'];
 
 export interface ClassInfo {
   name: string;
+  /** `@dataclass(frozen=True)` and the like: they change how the class is built. */
+  decorators: string[];
   bases: string[];
   /** Annotated class attributes (dataclass fields and the like), as `name: type`. */
   fields: string[];
@@ -78,7 +80,7 @@ for path in sys.argv[1:]:
                     fields.append(item.target.id + ": " + ast.unparse(item.annotation))
                 elif isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and (public(item.name) or item.name == "__init__"):
                     methods.append(sig(item))
-            classes.append({"name": node.name, "bases": [ast.unparse(b) for b in node.bases], "fields": fields, "methods": methods})
+            classes.append({"name": node.name, "decorators": ["@" + ast.unparse(d) for d in node.decorator_list], "bases": [ast.unparse(b) for b in node.bases], "fields": fields, "methods": methods})
     out[path] = {"classes": classes, "functions": functions}
 print(json.dumps(out))
 `;
@@ -94,6 +96,7 @@ export async function publicNames(files: string[], python: string): Promise<Reco
 export function outline(info: ModuleInfo): string {
   const lines: string[] = [];
   for (const c of info.classes) {
+    lines.push(...c.decorators);
     lines.push(`class ${c.name}${c.bases.length ? `(${c.bases.join(', ')})` : ''}:`);
     for (const f of c.fields) lines.push(`    ${f}`);
     for (const m of c.methods) lines.push(`    ${m}`);
@@ -141,6 +144,10 @@ def placeholders(tree):
             passes.append("line %d: %s() body is only 'pass'" % (node.lineno, node.name))
         elif any(not_implemented(s) for s in body):  # a conditional raise for an unsupported case is fine
             found.append("line %d: %s() raises NotImplementedError" % (node.lineno, node.name))
+        else:
+            dots = [s for s in ast.walk(node) if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and s.value.value is Ellipsis]
+            if dots:
+                found.append("line %d: %s() has a '...' placeholder" % (dots[0].lineno, node.name))
         functions += 1
     # One no-op method is normal; a file of them is a skeleton.
     if passes and (len(passes) >= 2 or len(passes) == functions):

@@ -29,6 +29,8 @@ export const ManifestEntry = z.object({
   provider: Provider,
   /** TEST_PROCESS commands, each already split into argv and checked against the allowed runners. */
   testCommands: z.array(z.array(z.string()).min(1)),
+  /** `--replay-from`: the code an earlier batch generated for this worker, used instead of a first LLM call. */
+  replay: z.object({ outputRef: z.string(), provider: z.enum(['openai', 'ollama', 'processor']), model: z.string(), savedUsd: z.number() }).nullable().default(null),
 });
 export type ManifestEntry = z.infer<typeof ManifestEntry>;
 
@@ -65,6 +67,8 @@ export const BatchOptions = z.object({
   reportPath: z.string(),
   /** Task queue of the workspace activities (files, tests, memory). */
   workspaceQueue: z.string(),
+  /** Reuse generations already paid for, keyed by provider, model and prompt (opt-in). */
+  cache: z.boolean(),
 });
 export type BatchOptions = z.infer<typeof BatchOptions>;
 
@@ -142,6 +146,12 @@ export const WorkerResult = z.object({
   error: z.string().nullable(),
   /** The last step the worker reached, for a person reading the report or the Web UI. */
   lastStep: z.string(),
+  /** Generations served from the cache (or an earlier batch), and what they would have cost. */
+  cacheHits: z.number().int(),
+  savedUsd: z.number(),
+  /** The LLM answer the files came from, and the instruction it answered: `--replay-from` reuses it. */
+  outputRef: z.string().nullable(),
+  instructionSha256: z.string().nullable(),
 });
 export type WorkerResult = z.infer<typeof WorkerResult>;
 
@@ -177,7 +187,8 @@ export type BatchSummary = z.infer<typeof BatchSummary>;
 
 /** The JSON report, as the CLI contract defines it. */
 export const Report = BatchSummary.omit({ reportPath: true }).extend({
-  workers: z.array(WorkerResult.omit({ startedAt: true, finishedAt: true, lastStep: true }).extend({
+  cache: z.object({ hits: z.number().int(), savedUsd: z.number() }),
+  workers: z.array(WorkerResult.omit({ startedAt: true, finishedAt: true }).extend({
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
   })),
@@ -208,7 +219,13 @@ export type PromptRequest = z.infer<typeof PromptRequest>;
 export const PromptRef = z.object({ promptRef: z.string(), chars: z.number().int() });
 export type PromptRef = z.infer<typeof PromptRef>;
 
-export const GenerateRequest = z.object({ workerId: z.string(), promptRef: z.string(), timeoutMs: z.number().int().positive() });
+export const GenerateRequest = z.object({
+  workerId: z.string(),
+  promptRef: z.string(),
+  timeoutMs: z.number().int().positive(),
+  /** Look the prompt up in the generation cache first, and store the answer there. */
+  cache: z.boolean(),
+});
 export type GenerateRequest = z.infer<typeof GenerateRequest>;
 
 export const Generation = z.object({
@@ -218,6 +235,10 @@ export const Generation = z.object({
   tokens: Tokens,
   costUsd: z.number(),
   durationMs: z.number(),
+  /** Served from the generation cache or an earlier batch: no call made, nothing paid. */
+  cached: z.boolean(),
+  /** What the cached answer cost when it was first paid for. */
+  savedUsd: z.number(),
 });
 export type Generation = z.infer<typeof Generation>;
 

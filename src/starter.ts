@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { saveManifest } from './activities/manifest-store.js';
 import { checkProviders, PROVIDER_HELP } from './cli/providers.js';
 import { follow } from './cli/follow.js';
+import { applyReplay } from './cli/replay.js';
 import { formatPlan, plan } from './cli/plan.js';
 import { parseStartArgs, UsageError, type StartArgs } from './cli/start-args.js';
 import { ConfigError, configuredProviders, readConfig, type Config } from './config.js';
@@ -16,7 +17,7 @@ import { startDevServer, type DevServer } from './dev-server.js';
 import { InputError, loadManifest } from './instructions/manifest.js';
 import { parseRunners } from './instructions/commands.js';
 import { PathError, resolveInside } from './paths.js';
-import type { BatchInput, BatchOptions, BatchSummary, Provider } from './schemas.js';
+import type { BatchInput, BatchOptions, BatchSummary, ManifestEntry, Provider } from './schemas.js';
 import { BATCH_ID } from './search-attributes.js';
 import { connectClient, connectWorker, ensureSearchAttributes, temporalAnswers } from './temporal.js';
 import { batchWorkflowId } from './workflows/definitions.js';
@@ -46,7 +47,7 @@ export async function startBatch(argv: string[]): Promise<number> {
     throw err;
   }
 
-  let manifest;
+  let manifest: ManifestEntry[];
   try {
     const loaded = await loadManifest({
       workersDir: path.resolve(args.workers),
@@ -61,6 +62,16 @@ export async function startBatch(argv: string[]): Promise<number> {
   } catch (err) {
     if (err instanceof InputError) return refuse(`instructions refused, nothing was started:\n${err.message}`);
     throw err;
+  }
+
+  if (args.replayFrom) {
+    try {
+      const replayed = await applyReplay(manifest, path.resolve('results', args.replayFrom, 'report.json'));
+      manifest = replayed.entries;
+      console.log(`Reusing the code batch ${args.replayFrom} generated for ${replayed.reused} of ${manifest.length} workers`);
+    } catch (err) {
+      return refuse((err as Error).message);
+    }
   }
 
   if (args.dryRun) {
@@ -95,6 +106,7 @@ export async function startBatch(argv: string[]): Promise<number> {
     providers: available,
     reportPath: path.resolve(args.report ?? path.join('results', batchId, 'report.json')),
     workspaceQueue: c.WINGMAN_WORKSPACE_QUEUE,
+    cache: args.cache,
   };
   mkdirSync(pythonRoot, { recursive: true });
 

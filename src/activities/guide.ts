@@ -3,6 +3,7 @@
 // answer that leaves a deliverable without usable code, or whose prose dominates.
 import path from 'node:path';
 import { unified } from 'unified';
+import type { Nodes, Root } from 'mdast';
 import remarkParse from 'remark-parse';
 import type { ArtifactStore } from '../artifacts.js';
 import { sha256 } from '../artifacts.js';
@@ -62,22 +63,20 @@ const CODE_MARKERS: Array<[RegExp, string]> = [
 ];
 
 function blocksOf(text: string): Block[] {
-  const tree = unified().use(remarkParse).parse(text);
   const out: Block[] = [];
-  const visit = (node: { type: string; children?: unknown[]; lang?: string | null; meta?: string | null; value?: string; position?: { start: { offset?: number }; end: { offset?: number } } }): void => {
+  const visit = (node: Nodes): void => {
     if (node.type === 'code') {
       const start = node.position?.start.offset ?? 0;
       // Indented code is how prose lists get misread; only fences count.
       if (!/^(?:`{3,}|~{3,})/.test(text.slice(start, start + 3))) return;
       const info = infoOf(node.lang ?? '', node.meta ?? '');
-      const code = node.value ?? '';
-      const lineNamed = firstLinePath(code);
-      out.push({ lang: info.lang, named: info.path ?? lineNamed, pathLine: !!lineNamed, code, start, end: node.position?.end.offset ?? text.length });
-      return;
+      const lineNamed = firstLinePath(node.value);
+      out.push({ lang: info.lang, named: info.path ?? lineNamed, pathLine: !!lineNamed, code: node.value, start, end: node.position?.end.offset ?? text.length });
+    } else if ('children' in node) {
+      for (const child of node.children) visit(child);
     }
-    for (const c of node.children ?? []) visit(c as typeof node);
   };
-  visit(tree as unknown as Parameters<typeof visit>[0]);
+  visit(unified().use(remarkParse).parse(text) as Root);
   return out;
 }
 
@@ -136,7 +135,7 @@ function extract(raw: string, deliverables: string[]): Extracted {
   let blocks = blocksOf(text);
   // A bare answer (no fences at all) for one file: take it whole if it starts like code.
   const only = deliverables.length === 1 ? deliverables[0] : undefined;
-  if (blocks.length === 0 && only && /^\s*(?:#!|import |from \S+ import |def |class |@|"""|#)/.test(text)) {
+  if (blocks.length === 0 && only && /^\s*(?:#!|import |from \S+ import |def |class |@\w|""")/.test(text)) {
     blocks = [{ lang: '', code: text.trim(), start: 0, end: text.length }];
   }
 

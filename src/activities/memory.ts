@@ -29,7 +29,7 @@ function warn(message: string, attrs: Record<string, unknown>): void {
   }
 }
 
-export async function storeRetrospective(deps: { config: Config }, input: Retrospective): Promise<{ stored: 'mem0' | 'local' }> {
+export async function storeRetrospective(deps: { config: Config; mem0TimeoutMs?: number }, input: Retrospective): Promise<{ stored: 'mem0' | 'local' }> {
   const parsed = Retrospective.safeParse(input);
   // Even a malformed one is kept locally rather than lost.
   const r = parsed.success ? parsed.data : (input as Retrospective);
@@ -38,7 +38,7 @@ export async function storeRetrospective(deps: { config: Config }, input: Retros
   const base = deps.config.MEM0_API_URL;
   if (base && parsed.success) {
     try {
-      await postToMem0(deps.config, base, r, text);
+      await postToMem0(deps.config, base, r, text, deps.mem0TimeoutMs ?? MEM0_TIMEOUT_MS);
       return { stored: 'mem0' };
     } catch (e) {
       mem0Error = (e as Error).message;
@@ -57,7 +57,7 @@ export async function storeRetrospective(deps: { config: Config }, input: Retros
   return { stored: 'local' };
 }
 
-async function postToMem0(config: Config, base: string, r: Retrospective, text: string): Promise<void> {
+async function postToMem0(config: Config, base: string, r: Retrospective, text: string, timeoutMs: number): Promise<void> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (config.MEM0_API_KEY) headers['x-api-key'] = config.MEM0_API_KEY;
   const body = JSON.stringify({
@@ -78,9 +78,9 @@ async function postToMem0(config: Config, base: string, r: Retrospective, text: 
     method: 'POST',
     headers,
     body,
-    headersTimeout: MEM0_TIMEOUT_MS,
-    bodyTimeout: MEM0_TIMEOUT_MS,
-    signal: AbortSignal.timeout(MEM0_TIMEOUT_MS),
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+    signal: AbortSignal.timeout(timeoutMs),
   });
   const reply = await res.body.text(); // read it all, so the connection is released
   if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`mem0 answered ${res.statusCode}: ${reply.slice(0, 200)}`);

@@ -81,6 +81,7 @@ export async function preparePrompt(deps: { config: Config; store: ArtifactStore
     // The manifest already validated this file; a name is all we want from the parser here.
   }
   const root = clean(req.pythonRoot);
+  const rootLabel = root === '' || root === '.' ? '.' : root;
 
   const current: Array<{ file: string; text: string | null; tooLarge?: number }> = [];
   for (const file of req.deliverables) {
@@ -88,14 +89,15 @@ export async function preparePrompt(deps: { config: Config; store: ArtifactStore
     current.push(buf === null ? { file, text: null } : buf.length > MAX_CURRENT_BYTES ? { file, text: null, tooLarge: buf.length } : { file, text: buf.toString('utf8') });
   }
 
-  // Dependencies: only Python files that exist have names to show.
-  const deps_ = req.dependencyFiles.filter((f) => !req.deliverables.includes(f));
-  const present: Array<{ file: string; abs: string }> = [];
-  for (const file of deps_) {
+  // Dependencies: files this worker's dependencies wrote. Python modules that exist show their names.
+  const depFiles: Array<{ file: string; abs: string; exists: boolean; names: boolean }> = [];
+  for (const file of req.dependencyFiles.filter((f) => !req.deliverables.includes(f))) {
     const abs = resolveInside(req.workspace, file);
-    if (file.endsWith('.py') && (await readIfExists(abs)) !== null) present.push({ file, abs });
+    const exists = (await readIfExists(abs)) !== null;
+    depFiles.push({ file, abs, exists, names: exists && file.endsWith('.py') && !isTestPath(file) });
   }
-  const names = present.length > 0 ? await publicNames(present.map((p) => p.abs), await realPython(deps.config.WINGMAN_PYTHON)) : {};
+  const withNames = depFiles.filter((d) => d.names);
+  const names = withNames.length > 0 ? await publicNames(withNames.map((d) => d.abs), await realPython(deps.config.WINGMAN_PYTHON)) : {};
 
   const out: string[] = [];
   if (req.feedback?.kind === 'guide') out.push(guidePreamble(req.feedback), '');
@@ -109,30 +111,31 @@ export async function preparePrompt(deps: { config: Config; store: ArtifactStore
     '',
     '# Files to write',
     '',
-    `Paths are relative to the workspace root. The Python root is \`${root || '.'}/\`: tests run from there, with it on sys.path, so modules are imported by the paths below.`,
+    `Paths are relative to the workspace root. The Python root is \`${rootLabel}/\`: tests run from there, with it on sys.path, so modules are imported by the paths below.`,
     '',
   );
   for (const c of current) {
     const mod = importPathFor(c.file, root);
     const state = c.text !== null ? 'exists: its current content is below; output the whole updated file' : c.tooLarge ? `exists (${c.tooLarge} bytes, too large to show): output the whole file` : 'new file';
-    out.push(`- \`${c.file}\`${mod ? ` — imported as \`import ${mod}\` / \`from ${mod} import ...\`` : ''} (${state})`);
+    const how = !mod ? '' : isTestPath(c.file) ? ` — test module \`${mod}\`, run by pytest from \`${rootLabel}/\`` : ` — other code imports it as \`from ${mod} import ...\``;
+    out.push(`- \`${c.file}\`${how} (${state})`);
   }
   for (const c of current.filter((x) => x.text !== null)) {
     out.push('', `## Current content of ${c.file}`, '', fenced(c.text ?? '', languageFor(c.file)));
   }
 
-  if (deps_.length > 0) {
+  if (depFiles.length > 0) {
     out.push('', '# Code you can use (written by the workers this one depends on)', '');
-    for (const file of deps_) {
-      const p = present.find((x) => x.file === file);
-      const mod = importPathFor(file, root);
-      const info = p ? names[p.abs] : undefined;
-      if (!p || !info) {
-        out.push(`- \`${file}\`${mod ? ` (module \`${mod}\`)` : ''}: not present yet`);
+    for (const d of depFiles) {
+      const mod = importPathFor(d.file, root);
+      const info = d.names ? names[d.abs] : undefined;
+      if (!info) {
+        const what = !d.exists ? 'not present yet' : isTestPath(d.file) ? 'tests' : 'exists';
+        out.push(`- \`${d.file}\`${mod && !isTestPath(d.file) ? ` (module \`${mod}\`)` : ''}: ${what}`);
         continue;
       }
-      const first = info.classes[0]?.name ?? info.functions[0]?.replace(/^(?:async )?def (\w+).*$/s, '$1');
-      out.push(`## \`${file}\`${mod ? ` — \`from ${mod} import ${first ?? '...'}\`` : ''}`);
+      const all = [...info.classes.map((c) => c.name), ...info.functions.map((f) => f.replace(/^(?:async )?def (\w+).*$/s, '$1'))];
+      out.push(`## \`${d.file}\`${mod && all.length > 0 ? ` — \`from ${mod} import ${all.join(', ')}\`` : mod ? ` (module \`${mod}\`)` : ''}`);
       out.push(info.error ? `(could not read its names: ${info.error})` : fenced(outline(info) || '# no public names', 'python'));
       out.push('');
     }
@@ -140,7 +143,7 @@ export async function preparePrompt(deps: { config: Config; store: ArtifactStore
 
   if (req.feedback?.kind === 'tests') out.push('', ...(await testsSection(deps.store, req.feedback)));
 
-  out.push('', ...contract(req.deliverables, root));
+  out.push('', ...contract(req.deliverables, withNames.map((d) => d.file), root));
   const prompt = out.join('\n');
   const promptRef = await deps.store.put(prompt);
   return { promptRef, chars: prompt.length };
@@ -173,18 +176,21 @@ async function testsSection(store: ArtifactStore, f: Extract<Feedback, { kind: '
   ];
 }
 
-function contract(deliverables: string[], root: string): string[] {
-  const example = deliverables[0] ?? 'path/to/file.py';
-  const mods = deliverables.map((d) => importPathFor(d, root)).filter((m): m is string => !!m);
+function contract(deliverables: string[], dependencies: string[], root: string): string[] {
+  const rootLabel = root === '' || root === '.' ? '.' : root;
+  const mods = [...deliverables.filter((d) => !isTestPath(d)), ...dependencies].map((d) => importPathFor(d, root)).filter((m): m is string => !!m);
   return [
     '# Output format (strict)',
     '',
-    `Answer with exactly ${deliverables.length} fenced code block${deliverables.length > 1 ? 's' : ''}, one per file, and nothing else:`,
-    ...deliverables.map((d) => `  ${'```'}${languageFor(d)} path=${d}`),
-    `For example the block for \`${example}\` opens with ${'`'}${'```'}${languageFor(example)} path=${example}${'`'} and closes with ${'`'}${'```'}${'`'}.`,
+    `Answer with exactly ${deliverables.length} fenced code block${deliverables.length > 1 ? 's' : ''}, one per file, each opened with the line shown here and closed by a line of three backticks, and nothing else:`,
+    ...deliverables.map((d) => `    ${'```'}${languageFor(d)} path=${d}`),
     '- Complete code only, from the first line to the last: no prose, no explanations, no steps.',
     '- No TODO or FIXME, no placeholders (`pass`, `...`, `raise NotImplementedError`, "your code here"), no "rest unchanged" elisions.',
-    `- Tests import modules by their import paths${mods.length > 0 ? ` (${mods.map((m) => `\`${m}\``).join(', ')})` : ''} and run from the Python root \`${root || '.'}/\`, which is on sys.path: do not change sys.path in tests and do not import through the \`${root || '.'}\` directory name.`,
+    `- Tests import modules by their import paths${mods.length > 0 ? ` (${[...new Set(mods)].map((m) => `\`${m}\``).join(', ')})` : ''} and run from the Python root \`${rootLabel}/\`, which is on sys.path: do not change sys.path in tests${rootLabel === '.' ? '' : ` and do not import through the \`${rootLabel}\` directory name`}.`,
     '- Standard library only unless the instruction says otherwise; no network access in tests.',
   ];
+}
+
+function isTestPath(file: string): boolean {
+  return /(?:^|\/)(?:test_[^/]*|[^/]*_test)\.py$/.test(file);
 }

@@ -28,17 +28,21 @@ export async function buildReport(req: ReportRequest): Promise<Report> {
     const reason = notRun.get(w.id);
     const recorded = reason === undefined ? await readResult(req.reportPath, w.id) : null;
     if (recorded) {
-      const { lastStep: _lastStep, ...rest } = recorded;
-      workers.push(rest);
+      workers.push(recorded);
     } else {
       workers.push({
         id: w.id, name: w.name, outcome: 'skipped', provider: null, model: null, attempts: 0, files: [],
         tests: { passed: 0, failed: 0 }, tokens: { prompt: 0, completion: 0 }, costUsd: 0,
         startedAt: null, finishedAt: null, durationMs: 0, error: reason ?? 'no result recorded',
+        lastStep: 'not started', cacheHits: 0, savedUsd: 0, outputRef: null, instructionSha256: null,
       });
     }
   }
-  return Report.parse({ ...req.summary, workers });
+  const cache = {
+    hits: workers.reduce((n, w) => n + w.cacheHits, 0),
+    savedUsd: workers.reduce((n, w) => n + w.savedUsd, 0),
+  };
+  return Report.parse({ ...req.summary, cache, workers });
 }
 
 export async function writeReport(req: ReportRequest): Promise<void> {

@@ -32,7 +32,7 @@ export interface ReportActivities {
 
 export interface ReportRequest {
   reportPath: string;
-  summary: Omit<Report, 'workers'>;
+  summary: Omit<Report, 'workers' | 'cache'>;
   /** Every worker of the batch, in manifest order. */
   manifest: ManifestRef;
   /** The ones that never ran, or were cancelled, with why. */

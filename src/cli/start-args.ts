@@ -20,13 +20,15 @@ const StartArgs = z.object({
   maxFailedRate: z.coerce.number().min(0).max(1),
   maxTimeoutRate: z.coerce.number().min(0).max(1),
   json: z.boolean(),
+  cache: z.boolean(),
+  replayFrom: z.string().optional(),
 });
 export type StartArgs = z.infer<typeof StartArgs>;
 
 export const USAGE = `usage: npm run start-batch -- --workers DIR --workspace DIR --python-root REL
        [--batch-id ID] [--concurrency N] [--only WORKER_001,WORKER_013] [--report FILE] [--dry-run]
        [--budget USD] [--min-sample N] [--max-guide-rate R] [--max-failed-rate R] [--max-timeout-rate R]
-       [--no-worker] [--json]`;
+       [--cache] [--replay-from BATCH_ID] [--no-worker] [--json]`;
 
 export function parseStartArgs(argv: string[]): StartArgs {
   let values: Record<string, string | boolean | undefined>;
@@ -49,6 +51,8 @@ export function parseStartArgs(argv: string[]): StartArgs {
         'max-failed-rate': { type: 'string', default: '0.20' },
         'max-timeout-rate': { type: 'string', default: '0.30' },
         json: { type: 'boolean', default: false },
+        cache: { type: 'boolean', default: false },
+        'replay-from': { type: 'string' },
       },
     }));
   } catch (err) {
@@ -70,6 +74,8 @@ export function parseStartArgs(argv: string[]): StartArgs {
     maxFailedRate: values['max-failed-rate'],
     maxTimeoutRate: values['max-timeout-rate'],
     json: values.json,
+    cache: values.cache,
+    replayFrom: values['replay-from'],
   });
   if (!parsed.success) {
     const flag = (p: PropertyKey | undefined) => `--${String(p).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

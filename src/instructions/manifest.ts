@@ -97,6 +97,7 @@ export async function loadManifest(opts: ManifestOptions): Promise<Manifest> {
         name: instruction.name,
         file: path.resolve(file),
         sha256: createHash('sha256').update(bytes).digest('hex'),
+        replay: null,
         deliverables,
         dependencies: instruction.dependencies,
         provider: instruction.provider ?? opts.defaultProvider ?? 'openai',

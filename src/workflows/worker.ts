@@ -43,6 +43,10 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
     durationMs: 0,
     error: null,
     lastStep: 'start',
+    cacheHits: 0,
+    savedUsd: 0,
+    outputRef: null,
+    instructionSha256: null,
   };
   let entry: ManifestEntry | undefined;
   const step = (name: string) => {
@@ -108,7 +112,7 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
       });
       result.attempts += 1;
       try {
-        return await llm[GENERATE[provider]]({ workerId: entry.id, promptRef, timeoutMs: options.llm.timeoutMs });
+        return await llm[GENERATE[provider]]({ workerId: entry.id, promptRef, timeoutMs: options.llm.timeoutMs, cache: options.cache });
       } catch (err) {
         if (isCancellation(err)) throw err;
         const timedOut = isTimeout(err);
@@ -151,6 +155,7 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
     step('loading the instruction');
     entry = await manifest.loadEntry({ manifest: input.manifest, workerId: input.workerId });
     result.name = entry.name;
+    result.instructionSha256 = entry.sha256;
     let feedback: Feedback | null = null;
     let guideRetried = false;
     let testsRetried = false;
@@ -168,7 +173,16 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
       });
 
       step('generating');
-      const generation = await generate(entry, prompt.promptRef);
+      // --replay-from: the first answer is the one an earlier batch paid for.
+      const replay = feedback === null ? entry.replay : null;
+      const generation: Generation = replay
+        ? { ...replay, tokens: { prompt: 0, completion: 0 }, costUsd: 0, durationMs: 0, cached: true }
+        : await generate(entry, prompt.promptRef);
+      if (generation.cached) {
+        result.cacheHits += 1;
+        result.savedUsd += generation.savedUsd;
+      }
+      result.outputRef = generation.outputRef;
       result.tokens.prompt += generation.tokens.prompt;
       result.tokens.completion += generation.tokens.completion;
       result.costUsd += generation.costUsd;

@@ -64,7 +64,7 @@ describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n })
   }
 
   async function request(workerId: string, timeoutMs = 5_000): Promise<GenerateRequest> {
-    return { workerId, promptRef: await store.put(`Instruction ${workerId}: write wingman/x.py`), timeoutMs };
+    return { workerId, promptRef: await store.put(`Instruction ${workerId}: write wingman/x.py`), timeoutMs, cache: false };
   }
 
   test('a code answer becomes a Generation with tokens, zero cost and a stored output', async () => {
@@ -152,7 +152,7 @@ test('a script for one provider does not answer another', async () => {
   s.script('WORKER_300', [{ status: 503 }], { provider: 'ollama' });
   const config = readConfig({ WINGMAN_STATE_DIR: dir, OLLAMA_HOST: s.url, INTEL_LLM_PROCESSOR: s.url });
   const acts = createLlmActivities({ config, store });
-  const req: GenerateRequest = { workerId: 'WORKER_300', promptRef: await store.put('WORKER_300 prompt'), timeoutMs: 5000 };
+  const req: GenerateRequest = { workerId: 'WORKER_300', promptRef: await store.put('WORKER_300 prompt'), timeoutMs: 5000 , cache: false};
   await expect(runIn(acts.generateOllama, req)).rejects.toMatchObject({ type: LLM_FAILURE_TYPES.unavailable });
   const gen = await runIn(acts.generateProcessor, req);
   expect(await store.get(gen.outputRef)).toContain('WORKER_300'); // the stand-in's fallback answer
@@ -161,6 +161,6 @@ test('a script for one provider does not answer another', async () => {
 test('OLLAMA_HOST as host:port, with OLLAMA_PORT', async () => {
   s.script('WORKER_301', [{ code: 'Z = 3' }], { provider: 'ollama' });
   const config = readConfig({ WINGMAN_STATE_DIR: dir, OLLAMA_HOST: '127.0.0.1', OLLAMA_PORT: String(s.port) });
-  const gen = await runIn(createLlmActivities({ config, store }).generateOllama, { workerId: 'WORKER_301', promptRef: await store.put('WORKER_301'), timeoutMs: 5000 });
+  const gen = await runIn(createLlmActivities({ config, store }).generateOllama, { workerId: 'WORKER_301', promptRef: await store.put('WORKER_301'), timeoutMs: 5000 , cache: false});
   expect(await store.get(gen.outputRef)).toContain('Z = 3');
 });

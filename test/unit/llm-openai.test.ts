@@ -37,7 +37,7 @@ function activities(env: Record<string, string | undefined> = {}) {
 
 async function request(workerId: string, timeoutMs = 5_000): Promise<GenerateRequest> {
   const promptRef = await store.put(`# ${workerId}\nWrite wingman/core/${workerId.toLowerCase()}.py with a function add(a, b).`);
-  return { workerId, promptRef, timeoutMs };
+  return { workerId, promptRef, timeoutMs, cache: false };
 }
 
 function generate(req: GenerateRequest, env?: Record<string, string | undefined>, mock = quiet()): Promise<Generation> {

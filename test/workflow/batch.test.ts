@@ -44,6 +44,7 @@ function entry(id: string, opts: Partial<ManifestEntry> = {}): ManifestEntry {
     dependencies: [],
     provider: 'openai',
     testCommands: [['python', '-m', 'py_compile', `${id.toLowerCase()}.py`]],
+    replay: null,
     ...opts,
   };
 }
@@ -71,7 +72,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     live.delete(req.workerId);
     const n = (generations.get(req.workerId) ?? 0) + 1;
     generations.set(req.workerId, n);
-    return { provider, model: `${provider}-model`, outputRef: `${req.workerId}#${n}`, tokens: { prompt: 10, completion: 20 }, costUsd: b.costUsd ?? 0.01, durationMs: 5 };
+    return { provider, model: `${provider}-model`, outputRef: `${req.workerId}#${n}`, tokens: { prompt: 10, completion: 20 }, costUsd: b.costUsd ?? 0.01, durationMs: 5, cached: false, savedUsd: 0 };
   };
   const options: BatchOptions = {
     workspace: dir,
@@ -83,6 +84,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     providers: ['openai', 'ollama'],
     reportPath: path.join(dir, 'report.json'),
     workspaceQueue: `ws-${batchId}`,
+    cache: false,
     ...overrides,
   };
   const workspaceActivities = {

@@ -5,6 +5,8 @@ import type OpenAI from 'openai';
 import type { ArtifactStore } from '../../artifacts.js';
 import { ollamaBaseUrl, type Config } from '../../config.js';
 import type { GenerateRequest, Generation, Provider } from '../../schemas.js';
+import path from 'node:path';
+import { GenerationCache } from './cache.js';
 import { LLM_FAILURE_TYPES, checkOutput, llmFailure, toLlmFailure } from './errors.js';
 import { guardCall, type CallGuard } from './guard.js';
 import { OLLAMA_GENERATE_PATH, PROCESSOR_GENERATE_PATH, callGenerate } from './ollama.js';
@@ -49,7 +51,21 @@ export function createLlmActivities(deps: LlmDeps): LlmActivities {
     throw llmFailure(LLM_FAILURE_TYPES.rejected, `${what} is not set on this worker`, { provider });
   }
 
-  async function run(provider: Provider, req: GenerateRequest, call: (prompt: string, guard: CallGuard) => Promise<ProviderResult>): Promise<Generation> {
+  const cache = new GenerationCache(path.join(config.stateDir, 'cache'));
+
+  async function run(
+    provider: Provider,
+    model: string,
+    req: GenerateRequest,
+    call: (prompt: string, guard: CallGuard) => Promise<ProviderResult>,
+  ): Promise<Generation> {
+    const key = cache.key(provider, model, req.promptRef);
+    if (req.cache) {
+      const hit = await cache.get(key);
+      if (hit && (await store.has(hit.outputRef))) {
+        return { provider, model: hit.model, outputRef: hit.outputRef, tokens: { prompt: 0, completion: 0 }, costUsd: 0, durationMs: 0, cached: true, savedUsd: hit.costUsd };
+      }
+    }
     const prompt = await store.get(req.promptRef);
     const started = Date.now();
     const guard = guardCall(req.timeoutMs, deps.heartbeatMs);
@@ -64,14 +80,9 @@ export function createLlmActivities(deps: LlmDeps): LlmActivities {
     const durationMs = Date.now() - started;
     checkOutput(provider, result.text);
     const outputRef = await store.put(result.text);
-    return {
-      provider,
-      model: result.model,
-      outputRef,
-      tokens: result.tokens,
-      costUsd: costUsd(provider, result.model, result.tokens),
-      durationMs,
-    };
+    const cost = costUsd(provider, result.model, result.tokens);
+    if (req.cache) await cache.put(key, { outputRef, model: result.model, tokens: result.tokens, costUsd: cost });
+    return { provider, model: result.model, outputRef, tokens: result.tokens, costUsd: cost, durationMs, cached: false, savedUsd: 0 };
   }
 
   return {
@@ -80,21 +91,21 @@ export function createLlmActivities(deps: LlmDeps): LlmActivities {
       if (!apiKey) notConfigured('openai', 'OPENAI_API_KEY');
       openai ??= createOpenAIClient({ apiKey, baseURL: config.OPENAI_BASE_URL, fetch: deps.fetch });
       const client = openai;
-      return run('openai', req, (prompt, guard) => callOpenAI(client, config.OPENAI_MODEL, SYSTEM_PROMPT, prompt, req.timeoutMs, guard));
+      return run('openai', config.OPENAI_MODEL, req, (prompt, guard) => callOpenAI(client, config.OPENAI_MODEL, SYSTEM_PROMPT, prompt, req.timeoutMs, guard));
     },
 
     async generateOllama(req) {
       const baseUrl = ollamaBaseUrl(config);
       if (!baseUrl) notConfigured('ollama', 'OLLAMA_HOST');
       const target = { provider: 'ollama' as const, baseUrl, path: OLLAMA_GENERATE_PATH, model: config.OLLAMA_MODEL, dispatcher: deps.dispatcher };
-      return run('ollama', req, (prompt, guard) => callGenerate(target, SYSTEM_PROMPT, prompt, req.timeoutMs, guard));
+      return run('ollama', config.OLLAMA_MODEL, req, (prompt, guard) => callGenerate(target, SYSTEM_PROMPT, prompt, req.timeoutMs, guard));
     },
 
     async generateProcessor(req) {
       const baseUrl = config.INTEL_LLM_PROCESSOR;
       if (!baseUrl) notConfigured('processor', 'INTEL_LLM_PROCESSOR');
       const target = { provider: 'processor' as const, baseUrl, path: PROCESSOR_GENERATE_PATH, model: config.INTEL_LLM_PROCESSOR_MODEL, dispatcher: deps.dispatcher };
-      return run('processor', req, (prompt, guard) => callGenerate(target, SYSTEM_PROMPT, prompt, req.timeoutMs, guard));
+      return run('processor', config.INTEL_LLM_PROCESSOR_MODEL, req, (prompt, guard) => callGenerate(target, SYSTEM_PROMPT, prompt, req.timeoutMs, guard));
     },
   };
 }
