@@ -152,6 +152,8 @@ export const WorkerResult = z.object({
   /** The LLM answer the files came from, and the instruction it answered: `--replay-from` reuses it. */
   outputRef: z.string().nullable(),
   instructionSha256: z.string().nullable(),
+  /** The whole output of the last test run, in the artifact store. */
+  testOutputRef: z.string().nullable(),
 });
 export type WorkerResult = z.infer<typeof WorkerResult>;
 

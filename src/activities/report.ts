@@ -5,7 +5,12 @@ import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Report, WorkerResult } from '../schemas.js';
 import { readManifest } from './manifest-store.js';
+import { recordWorkerOutcome } from '../metrics.js';
 import type { ReportActivities, ReportRequest } from './types.js';
+import { log } from '@temporalio/activity';
+import type { ArtifactStore } from '../artifacts.js';
+import { writeHumanReports } from '../report/write.js';
+import { tail } from './tests.js';
 
 const resultFile = (reportPath: string, workerId: string) =>
   path.join(path.dirname(reportPath), 'workers', `${workerId}.json`);
@@ -19,6 +24,7 @@ async function writeAtomic(file: string, text: string): Promise<void> {
 
 export async function recordResult(req: { reportPath: string; result: WorkerResult }): Promise<void> {
   await writeAtomic(resultFile(req.reportPath, req.result.id), JSON.stringify(req.result, null, 2));
+  recordWorkerOutcome(req.result);
 }
 
 export async function buildReport(req: ReportRequest): Promise<Report> {
@@ -34,7 +40,7 @@ export async function buildReport(req: ReportRequest): Promise<Report> {
         id: w.id, name: w.name, outcome: 'skipped', provider: null, model: null, attempts: 0, files: [],
         tests: { passed: 0, failed: 0 }, tokens: { prompt: 0, completion: 0 }, costUsd: 0,
         startedAt: null, finishedAt: null, durationMs: 0, error: reason ?? 'no result recorded',
-        lastStep: 'not started', cacheHits: 0, savedUsd: 0, outputRef: null, instructionSha256: null,
+        lastStep: 'not started', cacheHits: 0, savedUsd: 0, outputRef: null, instructionSha256: null, testOutputRef: null,
       });
     }
   }
@@ -45,9 +51,21 @@ export async function buildReport(req: ReportRequest): Promise<Report> {
   return Report.parse({ ...req.summary, cache, workers });
 }
 
-export async function writeReport(req: ReportRequest): Promise<void> {
+export async function writeReport(store: ArtifactStore, req: ReportRequest): Promise<void> {
   const report = await buildReport(req);
   await writeAtomic(req.reportPath, `${JSON.stringify(report, null, 2)}\n`);
+  // report.md and report.html beside it are for people: a rendering problem never fails the report.
+  try {
+    const manifest = await readManifest(req.manifest);
+    const dependencies = Object.fromEntries([...manifest.values()].map((e) => [e.id, e.dependencies]));
+    const testOutput: Record<string, string> = {};
+    for (const w of report.workers) {
+      if (w.outcome !== 'passed' && w.testOutputRef && (await store.has(w.testOutputRef))) testOutput[w.id] = tail(await store.get(w.testOutputRef), 4_000);
+    }
+    await writeHumanReports(req.reportPath, report, { dependencies, testOutput });
+  } catch (err) {
+    log.warn('report.md / report.html not written', { reportPath: req.reportPath, error: (err as Error).message });
+  }
 }
 
 async function readResult(reportPath: string, workerId: string): Promise<WorkerResult | null> {
@@ -59,4 +77,6 @@ async function readResult(reportPath: string, workerId: string): Promise<WorkerR
   }
 }
 
-export const reportActivities: ReportActivities = { recordResult, writeReport };
+export function createReportActivities(store: ArtifactStore): ReportActivities {
+  return { recordResult, writeReport: (req) => writeReport(store, req) };
+}

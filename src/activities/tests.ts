@@ -12,6 +12,7 @@ import type { Config } from '../config.js';
 import { PathError, resolveInside } from '../paths.js';
 import { DEFAULT_RUNNERS, formatRunners, parseRunners } from '../instructions/commands.js';
 import { realPython } from '../python.js';
+import { startTestTimer } from '../metrics.js';
 import { TestRequest, type TestRun } from '../schemas.js';
 
 export const SUMMARY_BYTES = 2 * 1024;
@@ -215,6 +216,7 @@ export async function runTests(deps: { config: Config; store: ArtifactStore }, i
   await mkdir(home);
   const env = scrubbedEnv({ home, pythonPath: cwd, python });
   const deadline = Date.now() + deps.config.WINGMAN_TEST_TIMEOUT_MS;
+  const timer = startTestTimer();
 
   let passed = 0;
   let failed = 0;
@@ -252,6 +254,7 @@ export async function runTests(deps: { config: Config; store: ArtifactStore }, i
   }
   const output = log.join('\n');
   const outputRef = await deps.store.put(output);
+  timer.stop({ ok: ok && !timedOut, timedOut });
   return { ok: ok && !timedOut, passed, failed, summary: tail(output, SUMMARY_BYTES), outputRef, timedOut };
 }
 

@@ -47,6 +47,7 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
     savedUsd: 0,
     outputRef: null,
     instructionSha256: null,
+    testOutputRef: null,
   };
   let entry: ManifestEntry | undefined;
   const step = (name: string) => {
@@ -211,6 +212,7 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
         commands: entry.testCommands,
       });
       result.tests = { passed: run.passed, failed: run.failed };
+      result.testOutputRef = run.outputRef;
       if (!run.ok) {
         if (testsRetried) return await finish('failed', `tests failed: ${lastLine(run.summary)}`);
         testsRetried = true;

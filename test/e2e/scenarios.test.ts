@@ -154,6 +154,15 @@ describe('a batch of scripted workers', () => {
     expect(llm.callsFor('WORKER_026')).toHaveLength(0);
   });
 
+  test('a Markdown and an HTML report beside the JSON, with the failed worker\'s test output', () => {
+    const md = readFileSync(path.join(dirs.root, 'report.md'), 'utf8');
+    const html = readFileSync(path.join(dirs.root, 'report.html'), 'utf8');
+    expect(md).toContain('WORKER_025');
+    expect(html).toContain('<svg');
+    // The failing assertion from pytest's output, for the worker that ended failed.
+    expect(html).toMatch(/assert 1 == 2|AssertionError/);
+  });
+
   test('cost and tokens add up from the responses', () => {
     const sum = report.workers.reduce((s, w) => s + w.costUsd, 0);
     expect(report.costUsd).toBeCloseTo(sum, 10);

@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { manifestActivities, saveManifest } from '../../src/activities/manifest-store.js';
-import { reportActivities } from '../../src/activities/report.js';
+import { createReportActivities } from '../../src/activities/report.js';
+import { ArtifactStore } from '../../src/artifacts.js';
 import { bundleWorkflows } from '../../src/bundle.js';
 import type { BatchInput, BatchOptions, BatchSummary, GenerateRequest, ManifestEntry, Provider, Report } from '../../src/schemas.js';
 import { progressQuery } from '../../src/workflows/definitions.js';
@@ -110,7 +111,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     checkCriteria: async () => ({ ok: true, results: [] }),
     storeRetrospective: async () => ({ stored: 'local' as const }),
     ...manifestActivities,
-    ...reportActivities,
+    ...createReportActivities(new ArtifactStore(path.join(dir, 'artifacts'))),
   };
   const connection = env.nativeConnection;
   const taskQueue = `wf-${batchId}`;

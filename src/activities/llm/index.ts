@@ -12,6 +12,7 @@ import { guardCall, type CallGuard } from './guard.js';
 import { OLLAMA_GENERATE_PATH, PROCESSOR_GENERATE_PATH, callGenerate } from './ollama.js';
 import { callOpenAI, createOpenAIClient } from './openai.js';
 import { costUsd } from './pricing.js';
+import { recordLlmCall } from '../../metrics.js';
 import type { ProviderResult } from './types.js';
 
 export { LLM_FAILURE_TYPES, MAX_OUTPUT_BYTES, type LlmFailureType } from './errors.js';
@@ -81,6 +82,7 @@ export function createLlmActivities(deps: LlmDeps): LlmActivities {
     checkOutput(provider, result.text);
     const outputRef = await store.put(result.text);
     const cost = costUsd(provider, result.model, result.tokens);
+    recordLlmCall({ provider, model: result.model, durationMs, tokens: result.tokens, costUsd: cost });
     if (req.cache) await cache.put(key, { outputRef, model: result.model, tokens: result.tokens, costUsd: cost });
     return { provider, model: result.model, outputRef, tokens: result.tokens, costUsd: cost, durationMs, cached: false, savedUsd: 0 };
   }
