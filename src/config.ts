@@ -50,8 +50,6 @@ const Env = z.object({
   TEMPORAL_UI_URL: optionalUrl,
   /** The Python interpreter for tests; its real path is resolved once. */
   WINGMAN_PYTHON: z.string().min(1).default('python3'),
-  /** Port of the Prometheus endpoint (0.0.0.0:<port>/metrics): the SDK's metrics and Wingman's. None: no endpoint. */
-  WINGMAN_METRICS_PORT: port.optional(),
 });
 
 export type Config = z.infer<typeof Env> & { stateDir: string };

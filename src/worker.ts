@@ -8,7 +8,6 @@ import { createActivities } from './activities/index.js';
 import { bundleWorkflows } from './bundle.js';
 import { config as readConfig, configuredProviders, type Config } from './config.js';
 import { connectWorker } from './temporal.js';
-import { installRuntime } from './runtime.js';
 
 export const LLM_QUEUES = ['llm-openai', 'llm-ollama', 'llm-processor'] as const;
 
@@ -85,7 +84,7 @@ export async function runWorkers(workers: Worker[]): Promise<void> {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { queues: { type: 'string' } } });
   const c = readConfig();
-  installRuntime(c);
+  Runtime.install({ logger: new DefaultLogger('WARN') });
   const queues = values.queues?.split(',').map((q) => q.trim()).filter(Boolean);
   const connection = await connectWorker(c);
   const workers = await createWorkers({ connection, config: c, queues });
