@@ -48,6 +48,8 @@ const Env = z.object({
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
   /** The Web UI's base URL, for the links the CLI prints. */
   TEMPORAL_UI_URL: optionalUrl,
+  /** Port of the Prometheus endpoint (0.0.0.0:<port>/metrics): the SDK's metrics and Wingman's. None: no endpoint. */
+  WINGMAN_METRICS_PORT: port.optional(),
   /** The Python interpreter for tests; its real path is resolved once. */
   WINGMAN_PYTHON: z.string().min(1).default('python3'),
 });

@@ -2,7 +2,7 @@
 // batch (or re-attach to it), follow it, and exit with a code that says how it ended:
 // 0 every worker passed, 1 finished with some not passed, 2 aborted, 3 input refused.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -19,6 +19,7 @@ import { parseRunners } from './instructions/commands.js';
 import { PathError, resolveInside } from './paths.js';
 import type { BatchInput, BatchOptions, BatchSummary, ManifestEntry, Provider } from './schemas.js';
 import { BATCH_ID } from './search-attributes.js';
+import { installRuntime } from './runtime.js';
 import { connectClient, connectWorker, ensureSearchAttributes, temporalAnswers } from './temporal.js';
 import { batchWorkflowId } from './workflows/definitions.js';
 import type { batchWorkflow } from './workflows/batch.js';
@@ -110,7 +111,8 @@ export async function startBatch(argv: string[]): Promise<number> {
   };
   mkdirSync(pythonRoot, { recursive: true });
 
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  // Metrics come from the process that runs workers: with --no-worker, the separate worker serves them.
+  installRuntime(args.noWorker ? { ...c, WINGMAN_METRICS_PORT: undefined } : c);
   let server: DevServer | undefined;
   let address = c.TEMPORAL_ADDRESS;
   if (!(await temporalAnswers(c))) {

@@ -1,12 +1,13 @@
 // The Temporal worker process. One process can serve every role (the default, and what
 // `start-batch` runs in-process) or only some, to scale each out on its own:
 //   npm run worker -- --queues llm-openai
-import { DefaultLogger, Runtime, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { createActivities } from './activities/index.js';
 import { bundleWorkflows } from './bundle.js';
 import { config as readConfig, configuredProviders, type Config } from './config.js';
+import { installRuntime } from './runtime.js';
 import { connectWorker } from './temporal.js';
 
 export const LLM_QUEUES = ['llm-openai', 'llm-ollama', 'llm-processor'] as const;
@@ -84,7 +85,7 @@ export async function runWorkers(workers: Worker[]): Promise<void> {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { queues: { type: 'string' } } });
   const c = readConfig();
-  Runtime.install({ logger: new DefaultLogger('WARN') });
+  installRuntime(c);
   const queues = values.queues?.split(',').map((q) => q.trim()).filter(Boolean);
   const connection = await connectWorker(c);
   const workers = await createWorkers({ connection, config: c, queues });
