@@ -187,6 +187,8 @@ function checkStack(config: Json): void {
   expect(we.TEMPORAL_NAMESPACE).toBe('default');
   expect(we.OLLAMA_HOST).toBe('host.docker.internal');
   expect(extraHosts(worker)).toContain('host.docker.internal:host-gateway');
+  // The worker's Prometheus endpoint, reachable on the stack's network.
+  expect(we.WINGMAN_METRICS_PORT).toBe('9464');
   // Passed through from the host, empty (= not set) by default.
   for (const k of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_MODEL', 'MEM0_API_URL', 'MEM0_USER_ID', 'MEM0_API_KEY', 'TEMPORAL_API_KEY', 'INTEL_LLM_PROCESSOR', 'INTEL_LLM_ROUTER']) {
     expect(we).toHaveProperty(k, '');
