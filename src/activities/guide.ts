@@ -1,5 +1,5 @@
 // Guide detection: did the LLM write the files, or a guide about writing them (prose, snippets,
-// TODOs)? Code comes from fenced blocks only (remark), matched to deliverables; a guide is an
+// to-do markers)? Code comes from fenced blocks only (remark), matched to deliverables; a guide is an
 // answer that leaves a deliverable without usable code, or whose prose dominates.
 import path from 'node:path';
 import { unified } from 'unified';
