@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { formatProgress } from './cli/follow.js';
 import { ConfigError, readConfig } from './config.js';
+import type { BatchSummary, Progress } from './schemas.js';
 import { connectClient } from './temporal.js';
 import { abortSignal, batchWorkflowId, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate } from './workflows/definitions.js';
 
@@ -30,6 +31,22 @@ export async function batchControl(argv: string[]): Promise<number> {
   const client = await connectClient(c);
   const handle = client.workflow.getHandle(batchWorkflowId(batchId));
   try {
+    // An ended batch has no worker to answer a query: its status is its result.
+    const { status } = await handle.describe();
+    if (status.name !== 'RUNNING') {
+      if (command !== 'status') {
+        console.error(`batch ${batchId} has already ended (${status.name.toLowerCase()})`);
+        return 3;
+      }
+      if (status.name !== 'COMPLETED') {
+        console.log(values.json ? JSON.stringify({ batchId, state: status.name.toLowerCase() }) : `batch ${batchId} ended ${status.name.toLowerCase()}`);
+        return 0;
+      }
+      const summary = (await handle.result()) as BatchSummary;
+      const progress = progressOf(summary);
+      console.log(values.json ? JSON.stringify(progress) : `${formatProgress(progress)}\nReport: ${summary.reportPath}`);
+      return 0;
+    }
     if (command === 'pause') await handle.signal(pauseSignal);
     if (command === 'resume') await handle.signal(resumeSignal);
     if (command === 'abort') await handle.signal(abortSignal, extra);
@@ -53,6 +70,22 @@ export async function batchControl(argv: string[]): Promise<number> {
   } finally {
     await client.connection.close();
   }
+}
+
+/** The progress of an ended batch, from its result. */
+function progressOf(s: BatchSummary): Progress {
+  return {
+    batchId: s.batchId,
+    state: s.status,
+    total: Object.values(s.counts).reduce((a, b) => a + b, 0),
+    counts: s.counts,
+    running: [],
+    concurrency: 0,
+    costUsd: s.costUsd,
+    tokens: s.tokens,
+    startedAt: s.startedAt,
+    abortReason: s.abortReason,
+  };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

@@ -9,6 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { saveManifest } from './activities/manifest-store.js';
 import { checkProviders, PROVIDER_HELP } from './cli/providers.js';
 import { follow } from './cli/follow.js';
+import { waitForResult } from './cli/wait-for-result.js';
 import { applyReplay } from './cli/replay.js';
 import { formatPlan, plan } from './cli/plan.js';
 import { parseStartArgs, UsageError, type StartArgs } from './cli/start-args.js';
@@ -132,7 +133,7 @@ export async function startBatch(argv: string[]): Promise<number> {
     const ui = c.TEMPORAL_UI_URL ?? server?.uiUrl ?? defaultUiUrl(address);
     if (ui) console.log(`Web UI: ${ui}/namespaces/${c.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(handle.workflowId)}`);
 
-    const result: Promise<BatchSummary> = handle.result();
+    const result = waitForResult<BatchSummary>(handle);
     await follow(handle, result, { json: args.json });
     const summary = await result;
     for (const w of workers) w.shutdown();

@@ -66,33 +66,19 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
     });
   };
 
-  const workspace = proxyActivities<WorkspaceActivities>({
+  // Quick steps on the workspace host. A short limit, so a worker killed mid-step is noticed soon.
+  const workspace = proxyActivities<WorkspaceActivities & ManifestActivities & ReportActivities>({
     taskQueue: options.workspaceQueue,
-    startToCloseTimeout: '2 minutes',
-    retry: { maximumAttempts: 3, initialInterval: '1 second' },
+    startToCloseTimeout: '30 seconds',
+    retry: { maximumAttempts: 5, initialInterval: '1 second' },
   });
-  // A failing test is a result, not an error: only infrastructure failures are retried.
+  // Running generated code takes as long as it takes; the heartbeat notices a dead worker. A failing
+  // test is a result, not an error: only infrastructure failures are retried.
   const tests = proxyActivities<WorkspaceActivities>({
     taskQueue: options.workspaceQueue,
     startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '30 seconds',
     retry: { maximumAttempts: 2 },
-  });
-  const reports = proxyActivities<ReportActivities>({
-    taskQueue: options.workspaceQueue,
-    startToCloseTimeout: '1 minute',
-    retry: { maximumAttempts: 5 },
-  });
-  // A retrospective never fails the worker (the activity falls back to the local store).
-  const memory = proxyActivities<WorkspaceActivities>({
-    taskQueue: options.workspaceQueue,
-    startToCloseTimeout: '1 minute',
-    retry: { maximumAttempts: 3, initialInterval: '2 seconds' },
-  });
-
-  const manifest = proxyActivities<ManifestActivities>({
-    taskQueue: options.workspaceQueue,
-    startToCloseTimeout: '1 minute',
-    retry: { maximumAttempts: 5 },
   });
 
   async function generate(entry: ManifestEntry, promptRef: string): Promise<Generation> {
@@ -133,7 +119,7 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
     upsertSearchAttributes([{ key: OUTCOME, value: outcome }]);
     step(`ended ${outcome}`);
     try {
-      await memory.storeRetrospective({
+      await workspace.storeRetrospective({
         batchId,
         workerId: result.id,
         name: result.name,
@@ -147,14 +133,14 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
       if (isCancellation(err)) throw err;
       // The activity keeps a local copy when mem0 is down; losing even that never fails the worker.
     }
-    await reports.recordResult({ reportPath: options.reportPath, result });
+    await workspace.recordResult({ reportPath: options.reportPath, result });
     await report(outcome);
     return result;
   };
 
   try {
     step('loading the instruction');
-    entry = await manifest.loadEntry({ manifest: input.manifest, workerId: input.workerId });
+    entry = await workspace.loadEntry({ manifest: input.manifest, workerId: input.workerId });
     result.name = entry.name;
     result.instructionSha256 = entry.sha256;
     let feedback: Feedback | null = null;
@@ -221,7 +207,7 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
       }
 
       step('checking success criteria');
-      const criteria = await workspace.checkCriteria({
+      const criteria = await tests.checkCriteria({
         workerId: entry.id,
         instructionFile: entry.file,
         workspace: options.workspace,
