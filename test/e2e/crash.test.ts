@@ -296,6 +296,9 @@ describe('SIGKILL mid-batch', () => {
     const batchId = `crash-server-${first}-${Date.now()}`;
     const dev: DevServerProcess = await startDevServerProcess({ dbFile: path.join(dirs.root, 'temporal.db'), cwd: dirs.root });
     const env = crashEnv(dev.address, dirs.state);
+    // A call in flight survives an outage shorter than its heartbeat timeout. (A longer outage
+    // times the attempt out in the server, and Temporal runs the call again: at least once.)
+    if (outageMs > 0) env.WINGMAN_LLM_HEARTBEAT_MS = String(outageMs * 3);
     const connect = async () => new Client({ connection: await Connection.connect({ address: dev.address }) });
     let client = await connect();
 
