@@ -12,7 +12,6 @@
 // CHROMIUM_PATH picks another browser binary (default /usr/bin/chromium).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -24,6 +23,7 @@ import { cliEnv, repoRoot, runCli } from '../test/support/cli.js';
 import { writeInstructions } from '../test/support/instructions.js';
 import { startLlmStandIn, type LlmStandIn } from '../test/support/llm-standin.js';
 import { temporalCli } from '../test/support/temporal.js';
+import { freePort } from '../test/support/ports.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -275,16 +275,6 @@ async function rowIds(page: Page): Promise<string[]> {
   );
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 async function main(argv: string[]): Promise<number> {
   const outIndex = argv.indexOf('--out');

@@ -2,12 +2,12 @@
 // and a user with no Temporal server, for whom start-batch starts a dev server itself.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { cliEnv, repoRoot, runCli } from '../support/cli.js';
 import { corpusDir } from '../support/corpus.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
+import { freePort } from '../support/ports.js';
 
 let llm: LlmStandIn;
 beforeAll(async () => {
@@ -108,13 +108,3 @@ test('with no Temporal server answering, start-batch starts a dev server with SQ
   expect(existsSync(path.join(root, '.temporal', 'wingman.db'))).toBe(true);
 });
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}

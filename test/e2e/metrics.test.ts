@@ -7,7 +7,6 @@ import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporal
 import { DefaultLogger } from '@temporalio/worker';
 import type { ResultPromise } from 'execa';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { METRICS, recordLlmCall, recordWorkerOutcome, startTestTimer, toMicroUsd } from '../../src/metrics.js';
@@ -16,6 +15,7 @@ import { cliEnv, runCli, startCli } from '../support/cli.js';
 import { writeInstructions } from '../support/instructions.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
 import { startTestServer } from '../support/temporal.js';
+import { freePort } from '../support/ports.js';
 
 let server: TestWorkflowEnvironment;
 let llm: LlmStandIn;
@@ -63,16 +63,6 @@ const matching = (samples: Sample[], name: string, labels: Record<string, string
 const total = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
   matching(samples, name, labels).reduce((n, s) => n + s.value, 0);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function scrape(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);

@@ -11,9 +11,6 @@ import { writeInstructions } from '../support/instructions.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
 import { startTestServer } from '../support/temporal.js';
 
-const fixture = (name: string) => readFileSync(path.join(repoRoot, 'test/fixtures/e2e', name), 'utf8');
-const ANALYZER = fixture('semantic_analyzer.py');
-const ANALYZER_TESTS = fixture('test_semantic_analyzer.py');
 
 let server: TestWorkflowEnvironment;
 let llm: LlmStandIn;

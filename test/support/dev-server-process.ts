@@ -1,10 +1,11 @@
 // A Temporal dev server run as a plain child process on a SQLite file, so a test can SIGKILL it
 // and start it again on the same file (TestWorkflowEnvironment only offers a graceful teardown).
 import { Connection } from '@temporalio/client';
-import { createServer } from 'node:net';
 import { spawnGroup, type GroupProcess } from './process-group.js';
 import { temporalCli } from './temporal.js';
 import { waitForNoThrow } from './wait.js';
+import { freePort } from './ports.js';
+export { freePort };
 
 export interface DevServerProcess {
   address: string;
@@ -20,16 +21,6 @@ export interface DevServerProcess {
   stop(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The arguments a persistent dev server is started with (WAL: fast, and it survives a kill). */
 export function devServerArgs(o: { port: number; uiPort: number; dbFile: string }): string[] {

@@ -1,7 +1,5 @@
 // generateOllama and generateProcessor through real undici against the local stand-in.
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
@@ -12,6 +10,7 @@ import { readConfig } from '../../src/config.js';
 import { LLM_FAILURE_TYPES, SYSTEM_PROMPT, createLlmActivities } from '../../src/activities/llm/index.js';
 import type { GenerateRequest, Generation } from '../../src/schemas.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
+import { freePort } from '../support/ports.js';
 
 let s: LlmStandIn;
 let dir: string;
@@ -28,13 +27,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-async function freePort(): Promise<number> {
-  const srv = http.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 function runIn(fn: (req: GenerateRequest) => Promise<Generation>, req: GenerateRequest): Promise<Generation> {
   return quiet().run(fn, req);

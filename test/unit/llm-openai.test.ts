@@ -1,7 +1,5 @@
 // generateOpenAI through the real openai SDK against the local stand-in (nothing mocked).
 import { mkdtemp, rm } from 'node:fs/promises';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure, CancelledFailure, defaultFailureConverter, defaultPayloadConverter } from '@temporalio/common';
@@ -12,6 +10,7 @@ import { readConfig } from '../../src/config.js';
 import { LLM_FAILURE_TYPES, SYSTEM_PROMPT, createLlmActivities } from '../../src/activities/llm/index.js';
 import type { GenerateRequest, Generation } from '../../src/schemas.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
+import { freePort } from '../support/ports.js';
 
 const KEY = 'sk-test-SECRETKEY0123456789abcdefXYZ';
 let s: LlmStandIn;
@@ -58,13 +57,6 @@ async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
   return err;
 }
 
-async function freePort(): Promise<number> {
-  const srv = http.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return port;
-}
 
 test('a code answer becomes a Generation with tokens, cost and a stored output', async () => {
   s.script('WORKER_001', [{ code: 'def add(a, b):\n    return a + b', path: 'wingman/core/worker_001.py' }]);
