@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import os from 'node:os';
 import path from 'node:path';
 import type { Report } from '../../src/schemas.js';
-import { cliEnv, repoRoot, runCli } from '../support/cli.js';
+import { cliEnv, runCli } from '../support/cli.js';
 import { writeInstructions } from '../support/instructions.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
 import { startTestServer } from '../support/temporal.js';
