@@ -124,9 +124,12 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   schedule = new Schedule(plan, state.outcomes, [...running]);
   if (state.abortReason) cancelRunning(); // aborted just before continuing as new
 
+  // Children whose start is not confirmed yet: a run that closes first never starts them.
+  let starting = 0;
   const launch = (id: string) => {
     const entry = byId.get(id)!;
     running.add(id);
+    starting += 1;
     const dependencyFiles = [...new Set(entry.dependencies.flatMap((d) => byId.get(d)?.deliverables ?? []))];
     startChild<typeof workerWorkflow>('workerWorkflow', {
       workflowId: workerWorkflowId(batchId, id),
@@ -140,18 +143,25 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
       staticDetails: `writes ${entry.deliverables.join(', ')}; primary provider ${entry.provider}`,
     }).then(
       // A child that dies without signalling (terminated, or failed its own code) still counts.
-      (child) =>
-        child.result().catch((err) => {
+      (child) => {
+        starting -= 1;
+        return child.result().catch((err) => {
           if (!running.has(id)) return;
           if (isCancellation(err) || state.abortReason) notRun(id, `cancelled: ${state.abortReason ?? 'by request'}`, 'skipped');
           else notRun(id, `worker workflow failed: ${(err as Error).message}`, 'error');
-        }),
-      (err) => notRun(id, `could not start: ${(err as Error).message}`, 'error'),
+        });
+      },
+      (err) => {
+        starting -= 1;
+        notRun(id, `could not start: ${(err as Error).message}`, 'error');
+      },
     );
   };
 
   for (;;) {
-    if (!state.paused && !state.abortReason) {
+    // Starting children in the task that continues as new would lose them: stop launching first.
+    const wantsNewRun = historyIsLarge();
+    if (!wantsNewRun && !state.paused && !state.abortReason) {
       const { start, skipped } = schedule.take(Math.max(0, state.concurrency - running.size));
       for (const s of skipped) {
         state.notRun.push(s);
@@ -162,9 +172,9 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     }
     setCurrentDetails(describeProgress(progress()));
     if (running.size === 0 && (schedule.pendingCount === 0 || state.abortReason)) break;
-    if (historyIsLarge()) {
-      // Let in-flight handlers finish, then carry the state (not the manifest) into a fresh run.
-      await condition(allHandlersFinished);
+    if (wantsNewRun) {
+      // Every launched child started, in-flight handlers finished; then carry the state (not the manifest) into a fresh run.
+      await condition(() => starting === 0 && allHandlersFinished());
       state.running = [...running];
       state.runs += 1;
       await continueAsNew<typeof batchWorkflow>({ ...input, state });

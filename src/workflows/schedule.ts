@@ -58,10 +58,9 @@ export class Schedule {
     // Replay the finished ones in dependency order so cascades resolve as they did.
     for (const e of dependencyOrder(entries)) {
       const o = done[e.id];
-      if (o && this.state.get(e.id) !== 'done') {
-        if (this.state.get(e.id) !== 'running') this.markRunning(e.id);
-        this.finish(e.id, o);
-      }
+      // finish() handles every state; marking a worker that an earlier replay made ready as
+      // running would leave it in the ready list, to be started a second time.
+      if (o && this.state.get(e.id) !== 'done') this.finish(e.id, o);
     }
     for (const e of entries) if (this.state.get(e.id) === 'pending' && this.unmet.get(e.id) === 0) this.makeReady(e.id);
     // Skips caused by outcomes a previous run already recorded were reported then.
