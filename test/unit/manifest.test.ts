@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -15,17 +14,11 @@ import {
   topologicalOrder,
 } from '../../src/instructions/manifest.js';
 import { ManifestEntry } from '../../src/schemas.js';
+import { corpusDir } from '../support/corpus.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const hostile = path.join(repoRoot, 'test/fixtures/instructions/hostile');
 
-function corpusDir(): string {
-  const sibling = path.resolve(repoRoot, '../shared/corpus');
-  if (existsSync(sibling)) return sibling;
-  const fromEnv = process.env.WINGMAN_CORPUS_DIR;
-  if (fromEnv && existsSync(fromEnv)) return path.resolve(fromEnv);
-  throw new Error(`corpus not found at ${sibling}; set WINGMAN_CORPUS_DIR`);
-}
 const corpus = corpusDir();
 const validDir = path.join(corpus, 'workers');
 const invalidDir = path.join(corpus, 'invalid');

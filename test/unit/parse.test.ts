@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { existsSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,17 +13,11 @@ import {
   sectionName,
 } from '../../src/instructions/parse.js';
 import { Instruction, SECTION_NAMES } from '../../src/instructions/schema.js';
+import { corpusDir } from '../support/corpus.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 const fixtures = path.join(repoRoot, 'test/fixtures/instructions');
 
-function corpusDir(): string {
-  const sibling = path.resolve(repoRoot, '../shared/corpus');
-  if (existsSync(sibling)) return sibling;
-  const fromEnv = process.env.WINGMAN_CORPUS_DIR;
-  if (fromEnv && existsSync(fromEnv)) return path.resolve(fromEnv);
-  throw new Error(`corpus not found at ${sibling}; set WINGMAN_CORPUS_DIR`);
-}
 const corpus = corpusDir();
 const workerFile = (name: string) => path.join(corpus, 'workers', name);
 
