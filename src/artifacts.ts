@@ -1,8 +1,9 @@
 // A content-addressed store for the large things a worker handles (prompts, LLM output, test
 // logs). Workflows pass the sha256 reference; the text stays on disk, out of the history.
-import { createHash, randomUUID } from 'node:crypto';
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeAtomic } from './write-atomic.js';
 
 export function sha256(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
@@ -18,11 +19,7 @@ export class ArtifactStore {
 
   async put(text: string): Promise<string> {
     const ref = sha256(text);
-    const file = this.fileFor(ref);
-    await mkdir(path.dirname(file), { recursive: true });
-    const tmp = `${file}.${randomUUID()}.tmp`;
-    await writeFile(tmp, text);
-    await rename(tmp, file);
+    await writeAtomic(this.fileFor(ref), text);
     return ref;
   }
 

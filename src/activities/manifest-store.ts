@@ -1,10 +1,10 @@
 // The batch's manifest lives in a file on the workspace host, content-addressed; workflows
 // hold only its reference and load the parts they need.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { sha256 } from '../artifacts.js';
+import { writeAtomic } from '../write-atomic.js';
 import { ManifestEntry, type ManifestRef, type PlanEntry } from '../schemas.js';
 import type { ManifestActivities } from './types.js';
 
@@ -12,10 +12,7 @@ export async function saveManifest(dir: string, entries: ManifestEntry[]): Promi
   const text = JSON.stringify(entries);
   const hash = sha256(text);
   const file = path.join(dir, `${hash}.json`);
-  await mkdir(dir, { recursive: true });
-  const tmp = `${file}.${randomUUID()}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
+  await writeAtomic(file, text);
   return { file, sha256: hash, total: entries.length };
 }
 

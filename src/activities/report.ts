@@ -1,8 +1,8 @@
 // The batch report. Each worker records its own result as it ends, so the parent's history
 // holds counters only and the report is assembled from files at the end.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
+import { writeAtomic } from '../write-atomic.js';
 import { Report, WorkerResult } from '../schemas.js';
 import { readManifest } from './manifest-store.js';
 import { recordWorkerOutcome } from '../metrics.js';
@@ -15,12 +15,6 @@ import { tail } from './tests.js';
 const resultFile = (reportPath: string, workerId: string) =>
   path.join(path.dirname(reportPath), 'workers', `${workerId}.json`);
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${randomUUID()}.tmp`;
-  await writeFile(tmp, text);
-  await rename(tmp, file);
-}
 
 export async function recordResult(req: { reportPath: string; result: WorkerResult }): Promise<void> {
   await writeAtomic(resultFile(req.reportPath, req.result.id), JSON.stringify(req.result, null, 2));

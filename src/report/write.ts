@@ -1,9 +1,8 @@
 // Writes the human-readable reports next to the JSON one: `report.json` → `report.md` and
 // `report.html` in the same directory. Each file is written to a temporary name and renamed, so a
 // reader never sees half a report.
-import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { writeAtomic } from '../write-atomic.js';
 import type { Report } from '../schemas.js';
 import type { RenderExtras } from './format.js';
 import { renderHtml } from './html.js';
@@ -21,17 +20,6 @@ export function humanReportPaths(reportPath: string): { markdown: string; html: 
   return { markdown: path.join(dir, `${stem}.md`), html: path.join(dir, `${stem}.html`) };
 }
 
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${randomUUID()}.tmp`;
-  try {
-    await writeFile(tmp, text);
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
 
 /** Renders and writes `report.md` and `report.html` next to `reportPath`; returns their paths. */
 export async function writeHumanReports(

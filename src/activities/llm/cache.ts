@@ -1,9 +1,9 @@
 // The generation cache: answers already paid for, keyed by provider, model and prompt, so a
 // batch re-run after fixing the test environment pays nothing for what it already has.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { sha256 } from '../../artifacts.js';
+import { writeAtomic } from '../../write-atomic.js';
 import type { Provider, Tokens } from '../../schemas.js';
 
 export interface CachedGeneration {
@@ -30,10 +30,6 @@ export class GenerationCache {
   }
 
   async put(key: string, value: CachedGeneration): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    const file = path.join(this.dir, `${key}.json`);
-    const tmp = `${file}.${randomUUID()}.tmp`;
-    await writeFile(tmp, JSON.stringify(value));
-    await rename(tmp, file);
+    await writeAtomic(path.join(this.dir, `${key}.json`), JSON.stringify(value));
   }
 }
