@@ -9,7 +9,7 @@ import type { ArtifactStore } from '../artifacts.js';
 import { sha256 } from '../artifacts.js';
 import type { Config } from '../config.js';
 import type { FileRef, Inspection } from '../schemas.js';
-import { checkBash, checkBashSync, checkPython, checkPythonSync, realPython, realPythonSync, type PySyntax } from '../python.js';
+import { checkBash, checkPython, realPython, type PySyntax } from '../python.js';
 
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
 
@@ -241,16 +241,18 @@ function result(ex: Extracted, syntax: SyntaxReport): TextInspection {
 }
 
 /**
- * Inspects an LLM answer. Synchronous: Python and bash syntax checks run as child processes
- * (spawnSync), so prefer inspectOutput inside a worker, where blocking the event loop hurts.
+ * Inspects an LLM answer: which files it holds, and whether it is code or a guide.
  * `files[].ref` is the sha256 of each file's code; the code itself is in `contents`.
  */
-export function inspectText(text: string, deliverables: string[], opts: { python?: string } = {}): TextInspection {
+export async function inspectText(text: string, deliverables: string[], opts: { python?: string } = {}): Promise<TextInspection> {
   const ex = extract(text, deliverables);
   const { py, sh, json } = toCheck(ex.files);
-  const syntax: SyntaxReport =
-    Object.keys(py).length > 0 ? checkPythonSync(py, realPythonSync(opts.python ?? process.env.WINGMAN_PYTHON ?? 'python3')) : {};
-  for (const [file, code] of sh) syntax[file] = { error: checkBashSync(code), placeholders: [] };
+  const [pySyntax, shErrors] = await Promise.all([
+    Object.keys(py).length > 0 ? checkPython(py, await realPython(opts.python ?? process.env.WINGMAN_PYTHON ?? 'python3')) : Promise.resolve({} as SyntaxReport),
+    Promise.all(sh.map(([, code]) => checkBash(code))),
+  ]);
+  const syntax: SyntaxReport = { ...pySyntax };
+  sh.forEach(([file], i) => (syntax[file] = { error: shErrors[i] ?? null, placeholders: [] }));
   for (const [file, code] of json) syntax[file] = { error: jsonError(code), placeholders: [] };
   return result(ex, syntax);
 }
@@ -261,16 +263,7 @@ export async function inspectOutput(
   req: { outputRef: string; deliverables: string[] },
 ): Promise<Inspection> {
   const text = await deps.store.get(req.outputRef);
-  const ex = extract(text, req.deliverables);
-  const { py, sh, json } = toCheck(ex.files);
-  const [pySyntax, shErrors] = await Promise.all([
-    Object.keys(py).length > 0 ? checkPython(py, await realPython(deps.config.WINGMAN_PYTHON)) : Promise.resolve({} as SyntaxReport),
-    Promise.all(sh.map(([, code]) => checkBash(code))),
-  ]);
-  const syntax: SyntaxReport = { ...pySyntax };
-  sh.forEach(([file], i) => (syntax[file] = { error: shErrors[i] ?? null, placeholders: [] }));
-  for (const [file, code] of json) syntax[file] = { error: jsonError(code), placeholders: [] };
-  const { contents, ...inspection } = result(ex, syntax);
+  const { contents, ...inspection } = await inspectText(text, req.deliverables, { python: deps.config.WINGMAN_PYTHON });
   for (const code of Object.values(contents)) await deps.store.put(code);
   return inspection;
 }

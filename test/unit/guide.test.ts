@@ -29,7 +29,7 @@ describe('real code is not a guide', () => {
     ['code-reasoning-model.md', [SCANNER]],
     ['code-bare-answer.md', [SCANNER]],
   ])('%s', async (name, deliverables) => {
-    const r = inspectText(await fixture(name), deliverables);
+    const r = await inspectText(await fixture(name), deliverables);
     expect(r.markers).toEqual([]);
     expect(r.guide).toBe(false);
     expect(r.files.map((f) => f.path).sort()).toEqual([...deliverables].sort());
@@ -40,30 +40,30 @@ describe('real code is not a guide', () => {
   });
 
   test('two files: each block goes to the file its info string names', async () => {
-    const r = inspectText(await fixture('code-two-files.md'), [SCANNER_TESTS, SCANNER]);
+    const r = await inspectText(await fixture('code-two-files.md'), [SCANNER_TESTS, SCANNER]);
     expect(r.contents[SCANNER]).toMatch(/^"""Finds dangerous patterns/);
     expect(r.contents[SCANNER_TESTS]).toMatch(/^from validation\.code_scanner import CodeScanner/);
   });
 
   test('a `# path` line above a shebang is dropped so the shebang stays first', async () => {
-    const r = inspectText(await fixture('code-file-comments.md'), [SCANNER, ROLLOUT]);
+    const r = await inspectText(await fixture('code-file-comments.md'), [SCANNER, ROLLOUT]);
     expect(r.contents[ROLLOUT]).toMatch(/^#!\/usr\/bin\/env bash\n/);
     expect(r.contents[SCANNER]).toMatch(/^# File: wingman\/validation\/code_scanner\.py\n/);
   });
 
   test('the main block is taken, not the command shown after it', async () => {
-    const r = inspectText(await fixture('code-with-run-note.md'), [ANALYZER_TESTS]);
+    const r = await inspectText(await fixture('code-with-run-note.md'), [ANALYZER_TESTS]);
     expect(r.contents[ANALYZER_TESTS]).toMatch(/^import pytest/);
   });
 
-  test('a path relative to the Python root still names the deliverable', () => {
+  test('a path relative to the Python root still names the deliverable', async () => {
     const text = '```python path=validation/semantic_analyzer.py\nclass SemanticAnalyzer:\n    pass\n```\n';
-    const r = inspectText(text, [ANALYZER]);
+    const r = await inspectText(text, [ANALYZER]);
     expect(r.guide).toBe(false);
     expect(r.files[0]?.path).toBe(ANALYZER);
   });
 
-  test('an abstract method or Protocol may have a placeholder body', () => {
+  test('an abstract method or Protocol may have a placeholder body', async () => {
     const text = [
       '```python path=wingman/validation/base.py',
       'from abc import ABC, abstractmethod',
@@ -83,7 +83,7 @@ describe('real code is not a guide', () => {
       '    return max(0, min(100, v))',
       '```',
     ].join('\n');
-    expect(inspectText(text, ['wingman/validation/base.py']).markers).toEqual([]);
+    expect((await inspectText(text, ['wingman/validation/base.py'])).markers).toEqual([]);
   });
 });
 
@@ -99,43 +99,43 @@ describe('guides are caught', () => {
     ['guide-prose-only.md', [ROLLOUT], ['no code for deploy/rollout_test.sh', 'prose: "TODO"']],
     ['guide-wrong-file.md', [ANALYZER], ['no code for wingman/validation/semantic_analyzer.py']],
   ])('%s', async (name, deliverables, expected) => {
-    const r = inspectText(await fixture(name), deliverables);
+    const r = await inspectText(await fixture(name), deliverables);
     expect(r.guide).toBe(true);
     for (const m of expected) expect(r.markers.some((x) => x.startsWith(m))).toBe(true);
   });
 
-  test('a file of pass-only functions is a skeleton', () => {
+  test('a file of pass-only functions is a skeleton', async () => {
     const text = '```python path=wingman/x.py\nclass A:\n    def a(self):\n        pass\n\n    def b(self):\n        pass\n```\n';
-    const r = inspectText(text, ['wingman/x.py']);
+    const r = await inspectText(text, ['wingman/x.py']);
     expect(r.guide).toBe(true);
     expect(r.markers.join('\n')).toMatch(/a\(\) body is only 'pass'/);
   });
 
-  test('one no-op method among real ones is fine', () => {
+  test('one no-op method among real ones is fine', async () => {
     const text = '```python path=wingman/x.py\nclass A:\n    def close(self):\n        pass\n\n    def size(self):\n        return 1\n```\n';
-    expect(inspectText(text, ['wingman/x.py']).guide).toBe(false);
+    expect((await inspectText(text, ['wingman/x.py'])).guide).toBe(false);
   });
 
-  test('"your code here" and a bash syntax error', () => {
-    const r = inspectText('```bash path=deploy/x.sh\nif true; then\n  echo hi\n```\n```python path=a/b.py\ndef f():\n    return 1  # your code here\n```\n', ['deploy/x.sh', 'a/b.py']);
+  test('"your code here" and a bash syntax error', async () => {
+    const r = await inspectText('```bash path=deploy/x.sh\nif true; then\n  echo hi\n```\n```python path=a/b.py\ndef f():\n    return 1  # your code here\n```\n', ['deploy/x.sh', 'a/b.py']);
     expect(r.guide).toBe(true);
     expect(r.markers).toEqual(expect.arrayContaining([expect.stringMatching(/^deploy\/x\.sh does not parse: /), 'your code here in a/b.py']));
   });
 
-  test('empty and oversized output', () => {
-    expect(inspectText('  \n', [ANALYZER])).toMatchObject({ guide: true, markers: ['empty output'], files: [] });
+  test('empty and oversized output', async () => {
+    expect(await inspectText('  \n', [ANALYZER])).toMatchObject({ guide: true, markers: ['empty output'], files: [] });
     const big = '```python path=wingman/validation/semantic_analyzer.py\n' + 'x = 1\n'.repeat(200_000) + '```\n';
-    expect(inspectText(big, [ANALYZER]).markers[0]).toMatch(/^output larger than 1 MB/);
+    expect((await inspectText(big, [ANALYZER])).markers[0]).toMatch(/^output larger than 1 MB/);
   });
 
-  test('a markdown answer with no fence is not mistaken for bare code', () => {
-    const r = inspectText('# Semantic analyzer\n\nYou should start with the class. Then you can add the methods.\n', [ANALYZER]);
+  test('a markdown answer with no fence is not mistaken for bare code', async () => {
+    const r = await inspectText('# Semantic analyzer\n\nYou should start with the class. Then you can add the methods.\n', [ANALYZER]);
     expect(r.markers[0]).toBe('no code for wingman/validation/semantic_analyzer.py');
   });
 
-  test('two unlabeled blocks for two files of the same kind are not guessed', () => {
+  test('two unlabeled blocks for two files of the same kind are not guessed', async () => {
     const text = '```python\nx = 1\n```\n\n```python\ny = 2\n```\n';
-    expect(inspectText(text, ['a/one.py', 'a/two.py']).markers).toEqual(['no code for a/one.py', 'no code for a/two.py']);
+    expect((await inspectText(text, ['a/one.py', 'a/two.py'])).markers).toEqual(['no code for a/one.py', 'no code for a/two.py']);
   });
 });
 
