@@ -61,7 +61,7 @@ export function toMicroUsd(usd: number): number {
   return whole(usd * 1_000_000);
 }
 
-/** A worker ended (report activity recordResult). */
+/** A worker ended (recordResult, inside finishWorker). */
 export function recordWorkerOutcome(o: { outcome: Outcome; provider: Provider | null }): void {
   safely((m) => {
     m.createCounter(METRICS.workers, '1', 'Workers that ended, by outcome').add(1, { outcome: o.outcome, provider: o.provider ?? 'none' });

@@ -307,3 +307,30 @@ export const Retrospective = z.object({
   notes: z.array(z.string()),
 });
 export type Retrospective = z.infer<typeof Retrospective>;
+
+// ---- the worker's merged steps (one activity each; see activities/worker-steps.ts) ----
+
+/** Loads the worker's manifest entry and writes its first prompt. */
+export const BeginRequest = PromptRequest.pick({ workerId: true, dependencyFiles: true, workspace: true, pythonRoot: true }).extend({
+  manifest: ManifestRef,
+});
+export type BeginRequest = z.infer<typeof BeginRequest>;
+export const Begun = z.object({ entry: ManifestEntry, prompt: PromptRef });
+export type Begun = z.infer<typeof Begun>;
+
+/** Inspects an answer and, when it is code, writes its files. */
+export const AcceptRequest = z.object({ outputRef: z.string(), deliverables: z.array(z.string()), workspace: z.string() });
+export type AcceptRequest = z.infer<typeof AcceptRequest>;
+export const Acceptance = Inspection.extend({ written: z.array(WrittenFile) });
+export type Acceptance = z.infer<typeof Acceptance>;
+
+/** Runs the tests and, when they pass, checks the success criteria. */
+export const VerifyRequest = TestRequest.extend({ instructionFile: z.string(), deliverables: z.array(z.string()) });
+export type VerifyRequest = z.infer<typeof VerifyRequest>;
+export const Verification = z.object({ tests: TestRun, criteria: CriteriaCheck.nullable() });
+export type Verification = z.infer<typeof Verification>;
+
+/** Records the worker's result for the report, then its retrospective. */
+export const FinishRequest = z.object({ reportPath: z.string(), batchId: z.string(), result: WorkerResult });
+export type FinishRequest = z.infer<typeof FinishRequest>;
+

@@ -5,12 +5,15 @@ import type { Config } from '../config.js';
 import { createLlmActivities } from './llm/index.js';
 import { manifestActivities } from './manifest-store.js';
 import { createReportActivities } from './report.js';
+import { workerSteps } from './worker-steps.js';
 import { createWorkspaceActivities } from './workspace.js';
 
 export function createActivities(config: Config) {
   const store = new ArtifactStore(path.join(config.stateDir, 'artifacts'));
+  const single = { ...createWorkspaceActivities({ config, store }), ...manifestActivities, ...createReportActivities(store) };
   return {
     llm: createLlmActivities({ config, store }),
-    workspace: { ...createWorkspaceActivities({ config, store }), ...manifestActivities, ...createReportActivities(store) },
+    // Workers call the four steps; workflows started before the steps were merged, the single ones.
+    workspace: { ...single, ...workerSteps(single) },
   };
 }

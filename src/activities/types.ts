@@ -1,5 +1,6 @@
 // The activity interfaces the workflows call, by task queue role.
 import type {
+  AcceptRequest, Acceptance, BeginRequest, Begun, FinishRequest, VerifyRequest, Verification,
   CriteriaCheck, CriteriaRequest, Generation, GenerateRequest, Inspection, PromptRef, PromptRequest,
   ManifestEntry, ManifestRef, PlanEntry, Retrospective, TestRequest, TestRun, WorkerResult, WriteRequest, WrittenFile, Report,
 } from '../schemas.js';
@@ -18,6 +19,14 @@ export interface WorkspaceActivities {
   runTests(req: TestRequest): Promise<TestRun>;
   checkCriteria(req: CriteriaRequest): Promise<CriteriaCheck>;
   storeRetrospective(r: Retrospective): Promise<{ stored: 'mem0' | 'local' }>;
+}
+
+/** The workspace work of one worker in four steps (worker-steps.ts), made of the activities above and loadEntry and recordResult. */
+export interface WorkerStepActivities {
+  beginWorker(req: BeginRequest): Promise<Begun>;
+  acceptOutput(req: AcceptRequest): Promise<Acceptance>;
+  verifyOutput(req: VerifyRequest): Promise<Verification>;
+  finishWorker(req: FinishRequest): Promise<void>;
 }
 
 export interface ManifestActivities {

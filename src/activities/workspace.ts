@@ -12,7 +12,7 @@ import { inspectOutput } from './guide.js';
 import { storeRetrospective } from './memory.js';
 import { preparePrompt } from './prompt.js';
 import { runTests } from './tests.js';
-import type { WorkspaceActivities } from './types.js';
+import type { WorkerStepActivities, WorkspaceActivities } from './types.js';
 
 export interface WorkspaceDeps {
   config: Config;
@@ -20,7 +20,7 @@ export interface WorkspaceDeps {
 }
 
 /** Bad input, a path outside the workspace or a broken instruction fails the same way every time: do not retry it. */
-function deterministic<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise<R> {
+export function deterministic<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise<R> {
   return async (a) => {
     try {
       return await fn(a);
@@ -33,7 +33,7 @@ function deterministic<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise<R> {
   };
 }
 
-export function createWorkspaceActivities(deps: WorkspaceDeps): WorkspaceActivities {
+export function createWorkspaceActivities(deps: WorkspaceDeps): Omit<WorkspaceActivities, keyof WorkerStepActivities> {
   return {
     preparePrompt: deterministic((req) => preparePrompt(deps, req)),
     inspectOutput: deterministic((req) => inspectOutput(deps, req)),

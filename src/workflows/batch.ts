@@ -5,7 +5,7 @@
 // batch's workflow id, so the parent can continue as new (keeping its history small) while
 // they run: the pattern of Temporal's batch-sliding-window sample.
 import {
-  CancellationScope, ParentClosePolicy, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle,
+  CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle,
   isCancellation, proxyActivities, setCurrentDetails, setHandler, startChild, workflowInfo,
 } from '@temporalio/workflow';
 import type { ManifestActivities, ReportActivities } from '../activities/types.js';
@@ -135,6 +135,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
       workflowId: workerWorkflowId(batchId, id),
       args: [{ batchId, workerId: id, manifest: input.manifest, dependencyFiles, options }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
+      // A worker of a batch runs once: a bug that launched it again must not pay for it again.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: [
         { key: BATCH_ID, value: batchId },
         { key: WORKER_ID, value: id },

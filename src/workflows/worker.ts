@@ -3,13 +3,14 @@
 // the prompt, the generated code and the test log stay in the artifact store.
 import {
   ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, getExternalWorkflowHandle, isCancellation,
-  proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo,
+  patched, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
-import type { LlmActivities, ManifestActivities, ReportActivities, WorkspaceActivities } from '../activities/types.js';
-import type { Feedback, Generation, ManifestEntry, Outcome, Provider, TestRun, WorkerInput, WorkerResult } from '../schemas.js';
+import type { LlmActivities, ManifestActivities, ReportActivities, WorkerStepActivities, WorkspaceActivities } from '../activities/types.js';
+import type { Feedback, Generation, ManifestEntry, Outcome, Provider, WorkerInput, WorkerResult } from '../schemas.js';
 import { providerChain } from '../provider-chain.js';
 import { OUTCOME, PROVIDER } from '../search-attributes.js';
 import { workerDoneSignal } from './definitions.js';
+import { MERGED_STEPS, mergedSteps, separateSteps } from './worker-steps.js';
 
 const GENERATE: Record<Provider, keyof LlmActivities> = {
   openai: 'generateOpenAI',
@@ -67,14 +68,14 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
   };
 
   // Quick steps on the workspace host. A short limit, so a worker killed mid-step is noticed soon.
-  const workspace = proxyActivities<WorkspaceActivities & ManifestActivities & ReportActivities>({
+  const workspace = proxyActivities<WorkspaceActivities & WorkerStepActivities & ManifestActivities & ReportActivities>({
     taskQueue: options.workspaceQueue,
     startToCloseTimeout: '30 seconds',
     retry: { maximumAttempts: 5, initialInterval: '1 second' },
   });
   // Running generated code takes as long as it takes; the heartbeat notices a dead worker. A failing
   // test is a result, not an error: only infrastructure failures are retried.
-  const tests = proxyActivities<WorkspaceActivities>({
+  const tests = proxyActivities<WorkspaceActivities & WorkerStepActivities>({
     taskQueue: options.workspaceQueue,
     startToCloseTimeout: '15 minutes',
     heartbeatTimeout: '30 seconds',
@@ -110,6 +111,9 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
     throw new ProvidersExhausted(`every provider failed (${failures.join('; ')})`, allTimeouts && chain.length > 0);
   }
 
+  // Batches started before the merge replay their workers with the single-purpose activities.
+  const steps = patched(MERGED_STEPS) ? mergedSteps(workspace, tests) : separateSteps(workspace, tests);
+
   const finish = async (outcome: Outcome, error: string | null = null): Promise<WorkerResult> => {
     result.outcome = outcome;
     result.error = error;
@@ -118,46 +122,41 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
     result.durationMs = finishedMs - startedMs;
     upsertSearchAttributes([{ key: OUTCOME, value: outcome }]);
     step(`ended ${outcome}`);
-    try {
-      await workspace.storeRetrospective({
-        batchId,
-        workerId: result.id,
-        name: result.name,
-        outcome,
-        provider: result.provider,
-        attempts: result.attempts,
-        files: result.files,
-        notes: [result.error ?? '', `tests passed ${result.tests.passed}, failed ${result.tests.failed}`].filter(Boolean),
-      });
-    } catch (err) {
-      if (isCancellation(err)) throw err;
-      // The activity keeps a local copy when mem0 is down; losing even that never fails the worker.
-    }
-    await workspace.recordResult({ reportPath: options.reportPath, result });
+    await steps.finish({ reportPath: options.reportPath, batchId, result });
     await report(outcome);
     return result;
   };
 
   try {
     step('loading the instruction');
-    entry = await workspace.loadEntry({ manifest: input.manifest, workerId: input.workerId });
+    const begun = await steps.begin({
+      manifest: input.manifest,
+      workerId: input.workerId,
+      dependencyFiles: input.dependencyFiles,
+      workspace: options.workspace,
+      pythonRoot: options.pythonRoot,
+    });
+    entry = begun.entry;
     result.name = entry.name;
     result.instructionSha256 = entry.sha256;
+    let prompt = begun.prompt;
     let feedback: Feedback | null = null;
     let guideRetried = false;
     let testsRetried = false;
     for (;;) {
-      step(feedback ? `regenerating after ${feedback.kind === 'guide' ? 'a guide' : 'failing tests'}` : 'preparing prompt');
-      const prompt = await workspace.preparePrompt({
-        workerId: entry.id,
-        instructionFile: entry.file,
-        instructionSha256: entry.sha256,
-        deliverables: entry.deliverables,
-        dependencyFiles: input.dependencyFiles,
-        workspace: options.workspace,
-        pythonRoot: options.pythonRoot,
-        feedback,
-      });
+      if (feedback) {
+        step(`regenerating after ${feedback.kind === 'guide' ? 'a guide' : 'failing tests'}`);
+        prompt = await workspace.preparePrompt({
+          workerId: entry.id,
+          instructionFile: entry.file,
+          instructionSha256: entry.sha256,
+          deliverables: entry.deliverables,
+          dependencyFiles: input.dependencyFiles,
+          workspace: options.workspace,
+          pythonRoot: options.pythonRoot,
+          feedback,
+        });
+      }
 
       step('generating');
       // --replay-from: the first answer is the one an earlier batch paid for.
@@ -177,44 +176,33 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
       result.model = generation.model;
       upsertSearchAttributes([{ key: PROVIDER, value: generation.provider }]);
 
-      step('checking for a guide');
-      const inspection = await workspace.inspectOutput({ outputRef: generation.outputRef, deliverables: entry.deliverables });
-      if (inspection.guide) {
-        if (guideRetried) return await finish('guide', `still a guide after a firmer prompt: ${inspection.markers.join('; ')}`);
+      step('checking for a guide, writing files');
+      const accepted = await steps.accept({ outputRef: generation.outputRef, deliverables: entry.deliverables, workspace: options.workspace });
+      if (accepted.guide) {
+        if (guideRetried) return await finish('guide', `still a guide after a firmer prompt: ${accepted.markers.join('; ')}`);
         guideRetried = true;
-        feedback = { kind: 'guide', markers: inspection.markers };
+        feedback = { kind: 'guide', markers: accepted.markers };
         continue;
       }
+      result.files = accepted.written.map((f) => f.path);
 
-      step('writing files');
-      const { written } = await workspace.writeDeliverables({ workspace: options.workspace, files: inspection.files });
-      result.files = written.map((f) => f.path);
-
-      step('running tests');
-      const run: TestRun = await tests.runTests({
+      step('running tests, checking success criteria');
+      const { tests: run, criteria } = await steps.verify({
         workerId: entry.id,
         workspace: options.workspace,
         pythonRoot: options.pythonRoot,
         commands: entry.testCommands,
+        instructionFile: entry.file,
+        deliverables: entry.deliverables,
       });
       result.tests = { passed: run.passed, failed: run.failed };
       result.testOutputRef = run.outputRef;
-      if (!run.ok) {
+      if (!run.ok || !criteria) {
         if (testsRetried) return await finish('failed', `tests failed: ${lastLine(run.summary)}`);
         testsRetried = true;
         feedback = { kind: 'tests', outputRef: run.outputRef, summary: run.summary.slice(-500) };
         continue;
       }
-
-      step('checking success criteria');
-      const criteria = await tests.checkCriteria({
-        workerId: entry.id,
-        instructionFile: entry.file,
-        workspace: options.workspace,
-        pythonRoot: options.pythonRoot,
-        deliverables: entry.deliverables,
-        tests: result.tests,
-      });
       const unmet = criteria.results.filter((r) => r.status === 'unmet');
       if (!criteria.ok) return await finish('failed', `success criteria not met: ${unmet.map((r) => `${r.criterion} (${r.detail})`).join('; ')}`);
       return await finish('passed');

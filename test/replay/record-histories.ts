@@ -1,8 +1,9 @@
 // Records the histories the replay test replays: a real batch on a real dev server, with the
 // LLM stand-in scripted so every branch of the workflows runs (guide retry, 500s, test retry,
 // fallback, failed, skipped). Run it when a workflow change is meant to be incompatible with
-// running batches, and commit the new fixtures; otherwise guard the change with patched().
-//   npx tsx test/replay/record-histories.ts
+// running batches, and commit the new fixtures; otherwise guard the change with patched() and
+// record the new shape next to the old ones, which must keep replaying:
+//   npx tsx test/replay/record-histories.ts NAME     (writes test/fixtures/histories/NAME/)
 import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -12,9 +13,11 @@ import { writeInstructions } from '../support/instructions.js';
 import { startLlmStandIn } from '../support/llm-standin.js';
 import { startTestServer, temporalCli } from '../support/temporal.js';
 
-export const HISTORY_DIR = path.join(repoRoot, 'test/fixtures/histories');
+export const HISTORIES = path.join(repoRoot, 'test/fixtures/histories');
 
-async function main(): Promise<void> {
+async function main(name: string | undefined): Promise<void> {
+  if (!name || !/^[a-z0-9-]+$/.test(name)) throw new Error('usage: record-histories.ts NAME (lower-case letters, digits and dashes)');
+  const out = path.join(HISTORIES, name);
   const server = await startTestServer();
   const llm = await startLlmStandIn();
   const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-record-'));
@@ -55,16 +58,16 @@ async function main(): Promise<void> {
     });
     if (r.exitCode !== 1) throw new Error(`expected exit 1 (some not passed), got ${r.exitCode}:\n${r.stdout}\n${r.stderr}`);
     const report = JSON.parse(readFileSync(path.join(root, 'report.json'), 'utf8')) as { counts: Record<string, number> };
-    rmSync(HISTORY_DIR, { recursive: true, force: true });
-    mkdirSync(HISTORY_DIR, { recursive: true });
+    rmSync(out, { recursive: true, force: true });
+    mkdirSync(out, { recursive: true });
     const ids = [`batch-${batchId}`];
     for await (const w of server.client.workflow.list({ query: `WingmanBatchId = "${batchId}"` })) if (!ids.includes(w.workflowId)) ids.push(w.workflowId);
     for (const id of ids) {
       // The CLI prints the proto3 JSON form that Worker.runReplayHistories reads back.
       const { stdout } = await execa(temporalCli(), ['workflow', 'show', '--workflow-id', id, '--address', server.address, '--output', 'json']);
-      writeFileSync(path.join(HISTORY_DIR, `${id.replace(/[^A-Za-z0-9_-]+/g, '_')}.json`), `${stdout.trim()}\n`);
+      writeFileSync(path.join(out, `${id.replace(/[^A-Za-z0-9_-]+/g, '_')}.json`), `${stdout.trim()}\n`);
     }
-    console.log(`recorded ${ids.length} histories (${JSON.stringify(report.counts)}) in ${path.relative(repoRoot, HISTORY_DIR)}`);
+    console.log(`recorded ${ids.length} histories (${JSON.stringify(report.counts)}) in ${path.relative(repoRoot, out)}`);
   } finally {
     await llm.close();
     await server.teardown();
@@ -72,7 +75,7 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+main(process.argv[2]).catch((err) => {
   console.error(err);
   process.exit(1);
 });

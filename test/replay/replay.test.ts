@@ -1,5 +1,7 @@
-// Saved histories of a real batch (test/fixtures/histories, from record-histories.ts) replayed
-// against today's workflow code: a change that would break running batches fails here.
+// Saved histories of real batches (test/fixtures/histories/<shape>/, from record-histories.ts)
+// replayed against today's workflow code: a change that would break running batches fails here.
+// Each folder is one shape of the workflows that batches may still be running: separate-steps
+// from before patched('merged-worker-steps'), merged-steps after it.
 import { describe, expect, test } from '@jest/globals';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
@@ -10,13 +12,25 @@ import { bundleWorkflows, webpackConfigHook } from '../../src/bundle.js';
 import { repoRoot } from '../support/cli.js';
 
 const dir = path.join(repoRoot, 'test/fixtures/histories');
-const fixtures = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
-const histories = () => fixtures.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) }));
+const SHAPES = ['separate-steps', 'merged-steps'];
+const fixtures = SHAPES.flatMap((shape) =>
+  readdirSync(path.join(dir, shape)).filter((f) => f.endsWith('.json')).sort().map((f) => `${shape}/${f}`),
+);
+const histories = () =>
+  fixtures.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) }));
 
 describe('replay of recorded batches', () => {
-  test('the fixtures cover the parent and every kind of child run', () => {
-    expect(fixtures).toContain('batch-recorded.json');
-    expect(fixtures.filter((f) => f.includes('WORKER_')).length).toBeGreaterThanOrEqual(6);
+  test.each(SHAPES)('%s: the fixtures cover the parent and every kind of child run', (shape) => {
+    expect(fixtures).toContain(`${shape}/batch-recorded.json`);
+    expect(fixtures.filter((f) => f.startsWith(`${shape}/`) && f.includes('WORKER_')).length).toBeGreaterThanOrEqual(6);
+  });
+
+  test('each shape is the one its folder names', () => {
+    const activities = (f: string) => [...readFileSync(path.join(dir, f), 'utf8').matchAll(/"activityType":\s*\{\s*"name":\s*"(\w+)"/g)].map((m) => m[1]);
+    expect(activities('separate-steps/batch-recorded_WORKER_001.json')).toEqual(
+      expect.arrayContaining(['loadEntry', 'preparePrompt', 'inspectOutput', 'writeDeliverables', 'runTests', 'checkCriteria', 'storeRetrospective', 'recordResult']),
+    );
+    expect(activities('merged-steps/batch-recorded_WORKER_001.json')).toEqual(['beginWorker', 'generateOpenAI', 'acceptOutput', 'verifyOutput', 'finishWorker']);
   });
 
   test('today\'s workflow code replays every recorded history without a determinism error', async () => {
@@ -37,7 +51,7 @@ describe('replay of recorded batches', () => {
       webpackConfigHook,
       logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
     });
-    const child = histories().find((h) => h.workflowId.includes('WORKER_001'))!;
+    const child = histories().find((h) => h.workflowId === 'merged-steps/batch-recorded_WORKER_001')!;
     const results = [];
     for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'drifted' }, [child])) results.push(result);
     expect(results).toHaveLength(1);

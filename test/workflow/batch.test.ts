@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { manifestActivities, saveManifest } from '../../src/activities/manifest-store.js';
 import { createReportActivities } from '../../src/activities/report.js';
+import { workerSteps } from '../../src/activities/worker-steps.js';
 import { ArtifactStore } from '../../src/artifacts.js';
 import { bundleWorkflows } from '../../src/bundle.js';
 import type { BatchInput, BatchOptions, BatchSummary, GenerateRequest, ManifestEntry, Provider, Report } from '../../src/schemas.js';
@@ -88,7 +89,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     cache: false,
     ...overrides,
   };
-  const workspaceActivities = {
+  const single = {
     preparePrompt: async (req: { workerId: string; feedback: unknown }) => {
       log.push({ activity: 'preparePrompt', workerId: req.workerId, detail: req.feedback });
       return { promptRef: `prompt-${req.workerId}`, chars: 100 };
@@ -113,6 +114,8 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     ...manifestActivities,
     ...createReportActivities(new ArtifactStore(path.join(dir, 'artifacts'))),
   };
+  // The four steps the worker calls, made of the stand-ins above the way the real worker makes them.
+  const workspaceActivities = { ...single, ...workerSteps(single as unknown as Parameters<typeof workerSteps>[0]) };
   const connection = env.nativeConnection;
   const taskQueue = `wf-${batchId}`;
   const workers = await Promise.all([
