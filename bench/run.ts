@@ -99,6 +99,8 @@ interface TemporalRun {
   /** start-batch spawned → exited (validating the instructions, the batch, the report), ms. */
   starterWallMs: number;
   counts: Report['counts'];
+  /** The report lists every worker of the workload once, and its counts add up to the workload. */
+  countedOnce: boolean;
   worker: { peakRssMb: number; cpuS: number; childCpuS: number } | null;
   /** The workspace-queue worker process of the split shape. */
   workspaceWorker?: { peakRssMb: number; cpuS: number; childCpuS: number } | null;
@@ -187,6 +189,7 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
   const run: TemporalRun = {
     name, shape, workers: workers.length, concurrency, exitCode, makespanMs: NaN, starterWallMs,
     counts: { passed: 0, failed: 0, guide: 0, llm_timeout: 0, error: 0, skipped: 0 },
+    countedOnce: false,
     worker: w && { peakRssMb: w.peakRssMb, cpuS: w.cpuS - cpu0.worker, childCpuS: w.childCpuS - cpu0.workerChildren },
     ...(wsWorker ? { workspaceWorker: ws && { peakRssMb: ws.peakRssMb, cpuS: ws.cpuS - cpu0.ws, childCpuS: ws.childCpuS - cpu0.wsChildren } } : {}),
     machine: { busyS: m1.busyS - cpu0.machine.busyS, utilization: (m1.busyS - cpu0.machine.busyS) / (m1.totalS - cpu0.machine.totalS) },
@@ -206,6 +209,11 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
     const report = JSON.parse(readFileSync(reportPath, 'utf8')) as Report;
     run.makespanMs = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
     run.counts = report.counts;
+    const ids = new Set(report.workers.map((w) => w.id));
+    run.countedOnce =
+      report.workers.length === workers.length &&
+      workers.every((w) => ids.has(w.id)) &&
+      Object.values(report.counts).reduce((a, b) => a + b, 0) === workers.length;
     log(`${name}: makespan ${(run.makespanMs / 1000).toFixed(1)} s, start-batch ${(starterWallMs / 1000).toFixed(1)} s, ${run.runs?.length ?? '?'} batch run(s); profiling the histories`);
     run.children = await profileChildren(client, batchId, workers.map((x) => x.id), opts.profileSample);
     run.parent = await profileParent(client, batchId);
@@ -453,6 +461,9 @@ async function main(): Promise<void> {
     rows.push(['  CPU per worker: worker process / its Python / dev server', `${Math.round(m.workerCpuSPerWorker! * 1000)} / ${Math.round(m.pythonCpuSPerWorker! * 1000)} / ${Math.round(m.serverCpuSPerWorker! * 1000)} ms`]);
     rows.push(['  machine busy during the batch (all processes, anyone\'s)', `${Math.round(m.machineUtilization! * 100)}%`, `${Math.round(m.machineCpuSPerWorker! * 1000)} ms CPU per worker`]);
     rows.push(['  peak RSS worker / dev server', `${mb(m.workerPeakRssMb)} / ${mb(m.serverPeakRssMb)}`]);
+    const runs = throughput.runs as TemporalRun[];
+    const once = runs.filter((r) => r.countedOnce).length;
+    rows.push(['  report counts every worker exactly once', `${once} of ${runs.length} run${runs.length > 1 ? 's' : ''}`, 'all', verdict(once === runs.length)]);
     if (m.split) {
       const x = m.split;
       rows.push(['  split workers (workspace queue in its own process):', '']);

@@ -6,18 +6,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { execa } from 'execa';
 import type { ArtifactStore } from '../artifacts.js';
 import type { Config } from '../config.js';
 import { PathError, resolveInside } from '../paths.js';
 import { DEFAULT_RUNNERS, formatRunners, parseRunners } from '../instructions/commands.js';
+import { Launcher } from '../launcher.js';
+import type { RunOptions, RunResult } from '../process-run.js';
 import { realPython } from '../python.js';
 import { startTestTimer } from '../metrics.js';
 import { TestRequest, type TestRun } from '../schemas.js';
 
 export const SUMMARY_BYTES = 2 * 1024;
 const HEARTBEAT_MS = 5_000;
-const DRAIN_MS = 1_000;
 
 /** The last `bytes` bytes of a text, cut at a line start when one is near. */
 export function tail(text: string, bytes: number): string {
@@ -59,24 +59,6 @@ export function scrubbedEnv(o: { home: string; pythonPath: string; python: strin
   };
 }
 
-export interface RunOptions {
-  cwd: string;
-  env: Record<string, string>;
-  timeoutMs: number;
-  outputCap: number;
-}
-export interface RunResult {
-  /** Null when the process did not exit by itself (killed, or could not start). */
-  exitCode: number | null;
-  output: string;
-  timedOut: boolean;
-  /** The output cap was reached (the process was stopped). */
-  capped: boolean;
-  /** Set when the program could not be started at all. */
-  spawnError?: string;
-  durationMs: number;
-}
-
 function activityContext(): Context | undefined {
   try {
     return Context.current();
@@ -85,73 +67,24 @@ function activityContext(): Context | undefined {
   }
 }
 
+// One per worker process, started on first use (see launcher.ts for why).
+const launcher = new Launcher();
+
 /**
- * Runs argv without a shell in its own process group. On timeout, cancellation, or as soon as
- * the main process exits, the whole group is killed: nothing a test started outlives it.
+ * Runs argv without a shell in its own process group (process-run.ts), from the launcher
+ * process. Heartbeats while it runs; cancelling the activity kills the group.
  */
 export async function runScrubbed(argv: string[], o: RunOptions): Promise<RunResult> {
-  const [file, ...args] = argv;
+  const [file] = argv;
   if (!file) throw ApplicationFailure.nonRetryable('empty command', 'BadRequest');
-  const started = Date.now();
-  const sub = execa(file, args, {
-    cwd: o.cwd,
-    env: o.env,
-    extendEnv: false,
-    detached: true, // its own process group, so one kill reaches every descendant
-    stdin: 'ignore',
-    all: true,
-    reject: false,
-    maxBuffer: o.outputCap,
-    stripFinalNewline: false,
-  });
-  let timedOut = false;
-  let done = false;
-  const killGroup = (): void => {
-    if (sub.pid === undefined) return;
-    try {
-      process.kill(-sub.pid, 'SIGKILL');
-    } catch {
-      // ESRCH: the group is already gone
-    }
-  };
-  // A process that left the group (setsid) but holds our stdout would keep us waiting for ever:
-  // once the main process is gone, its output gets a moment to drain, then the pipes are closed.
-  let drain: NodeJS.Timeout | undefined;
-  const stopWaiting = (): void => {
-    killGroup();
-    drain ??= setTimeout(() => {
-      sub.stdout?.destroy();
-      sub.stderr?.destroy();
-    }, DRAIN_MS);
-  };
-  sub.once('exit', stopWaiting);
-  const timer = setTimeout(() => {
-    timedOut = true;
-    stopWaiting();
-  }, o.timeoutMs);
   const ctx = activityContext();
   const beat = ctx ? setInterval(() => ctx.heartbeat(), HEARTBEAT_MS) : undefined;
-  ctx?.cancelled.catch(() => {
-    if (!done) killGroup();
-  });
   try {
-    const r = await sub;
+    const r = await launcher.run(argv, o, ctx?.cancellationSignal);
     // Cancelled (batch aborted): say so, rather than report a failed test.
     if (ctx?.cancellationSignal.aborted) throw new CancelledFailure(`cancelled while running ${file}`);
-    const output = (r.all ?? '').slice(0, o.outputCap);
-    const spawned = r.exitCode !== undefined || r.signal !== undefined || timedOut || r.isMaxBuffer;
-    return {
-      exitCode: timedOut || r.isMaxBuffer ? null : (r.exitCode ?? null),
-      output,
-      timedOut,
-      capped: r.isMaxBuffer,
-      spawnError: spawned ? undefined : r.shortMessage,
-      durationMs: Date.now() - started,
-    };
+    return r;
   } finally {
-    done = true;
-    clearTimeout(timer);
-    clearTimeout(drain);
     if (beat) clearInterval(beat);
   }
 }

@@ -112,7 +112,9 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
   }
 
   // Batches started before the merge replay their workers with the single-purpose activities.
-  const steps = patched(MERGED_STEPS) ? mergedSteps(workspace, tests) : separateSteps(workspace, tests);
+  const merged = patched(MERGED_STEPS);
+  const steps = merged ? mergedSteps(workspace, tests) : separateSteps(workspace, tests);
+  let ended = false;
 
   const finish = async (outcome: Outcome, error: string | null = null): Promise<WorkerResult> => {
     result.outcome = outcome;
@@ -122,8 +124,18 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
     result.durationMs = finishedMs - startedMs;
     upsertSearchAttributes([{ key: OUTCOME, value: outcome }]);
     step(`ended ${outcome}`);
-    await steps.finish({ reportPath: options.reportPath, batchId, result });
-    await report(outcome);
+    ended = true;
+    if (!merged) {
+      await steps.finish({ reportPath: options.reportPath, batchId, result });
+      await report(outcome);
+      return result;
+    }
+    // The batch hears of the end even when recording it failed, so its slot is never held.
+    try {
+      await steps.finish({ reportPath: options.reportPath, batchId, result });
+    } finally {
+      await CancellationScope.nonCancellable(() => report(outcome));
+    }
     return result;
   };
 
@@ -213,6 +225,8 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
       await CancellationScope.nonCancellable(() => report('skipped'));
       throw err;
     }
+    // Recording or signalling the end failed: fail the run rather than record a second, different end.
+    if (ended && merged) throw err;
     if (err instanceof ProvidersExhausted) return await finish(err.timedOut ? 'llm_timeout' : 'error', err.message);
     return await finish('error', describe(err));
   }

@@ -12,8 +12,8 @@ import { createReportActivities } from '../../src/activities/report.js';
 import { workerSteps } from '../../src/activities/worker-steps.js';
 import { ArtifactStore } from '../../src/artifacts.js';
 import { bundleWorkflows } from '../../src/bundle.js';
-import type { BatchInput, BatchOptions, BatchSummary, GenerateRequest, ManifestEntry, Provider, Report } from '../../src/schemas.js';
-import { progressQuery } from '../../src/workflows/definitions.js';
+import type { BatchInput, BatchOptions, BatchSummary, GenerateRequest, ManifestEntry, Provider, Report, WorkerResult } from '../../src/schemas.js';
+import { progressQuery, workerWorkflowId } from '../../src/workflows/definitions.js';
 import { startTestServer } from '../support/temporal.js';
 
 interface Behaviour {
@@ -23,6 +23,7 @@ interface Behaviour {
   timeout?: Provider[]; // providers that always time out
   costUsd?: number;
   delayMs?: number;
+  recordFails?: boolean; // its result cannot be recorded
 }
 
 let env: TestWorkflowEnvironment;
@@ -89,6 +90,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     cache: false,
     ...overrides,
   };
+  const reportActivities = createReportActivities(new ArtifactStore(path.join(dir, 'artifacts')));
   const single = {
     preparePrompt: async (req: { workerId: string; feedback: unknown }) => {
       log.push({ activity: 'preparePrompt', workerId: req.workerId, detail: req.feedback });
@@ -112,7 +114,12 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     checkCriteria: async () => ({ ok: true, results: [] }),
     storeRetrospective: async () => ({ stored: 'local' as const }),
     ...manifestActivities,
-    ...createReportActivities(new ArtifactStore(path.join(dir, 'artifacts'))),
+    ...reportActivities,
+    recordResult: async (req: { reportPath: string; result: WorkerResult }) => {
+      log.push({ activity: 'recordResult', workerId: req.result.id });
+      if (behaviour[req.result.id]?.recordFails) throw ApplicationFailure.create({ type: 'DiskFull', message: 'ENOSPC', nonRetryable: true });
+      return reportActivities.recordResult(req);
+    },
   };
   // The four steps the worker calls, made of the stand-ins above the way the real worker makes them.
   const workspaceActivities = { ...single, ...workerSteps(single as unknown as Parameters<typeof workerSteps>[0]) };
@@ -214,6 +221,18 @@ describe('batch workflow', () => {
     expect(feedback('WORKER_003')).toEqual([null, expect.objectContaining({ kind: 'tests', outputRef: 'log-WORKER_003-1' })]);
     expect(feedback('WORKER_002')).toHaveLength(2);
     expect(report.workers.find((w) => w.id === 'WORKER_004')?.tests).toEqual({ passed: 0, failed: 1 });
+  });
+
+  test('a worker whose result cannot be recorded still frees its slot, and is not recorded twice', async () => {
+    const manifest = [entry('WORKER_001'), entry('WORKER_002'), entry('WORKER_003')];
+    const { summary, report, log } = await runBatch(manifest, { WORKER_001: { recordFails: true } }, { concurrency: 1 });
+    // The batch went on to the next workers and counted the end the worker signalled.
+    expect(summary.status).toBe('completed');
+    expect(summary.counts).toMatchObject({ passed: 3, error: 0 });
+    expect(log.filter((l) => l.activity === 'recordResult' && l.workerId === 'WORKER_001')).toHaveLength(1);
+    expect(outcomeOf(report, 'WORKER_002')).toBe('passed');
+    const child = await env.client.workflow.getHandle(workerWorkflowId(summary.batchId, 'WORKER_001')).describe();
+    expect(child.status.name).toBe('FAILED');
   });
 
   test('too many guides after the minimum sample aborts the batch and skips the rest', async () => {
