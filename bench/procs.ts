@@ -4,7 +4,7 @@
 // is what the `tsx` command does, minus its wrapper process: the pid is the program's own.
 import { Connection } from '@temporalio/client';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,7 +30,10 @@ export interface ProcStats {
   rssMb: number;
   /** User + system CPU time so far, seconds. */
   cpuS: number;
-  /** CPU time of its children that have exited (the Python processes of tests and checks), seconds. */
+  /**
+   * CPU time of its descendants, seconds: the ones still running (the launcher, the Python
+   * reader) and every one that has exited (the tests the launcher started).
+   */
   childCpuS: number;
 }
 
@@ -48,14 +51,45 @@ export function procStats(pid: number | undefined): ProcStats | null {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
     // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name), in clock ticks.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    const childTicks = Number(fields[13]) + Number(fields[14]);
-    return { peakRssMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024, cpuS: ticks / clockTicks(), childCpuS: childTicks / clockTicks() };
+    const own = statTicks(pid);
+    if (!own) return null;
+    const childTicks = own.children + descendants(pid).reduce((n, d) => n + (statTicks(d)?.total ?? 0), 0);
+    return { peakRssMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024, cpuS: own.self / clockTicks(), childCpuS: childTicks / clockTicks() };
   } catch {
     return null;
   }
+}
+
+/** utime + stime (fields 14, 15 of /proc/<pid>/stat) and cutime + cstime (16, 17), in clock ticks. */
+function statTicks(pid: number): { self: number; children: number; total: number; ppid: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const self = Number(fields[11]) + Number(fields[12]);
+    const children = Number(fields[13]) + Number(fields[14]);
+    return { self, children, total: self + children, ppid: Number(fields[1]) };
+  } catch {
+    return null; // it exited meanwhile: its time is in its parent's cutime now
+  }
+}
+
+/** The live processes below pid, children of children included. */
+function descendants(pid: number): number[] {
+  const byParent = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const t = statTicks(Number(name));
+    if (t) byParent.set(t.ppid, [...(byParent.get(t.ppid) ?? []), Number(name)]);
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const c of byParent.get(p) ?? []) {
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(pid);
+  return out;
 }
 
 let ticksPerSecond: number | undefined;
