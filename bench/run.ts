@@ -28,7 +28,7 @@ import { ideal, type Ideal } from './ideal.js';
 import { childEnv, machineCpu, repoRoot, startDevServer, startTs, startWorker, stopAll, type ProcStats } from './procs.js';
 import { codeFor, tierSizes, tieredWorkload, writeWorkload, type BenchWorker } from './workload.js';
 
-const TARGET = { makespanRatio: 1.1, fasterThanFixed: 0.25, instantMs: 120_000 };
+const TARGET = { makespanRatio: 1.1, fasterThanFixed: 0.25, instantMs: 120_000, instantWorkers: 1000 };
 
 const { values: flags } = parseArgs({
   options: {
@@ -455,7 +455,10 @@ async function main(): Promise<void> {
     rows.push([`Throughput: ${opts.instantWorkers} workers, instant LLM, concurrency ${opts.instantConcurrency}`, '']);
     rows.push(['metric', 'value', 'target', '']);
     rows.push(['  batch makespan', sec(m.makespanMs!), `(ideal ${sec(b.idealMs)})`]);
-    rows.push(['  start-batch end to end (validate, run, report)', sec(m.starterWallMs!), `< ${TARGET.instantMs / 60_000} min`, verdict(m.starterWallMs! < TARGET.instantMs)]);
+    // The target is for 1,000 workers; other sizes (--instant-workers 10000) are reported without one.
+    const target = (wallMs: number): [string, string] =>
+      opts.instantWorkers === TARGET.instantWorkers ? [`< ${TARGET.instantMs / 60_000} min`, verdict(wallMs < TARGET.instantMs)] : ['', ''];
+    rows.push(['  start-batch end to end (validate, run, report)', sec(m.starterWallMs!), ...target(m.starterWallMs!)]);
     rows.push(['  workers per minute (batch / end to end)', `${int(m.workersPerMinute)} / ${int(m.workersPerMinuteEndToEnd)}`]);
     rows.push(['  orchestration overhead per worker', Number.isFinite(m.overheadPerWorkerMs) ? `${m.overheadPerWorkerMs!.toFixed(1)} ms` : 'n/a']);
     rows.push(['  CPU per worker: worker process / its child processes / dev server', `${Math.round(m.workerCpuSPerWorker! * 1000)} / ${Math.round(m.childCpuSPerWorker! * 1000)} / ${Math.round(m.serverCpuSPerWorker! * 1000)} ms`]);
@@ -467,7 +470,7 @@ async function main(): Promise<void> {
     if (m.split) {
       const x = m.split;
       rows.push(['  split workers (workspace queue in its own process):', '']);
-      rows.push(['    start-batch end to end, workers per minute (batch)', `${sec(x.starterWallMs!)}, ${int(x.workersPerMinute)}`, `< ${TARGET.instantMs / 60_000} min`, verdict(x.starterWallMs! < TARGET.instantMs)]);
+      rows.push(['    start-batch end to end, workers per minute (batch)', `${sec(x.starterWallMs!)}, ${int(x.workersPerMinute)}`, ...target(x.starterWallMs!)]);
       rows.push(['    CPU per worker: worker processes / their child processes / dev server', `${Math.round(x.workerCpuSPerWorker! * 1000)} / ${Math.round(x.childCpuSPerWorker! * 1000)} / ${Math.round(x.serverCpuSPerWorker! * 1000)} ms`]);
       rows.push(['    machine busy during the batch', `${Math.round(x.machineUtilization! * 100)}%`, `${Math.round(x.machineCpuSPerWorker! * 1000)} ms CPU per worker`]);
       rows.push(['    peak RSS workflow+LLM worker / workspace worker', `${mb(x.workerPeakRssMb)} / ${mb(x.workspaceWorkerPeakRssMb)}`]);

@@ -88,3 +88,11 @@ export class Launcher {
     }
   }
 }
+
+let shared: Launcher | undefined;
+
+/** The launcher of this process, started on first use. */
+export function launcher(): Launcher {
+  shared ??= new Launcher();
+  return shared;
+}

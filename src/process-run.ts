@@ -9,6 +9,8 @@ export interface RunOptions {
   env: Record<string, string>;
   timeoutMs: number;
   outputCap: number;
+  /** Given on stdin (else stdin is closed). */
+  input?: string;
 }
 export interface RunResult {
   /** Null when the process did not exit by itself (killed, or could not start). */
@@ -35,7 +37,7 @@ export function startProcess(argv: string[], o: RunOptions): { result: Promise<R
     env: o.env,
     extendEnv: false,
     detached: true, // its own process group, so one kill reaches every descendant
-    stdin: 'ignore',
+    ...(o.input === undefined ? { stdin: 'ignore' as const } : { input: o.input }),
     all: true,
     reject: false,
     maxBuffer: o.outputCap,

@@ -1,6 +1,8 @@
 // The Python side of the workspace activities: the real interpreter (resolved once) and the
 // reader (python-reader.py) that parses generated code without running it.
 import { execa } from 'execa';
+import { tmpdir } from 'node:os';
+import { launcher } from './launcher.js';
 import { PythonReader } from './python-reader.js';
 
 // Through a pyenv shim every spawn costs ~110 ms; the real interpreter ~46 ms.
@@ -87,8 +89,11 @@ export function checkPython(sources: Record<string, string>, python: string): Pr
 
 /** `bash -n` on a script given on stdin: null when it parses, else bash's first error line. */
 export async function checkBash(source: string): Promise<string | null> {
-  const r = await execa('bash', ['-n'], { input: source, reject: false, timeout: 30_000, extendEnv: false, env: helperEnv() });
-  return r.exitCode === 0 ? null : bashError(r.stderr);
+  // From the launcher, like the tests: a fork from the worker itself is slow (launcher.ts).
+  const r = await launcher().run(['bash', '-n'], { cwd: tmpdir(), env: helperEnv(), timeoutMs: 30_000, outputCap: 64 * 1024, input: source });
+  if (r.spawnError) throw new Error(`cannot run bash -n: ${r.spawnError}`);
+  if (r.timedOut) throw new Error('bash -n did not finish in 30 s');
+  return r.exitCode === 0 ? null : bashError(r.output);
 }
 
 function bashError(stderr: string): string {

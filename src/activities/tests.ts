@@ -10,7 +10,7 @@ import type { ArtifactStore } from '../artifacts.js';
 import type { Config } from '../config.js';
 import { PathError, resolveInside } from '../paths.js';
 import { DEFAULT_RUNNERS, formatRunners, parseRunners } from '../instructions/commands.js';
-import { Launcher } from '../launcher.js';
+import { launcher } from '../launcher.js';
 import type { RunOptions, RunResult } from '../process-run.js';
 import { realPython } from '../python.js';
 import { startTestTimer } from '../metrics.js';
@@ -67,9 +67,6 @@ function activityContext(): Context | undefined {
   }
 }
 
-// One per worker process, started on first use (see launcher.ts for why).
-const launcher = new Launcher();
-
 /**
  * Runs argv without a shell in its own process group (process-run.ts), from the launcher
  * process. Heartbeats while it runs; cancelling the activity kills the group.
@@ -80,7 +77,7 @@ export async function runScrubbed(argv: string[], o: RunOptions): Promise<RunRes
   const ctx = activityContext();
   const beat = ctx ? setInterval(() => ctx.heartbeat(), HEARTBEAT_MS) : undefined;
   try {
-    const r = await launcher.run(argv, o, ctx?.cancellationSignal);
+    const r = await launcher().run(argv, o, ctx?.cancellationSignal);
     // Cancelled (batch aborted): say so, rather than report a failed test.
     if (ctx?.cancellationSignal.aborted) throw new CancelledFailure(`cancelled while running ${file}`);
     return r;
