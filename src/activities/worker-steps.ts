@@ -2,7 +2,7 @@
 // workflow a task and three history events, and with an instant LLM that server and worker CPU
 // is what limits throughput (README, Performance). Each step is made of the single-purpose
 // activities, which stay registered for worker workflows started before the merge.
-import { retrospectiveOf } from '../retrospective.js';
+import { criteriaRequestFor, promptRequestFor, retrospectiveOf } from '../worker-requests.js';
 import { AcceptRequest, BeginRequest, FinishRequest, VerifyRequest } from '../schemas.js';
 import type { ManifestActivities, ReportActivities, WorkerStepActivities, WorkspaceActivities } from './types.js';
 import { deterministic } from './workspace.js';
@@ -15,16 +15,7 @@ export function workerSteps(a: Single): WorkerStepActivities {
     async beginWorker(input) {
       const req = BeginRequest.parse(input);
       const entry = await a.loadEntry({ manifest: req.manifest, workerId: req.workerId });
-      const prompt = await a.preparePrompt({
-        workerId: entry.id,
-        instructionFile: entry.file,
-        instructionSha256: entry.sha256,
-        deliverables: entry.deliverables,
-        dependencyFiles: req.dependencyFiles,
-        workspace: req.workspace,
-        pythonRoot: req.pythonRoot,
-        feedback: null,
-      });
+      const prompt = await a.preparePrompt(promptRequestFor(entry, req, null));
       return { entry, prompt };
     },
 
@@ -42,14 +33,7 @@ export function workerSteps(a: Single): WorkerStepActivities {
       const req = VerifyRequest.parse(input);
       const tests = await a.runTests({ workerId: req.workerId, workspace: req.workspace, pythonRoot: req.pythonRoot, commands: req.commands });
       if (!tests.ok) return { tests, criteria: null };
-      const criteria = await a.checkCriteria({
-        workerId: req.workerId,
-        instructionFile: req.instructionFile,
-        workspace: req.workspace,
-        pythonRoot: req.pythonRoot,
-        deliverables: req.deliverables,
-        tests: { passed: tests.passed, failed: tests.failed },
-      });
+      const criteria = await a.checkCriteria(criteriaRequestFor(req, tests));
       return { tests, criteria };
     },
 

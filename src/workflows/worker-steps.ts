@@ -4,7 +4,7 @@
 // separate variant (and deprecatePatch) once no batch started before the merge is running.
 import { isCancellation, type ActivityInterfaceFor } from '@temporalio/workflow';
 import type { ManifestActivities, ReportActivities, WorkerStepActivities, WorkspaceActivities } from '../activities/types.js';
-import { retrospectiveOf } from '../retrospective.js';
+import { criteriaRequestFor, promptRequestFor, retrospectiveOf } from '../worker-requests.js';
 import type { AcceptRequest, Acceptance, BeginRequest, Begun, FinishRequest, VerifyRequest, Verification } from '../schemas.js';
 
 export const MERGED_STEPS = 'merged-worker-steps';
@@ -34,16 +34,7 @@ export function separateSteps(workspace: Workspace, tests: Tests): WorkerSteps {
   return {
     async begin(req) {
       const entry = await workspace.loadEntry({ manifest: req.manifest, workerId: req.workerId });
-      const prompt = await workspace.preparePrompt({
-        workerId: entry.id,
-        instructionFile: entry.file,
-        instructionSha256: entry.sha256,
-        deliverables: entry.deliverables,
-        dependencyFiles: req.dependencyFiles,
-        workspace: req.workspace,
-        pythonRoot: req.pythonRoot,
-        feedback: null,
-      });
+      const prompt = await workspace.preparePrompt(promptRequestFor(entry, req, null));
       return { entry, prompt };
     },
     async accept(req) {
@@ -55,14 +46,7 @@ export function separateSteps(workspace: Workspace, tests: Tests): WorkerSteps {
     async verify(req) {
       const run = await tests.runTests({ workerId: req.workerId, workspace: req.workspace, pythonRoot: req.pythonRoot, commands: req.commands });
       if (!run.ok) return { tests: run, criteria: null };
-      const criteria = await tests.checkCriteria({
-        workerId: req.workerId,
-        instructionFile: req.instructionFile,
-        workspace: req.workspace,
-        pythonRoot: req.pythonRoot,
-        deliverables: req.deliverables,
-        tests: { passed: run.passed, failed: run.failed },
-      });
+      const criteria = await tests.checkCriteria(criteriaRequestFor(req, run));
       return { tests: run, criteria };
     },
     async finish(req) {

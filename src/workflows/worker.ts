@@ -1,6 +1,8 @@
-// One worker instruction: prompt → generate (provider chain) → reject guides → write files →
-// run tests → check criteria → retrospective. Only references cross the activity boundary:
-// the prompt, the generated code and the test log stay in the artifact store.
+// One worker instruction: begin (entry, prompt) → generate (provider chain) → accept (reject a
+// guide, else write the files) → verify (tests, then success criteria) → finish (result,
+// retrospective). A guide or failing tests are regenerated once with feedback. Only references
+// cross the activity boundary: the prompt, the generated code and the test log stay in the
+// artifact store.
 import {
   ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, getExternalWorkflowHandle, isCancellation,
   patched, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo,
@@ -9,6 +11,7 @@ import type { LlmActivities, ManifestActivities, ReportActivities, WorkerStepAct
 import type { Feedback, Generation, ManifestEntry, Outcome, Provider, WorkerInput, WorkerResult } from '../schemas.js';
 import { providerChain } from '../provider-chain.js';
 import { OUTCOME, PROVIDER } from '../search-attributes.js';
+import { promptRequestFor } from '../worker-requests.js';
 import { workerDoneSignal } from './definitions.js';
 import { MERGED_STEPS, mergedSteps, separateSteps } from './worker-steps.js';
 
@@ -27,6 +30,8 @@ class ProvidersExhausted extends Error {
 
 export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> {
   const { options, batchId } = input;
+  // Where the code goes, and what it may build on.
+  const where = { dependencyFiles: input.dependencyFiles, workspace: options.workspace, pythonRoot: options.pythonRoot };
   const startedMs = Date.now();
   const result: WorkerResult = {
     id: input.workerId,
@@ -141,13 +146,7 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
 
   try {
     step('loading the instruction');
-    const begun = await steps.begin({
-      manifest: input.manifest,
-      workerId: input.workerId,
-      dependencyFiles: input.dependencyFiles,
-      workspace: options.workspace,
-      pythonRoot: options.pythonRoot,
-    });
+    const begun = await steps.begin({ manifest: input.manifest, workerId: input.workerId, ...where });
     entry = begun.entry;
     result.name = entry.name;
     result.instructionSha256 = entry.sha256;
@@ -158,16 +157,7 @@ export async function workerWorkflow(input: WorkerInput): Promise<WorkerResult> 
     for (;;) {
       if (feedback) {
         step(`regenerating after ${feedback.kind === 'guide' ? 'a guide' : 'failing tests'}`);
-        prompt = await workspace.preparePrompt({
-          workerId: entry.id,
-          instructionFile: entry.file,
-          instructionSha256: entry.sha256,
-          deliverables: entry.deliverables,
-          dependencyFiles: input.dependencyFiles,
-          workspace: options.workspace,
-          pythonRoot: options.pythonRoot,
-          feedback,
-        });
+        prompt = await workspace.preparePrompt(promptRequestFor(entry, where, feedback));
       }
 
       step('generating');
