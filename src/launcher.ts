@@ -31,7 +31,9 @@ export class Launcher {
       // Idle, the launcher must not keep the process alive; busy, it must.
       if (this.pending.size === 1) this.ref(child, true);
       child.send({ id, argv, options });
-      signal?.addEventListener('abort', () => this.child === child && child.send({ id, kill: true }), { once: true });
+      const kill = () => this.child === child && child.send({ id, kill: true });
+      if (signal?.aborted) kill();
+      else signal?.addEventListener('abort', kill, { once: true });
     });
   }
 

@@ -67,6 +67,17 @@ test('aborting a run kills its process group', async () => {
   }
 });
 
+test('a run whose signal is already aborted is killed at once', async () => {
+  const launcher = new Launcher();
+  try {
+    // Left alone, sleep would exit 0 after 30 s.
+    const r = await launcher.run(['sleep', '30'], opts(), AbortSignal.abort());
+    expect(r).toMatchObject({ exitCode: null, timedOut: false });
+  } finally {
+    launcher.close();
+  }
+});
+
 test('a killed launcher fails the runs it owed, and the next run starts a new one', async () => {
   const launcher = new Launcher();
   try {
