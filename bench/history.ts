@@ -7,6 +7,7 @@ import type { Client } from '@temporalio/client';
 import proto, { type temporal } from '@temporalio/proto';
 
 const CAUSE = proto.temporal.api.enums.v1.WorkflowTaskFailedCause as unknown as Record<number, string>;
+const TIMEOUT_TYPE = proto.temporal.api.enums.v1.TimeoutType as unknown as Record<number, string>;
 
 type Event = temporal.api.history.v1.IHistoryEvent;
 
@@ -216,7 +217,12 @@ export async function diagnoseRuns(client: Client, batchId: string): Promise<Run
         const cause = (typeof f.cause === 'number' ? CAUSE[f.cause] ?? String(f.cause) : String(f.cause ?? 'unknown')).replace(/^WORKFLOW_TASK_FAILED_CAUSE_/, '');
         failures[cause] = (failures[cause] ?? 0) + 1;
       }
-      if (e.workflowTaskTimedOutEventAttributes) failures.TIMED_OUT = (failures.TIMED_OUT ?? 0) + 1;
+      const timedOut = e.workflowTaskTimedOutEventAttributes;
+      if (timedOut) {
+        // START_TO_CLOSE: the worker took too long; SCHEDULE_TO_START: nobody picked it up from the sticky queue in time.
+        const kind = `TIMED_OUT_${String(TIMEOUT_TYPE[Number(timedOut.timeoutType)] ?? timedOut.timeoutType).replace(/^TIMEOUT_TYPE_/, '')}`;
+        failures[kind] = (failures[kind] ?? 0) + 1;
+      }
       if (e.childWorkflowExecutionStartedEventAttributes) lastStart = at(e);
       if (e.startChildWorkflowExecutionInitiatedEventAttributes) initiated.add(Number(e.eventId));
       const started = e.childWorkflowExecutionStartedEventAttributes ?? e.startChildWorkflowExecutionFailedEventAttributes;
