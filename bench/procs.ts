@@ -5,23 +5,12 @@
 import { Connection } from '@temporalio/client';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SEARCH_ATTRIBUTES } from '../src/search-attributes.js';
+import { freePort } from '../test/support/ports.js';
 
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Memory and CPU of a running process, from /proc (Linux). */
 export interface ProcStats {
