@@ -19,11 +19,6 @@ export interface ProcStats {
   rssMb: number;
   /** User + system CPU time so far, seconds. */
   cpuS: number;
-  /**
-   * CPU time of its descendants, seconds: the ones still running (the launcher, the Python
-   * reader) and every one that has exited (the tests the launcher started).
-   */
-  childCpuS: number;
 }
 
 /** Busy and total CPU time of the whole machine so far (all cores), seconds: from /proc/stat. */
@@ -39,14 +34,23 @@ export function procStats(pid: number | undefined): ProcStats | null {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
-    // Fields 14 and 15 of /proc/<pid>/stat (after the parenthesised name), in clock ticks.
     const own = statTicks(pid);
     if (!own) return null;
-    const childTicks = own.children + descendants(pid).reduce((n, d) => n + (statTicks(d)?.total ?? 0), 0);
-    return { peakRssMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024, cpuS: own.self / clockTicks(), childCpuS: childTicks / clockTicks() };
+    return { peakRssMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024, cpuS: own.self / clockTicks() };
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU time of a process's descendants so far, seconds: the ones still running (the launcher, the
+ * Python reader) and every one that has exited (the tests the launcher started). Scans /proc:
+ * take it at the start and end of a run, not in a polling loop.
+ */
+export function descendantsCpuS(pid: number | undefined): number {
+  const own = pid ? statTicks(pid) : null;
+  if (!pid || !own) return NaN;
+  return (own.children + descendants(pid).reduce((n, d) => n + (statTicks(d)?.total ?? 0), 0)) / clockTicks();
 }
 
 /** utime + stime (fields 14, 15 of /proc/<pid>/stat) and cutime + cstime (16, 17), in clock ticks. */

@@ -25,7 +25,7 @@ import { summarizeCpuProfile, type CpuSummary } from './cpuprofile.js';
 import { STEPS, type FixedBatchResult } from './fixed-batch.js';
 import { diagnoseRuns, dist, median, profileChildren, profileParent, type ChildProfile, type ParentProfile, type RunDiagnosis } from './history.js';
 import { ideal, type Ideal } from './ideal.js';
-import { childEnv, machineCpu, repoRoot, startDevServer, startTs, startWorker, stopAll, type ProcStats } from './procs.js';
+import { childEnv, descendantsCpuS, machineCpu, repoRoot, startDevServer, startTs, startWorker, stopAll, type ProcStats } from './procs.js';
 import { codeFor, tierSizes, tieredWorkload, writeWorkload, type BenchWorker } from './workload.js';
 
 const TARGET = { makespanRatio: 1.1, fasterThanFixed: 0.25, instantMs: 120_000, instantWorkers: 1000 };
@@ -143,7 +143,7 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
   const reportPath = path.join(dir, 'report.json');
   const w0 = worker.stats();
   const ws0 = wsWorker?.stats();
-  const cpu0 = { worker: w0?.cpuS ?? 0, workerChildren: w0?.childCpuS ?? 0, ws: ws0?.cpuS ?? 0, wsChildren: ws0?.childCpuS ?? 0, server: server.stats()?.cpuS ?? 0, bench: process.cpuUsage(), machine: machineCpu() };
+  const cpu0 = { worker: w0?.cpuS ?? 0, workerChildren: descendantsCpuS(worker.pid), ws: ws0?.cpuS ?? 0, wsChildren: wsWorker ? descendantsCpuS(wsWorker.pid) : 0, server: server.stats()?.cpuS ?? 0, bench: process.cpuUsage(), machine: machineCpu() };
   const t0 = Date.now();
   const starter = startTs('src/starter.ts', [
     '--workers', workersDir, '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId,
@@ -183,6 +183,8 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
   const starterWallMs = Date.now() - t0;
   const w = worker.stats();
   const ws = wsWorker?.stats();
+  const wChildren = descendantsCpuS(worker.pid);
+  const wsChildren = wsWorker ? descendantsCpuS(wsWorker.pid) : 0;
   const s = server.stats();
   const benchCpu = process.cpuUsage(cpu0.bench);
   const m1 = machineCpu();
@@ -190,8 +192,8 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
     name, shape, workers: workers.length, concurrency, exitCode, makespanMs: NaN, starterWallMs,
     counts: { passed: 0, failed: 0, guide: 0, llm_timeout: 0, error: 0, skipped: 0 },
     countedOnce: false,
-    worker: w && { peakRssMb: w.peakRssMb, cpuS: w.cpuS - cpu0.worker, childCpuS: w.childCpuS - cpu0.workerChildren },
-    ...(wsWorker ? { workspaceWorker: ws && { peakRssMb: ws.peakRssMb, cpuS: ws.cpuS - cpu0.ws, childCpuS: ws.childCpuS - cpu0.wsChildren } } : {}),
+    worker: w && { peakRssMb: w.peakRssMb, cpuS: w.cpuS - cpu0.worker, childCpuS: wChildren - cpu0.workerChildren },
+    ...(wsWorker ? { workspaceWorker: ws && { peakRssMb: ws.peakRssMb, cpuS: ws.cpuS - cpu0.ws, childCpuS: wsChildren - cpu0.wsChildren } } : {}),
     machine: { busyS: m1.busyS - cpu0.machine.busyS, utilization: (m1.busyS - cpu0.machine.busyS) / (m1.totalS - cpu0.machine.totalS) },
     server: s && { peakRssMb: s.peakRssMb, cpuS: s.cpuS - cpu0.server },
     starter: starterStats && { peakRssMb: (starterStats as ProcStats).peakRssMb, cpuS: (starterStats as ProcStats).cpuS },
