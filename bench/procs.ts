@@ -7,7 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SEARCH_ATTRIBUTES } from '../src/search-attributes.js';
+import { SEARCH_ATTRIBUTES } from '../src/temporal/search-attributes.js';
 import { freePort } from '../test/support/ports.js';
 
 export const repoRoot = fileURLToPath(new URL('../', import.meta.url));

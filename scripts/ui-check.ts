@@ -17,8 +17,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import type { Report } from '../src/schemas.js';
-import { BATCH_ID, OUTCOME, PROVIDER, WORKER_ID } from '../src/search-attributes.js';
-import { batchWorkflowId, workerWorkflowId } from '../src/workflows/definitions.js';
+import { BATCH_ID, OUTCOME, PROVIDER, WORKER_ID } from '../src/temporal/search-attributes.js';
+import { batchWorkflowId, instructionWorkflowId } from '../src/workflows/batch/messages.js';
 import { cliEnv, repoRoot, runCli } from '../test/support/cli.js';
 import { writeInstructions } from '../test/support/instructions.js';
 import { startLlmStandIn, type LlmStandIn } from '../test/support/llm-standin.js';
@@ -106,8 +106,8 @@ export async function runUiCheck(opts: UiCheckOptions = {}): Promise<UiCheckResu
   const reportJson = path.join(tempDir, 'results', batchId, 'report.json');
   const ids = {
     batch: batchWorkflowId(batchId),
-    failed: workerWorkflowId(batchId, WORKERS.failed),
-    passed: WORKERS.passed.map((w) => workerWorkflowId(batchId, w)),
+    failed: instructionWorkflowId(batchId, WORKERS.failed),
+    passed: WORKERS.passed.map((w) => instructionWorkflowId(batchId, w)),
   };
 
   let server: TestWorkflowEnvironment | undefined;

@@ -6,8 +6,8 @@ import { pathToFileURL } from 'node:url';
 import { formatProgress } from './cli/follow.js';
 import { ConfigError, readConfig } from './config.js';
 import type { BatchSummary, Progress } from './schemas.js';
-import { connectClient } from './temporal.js';
-import { abortSignal, batchWorkflowId, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate } from './workflows/definitions.js';
+import { connectClient } from './temporal/connection.js';
+import { abortSignal, batchWorkflowId, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate } from './workflows/batch/messages.js';
 
 const USAGE = 'usage: npm run batch -- status|pause|resume|abort|concurrency BATCH_ID [N | REASON] [--json]';
 

@@ -111,7 +111,7 @@ export const BatchInput = z.object({
 export type BatchInput = z.infer<typeof BatchInput>;
 
 /** Input of one child workflow. */
-export const WorkerInput = z.object({
+export const InstructionInput = z.object({
   batchId: z.string(),
   workerId: z.string(),
   manifest: ManifestRef,
@@ -119,15 +119,15 @@ export const WorkerInput = z.object({
   dependencyFiles: z.array(z.string()),
   options: BatchOptions,
 });
-export type WorkerInput = z.infer<typeof WorkerInput>;
+export type InstructionInput = z.infer<typeof InstructionInput>;
 
 /** What a finished worker signals to its batch (the batch may have continued as new since it started the worker). */
-export const WorkerDone = z.object({ id: z.string(), outcome: Outcome, costUsd: z.number(), tokens: Tokens });
-export type WorkerDone = z.infer<typeof WorkerDone>;
+export const InstructionDone = z.object({ id: z.string(), outcome: Outcome, costUsd: z.number(), tokens: Tokens });
+export type InstructionDone = z.infer<typeof InstructionDone>;
 
 export const TestCounts = z.object({ passed: z.number().int(), failed: z.number().int() });
 
-export const WorkerResult = z.object({
+export const InstructionResult = z.object({
   id: z.string(),
   name: z.string(),
   outcome: Outcome,
@@ -155,7 +155,7 @@ export const WorkerResult = z.object({
   /** The whole output of the last test run, in the artifact store. */
   testOutputRef: z.string().nullable(),
 });
-export type WorkerResult = z.infer<typeof WorkerResult>;
+export type InstructionResult = z.infer<typeof InstructionResult>;
 
 export const Counts = z.object(Object.fromEntries(OUTCOMES.map((o) => [o, z.number().int()])) as Record<Outcome, z.ZodNumber>);
 export type Counts = Record<Outcome, number>;
@@ -190,7 +190,7 @@ export type BatchSummary = z.infer<typeof BatchSummary>;
 /** The JSON report, as the CLI contract defines it. */
 export const Report = BatchSummary.omit({ reportPath: true }).extend({
   cache: z.object({ hits: z.number().int(), savedUsd: z.number() }),
-  workers: z.array(WorkerResult.omit({ startedAt: true, finishedAt: true }).extend({
+  workers: z.array(InstructionResult.omit({ startedAt: true, finishedAt: true }).extend({
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
   })),
@@ -331,6 +331,6 @@ export const Verification = z.object({ tests: TestRun, criteria: CriteriaCheck.n
 export type Verification = z.infer<typeof Verification>;
 
 /** Records the worker's result for the report, then its retrospective. */
-export const FinishRequest = z.object({ reportPath: z.string(), batchId: z.string(), result: WorkerResult });
+export const FinishRequest = z.object({ reportPath: z.string(), batchId: z.string(), result: InstructionResult });
 export type FinishRequest = z.infer<typeof FinishRequest>;
 

@@ -5,10 +5,10 @@ import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from 
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { createActivities } from './activities/index.js';
-import { bundleWorkflows } from './bundle.js';
+import { bundleWorkflows } from './temporal/bundle.js';
 import { config as readConfig, configuredProviders, type Config } from './config.js';
-import { installRuntime } from './runtime.js';
-import { connectWorker } from './temporal.js';
+import { installRuntime } from './temporal/runtime.js';
+import { connectWorker } from './temporal/connection.js';
 
 export const LLM_QUEUES = ['llm-openai', 'llm-ollama', 'llm-processor'] as const;
 

@@ -6,12 +6,12 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ArtifactStore } from '../artifacts.js';
+import type { ArtifactStore } from './artifacts.js';
 import type { Config } from '../config.js';
 import { checkTestCommand, DEFAULT_RUNNERS, parseRunners, pathArguments } from '../instructions/commands.js';
 import { InstructionError, parseInstructionFile } from '../instructions/parse.js';
-import { resolveInside } from '../paths.js';
-import { realPython } from '../python.js';
+import { resolveInside } from '../instructions/paths.js';
+import { realPython } from './process/python.js';
 import { CriteriaRequest, type CriteriaCheck } from '../schemas.js';
 import { planCommand, pythonRootDir, runScrubbed, scrubbedEnv } from './tests.js';
 

@@ -5,9 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { sha256, type ArtifactStore } from '../artifacts.js';
+import { sha256, type ArtifactStore } from './artifacts.js';
 import type { Config } from '../config.js';
-import { PathError, resolveInside } from '../paths.js';
+import { PathError, resolveInside } from '../instructions/paths.js';
 import { WriteRequest, type WrittenFile } from '../schemas.js';
 
 export async function writeDeliverables(

@@ -5,11 +5,11 @@ import path from 'node:path';
 import { unified } from 'unified';
 import type { Nodes, Root } from 'mdast';
 import remarkParse from 'remark-parse';
-import type { ArtifactStore } from '../artifacts.js';
-import { sha256 } from '../artifacts.js';
+import type { ArtifactStore } from './artifacts.js';
+import { sha256 } from './artifacts.js';
 import type { Config } from '../config.js';
 import type { FileRef, Inspection } from '../schemas.js';
-import { checkBash, checkPython, realPython, type PySyntax } from '../python.js';
+import { checkBash, checkPython, realPython, type PySyntax } from './process/python.js';
 
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
 

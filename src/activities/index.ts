@@ -1,11 +1,11 @@
 // All activities, built once per process from the configuration.
 import path from 'node:path';
-import { ArtifactStore } from '../artifacts.js';
+import { ArtifactStore } from './artifacts.js';
 import type { Config } from '../config.js';
 import { createLlmActivities } from './llm/index.js';
 import { manifestActivities } from './manifest-store.js';
 import { createReportActivities } from './report.js';
-import { workerSteps } from './worker-steps.js';
+import { workerSteps } from './instruction-steps.js';
 import { createWorkspaceActivities } from './workspace.js';
 
 export function createActivities(config: Config) {

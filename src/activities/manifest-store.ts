@@ -3,8 +3,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { sha256 } from '../artifacts.js';
-import { writeAtomic } from '../write-atomic.js';
+import { sha256 } from './artifacts.js';
+import { writeAtomic } from './write-atomic.js';
 import { ManifestEntry, type ManifestRef, type PlanEntry } from '../schemas.js';
 import type { ManifestActivities } from './types.js';
 

@@ -5,11 +5,11 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { sha256, type ArtifactStore } from '../artifacts.js';
+import { sha256, type ArtifactStore } from './artifacts.js';
 import type { Config } from '../config.js';
 import { parseInstruction } from '../instructions/parse.js';
-import { resolveInside } from '../paths.js';
-import { outline, publicNames, realPython } from '../python.js';
+import { resolveInside } from '../instructions/paths.js';
+import { outline, publicNames, realPython } from './process/python.js';
 import { PromptRequest, type Feedback, type PromptRef } from '../schemas.js';
 import { tail } from './tests.js';
 

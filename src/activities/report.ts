@@ -2,13 +2,13 @@
 // holds counters only and the report is assembled from files at the end.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { writeAtomic } from '../write-atomic.js';
-import { Report, WorkerResult } from '../schemas.js';
+import { writeAtomic } from './write-atomic.js';
+import { Report, InstructionResult } from '../schemas.js';
 import { readManifest } from './manifest-store.js';
-import { recordWorkerOutcome } from '../metrics.js';
+import { recordWorkerOutcome } from '../temporal/metrics.js';
 import type { ReportActivities, ReportRequest } from './types.js';
 import { log } from '@temporalio/activity';
-import type { ArtifactStore } from '../artifacts.js';
+import type { ArtifactStore } from './artifacts.js';
 import { writeHumanReports } from '../report/write.js';
 import { tail } from './tests.js';
 
@@ -16,7 +16,7 @@ const resultFile = (reportPath: string, workerId: string) =>
   path.join(path.dirname(reportPath), 'workers', `${workerId}.json`);
 
 
-export async function recordResult(req: { reportPath: string; result: WorkerResult }): Promise<void> {
+export async function recordResult(req: { reportPath: string; result: InstructionResult }): Promise<void> {
   await writeAtomic(resultFile(req.reportPath, req.result.id), JSON.stringify(req.result, null, 2));
   recordWorkerOutcome(req.result);
 }
@@ -62,9 +62,9 @@ export async function writeReport(store: ArtifactStore, req: ReportRequest): Pro
   }
 }
 
-async function readResult(reportPath: string, workerId: string): Promise<WorkerResult | null> {
+async function readResult(reportPath: string, workerId: string): Promise<InstructionResult | null> {
   try {
-    return WorkerResult.parse(JSON.parse(await readFile(resultFile(reportPath, workerId), 'utf8')));
+    return InstructionResult.parse(JSON.parse(await readFile(resultFile(reportPath, workerId), 'utf8')));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;

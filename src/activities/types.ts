@@ -2,7 +2,7 @@
 import type {
   AcceptRequest, Acceptance, BeginRequest, Begun, FinishRequest, VerifyRequest, Verification,
   CriteriaCheck, CriteriaRequest, Generation, GenerateRequest, Inspection, PromptRef, PromptRequest,
-  ManifestEntry, ManifestRef, PlanEntry, Retrospective, TestRequest, TestRun, WorkerResult, WriteRequest, WrittenFile, Report,
+  ManifestEntry, ManifestRef, PlanEntry, Retrospective, TestRequest, TestRun, InstructionResult, WriteRequest, WrittenFile, Report,
 } from '../schemas.js';
 import type { z } from 'zod';
 
@@ -22,7 +22,7 @@ export interface WorkspaceActivities {
 }
 
 /** The workspace work of one worker in four steps (worker-steps.ts), made of the activities above and loadEntry and recordResult. */
-export interface WorkerStepActivities {
+export interface InstructionStepActivities {
   beginWorker(req: BeginRequest): Promise<Begun>;
   acceptOutput(req: AcceptRequest): Promise<Acceptance>;
   verifyOutput(req: VerifyRequest): Promise<Verification>;
@@ -35,7 +35,7 @@ export interface ManifestActivities {
 }
 
 export interface ReportActivities {
-  recordResult(req: { reportPath: string; result: WorkerResult }): Promise<void>;
+  recordResult(req: { reportPath: string; result: InstructionResult }): Promise<void>;
   writeReport(req: ReportRequest): Promise<void>;
 }
 

@@ -2,17 +2,17 @@
 // configuration and artifact store. Each runs on the host that holds the checkout.
 import { ApplicationFailure } from '@temporalio/common';
 import { ZodError } from 'zod';
-import type { ArtifactStore } from '../artifacts.js';
+import type { ArtifactStore } from './artifacts.js';
 import type { Config } from '../config.js';
 import { InstructionError } from '../instructions/parse.js';
-import { PathError } from '../paths.js';
+import { PathError } from '../instructions/paths.js';
 import { checkCriteria } from './criteria.js';
 import { writeDeliverables } from './files.js';
 import { inspectOutput } from './guide.js';
 import { storeRetrospective } from './memory.js';
 import { preparePrompt } from './prompt.js';
 import { runTests } from './tests.js';
-import type { WorkerStepActivities, WorkspaceActivities } from './types.js';
+import type { InstructionStepActivities, WorkspaceActivities } from './types.js';
 
 export interface WorkspaceDeps {
   config: Config;
@@ -33,7 +33,7 @@ export function deterministic<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise
   };
 }
 
-export function createWorkspaceActivities(deps: WorkspaceDeps): Omit<WorkspaceActivities, keyof WorkerStepActivities> {
+export function createWorkspaceActivities(deps: WorkspaceDeps): Omit<WorkspaceActivities, keyof InstructionStepActivities> {
   return {
     preparePrompt: deterministic((req) => preparePrompt(deps, req)),
     inspectOutput: deterministic((req) => inspectOutput(deps, req)),

@@ -2,7 +2,7 @@
 // change otherwise (logs stay readable), JSON lines with --json.
 import type { WorkflowHandle } from '@temporalio/client';
 import { OUTCOMES, type Progress } from '../schemas.js';
-import { progressQuery } from '../workflows/definitions.js';
+import { progressQuery } from '../workflows/batch/messages.js';
 
 export function formatProgress(p: Progress, now = Date.now()): string {
   const done = OUTCOMES.reduce((s, o) => s + p.counts[o], 0);

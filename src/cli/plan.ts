@@ -3,9 +3,9 @@
 import { statSync } from 'node:fs';
 import { costUsd } from '../activities/llm/pricing.js';
 import type { Config } from '../config.js';
-import { providerChain } from '../provider-chain.js';
+import { providerChain } from '../instructions/provider-chain.js';
 import type { ManifestEntry, Provider } from '../schemas.js';
-import { dependencyOrder } from '../workflows/schedule.js';
+import { dependencyOrder } from '../workflows/batch/schedule.js';
 
 // Rough sizes from the prompts and answers this tool produces: the fixed framing of a prompt, and
 // what one generated file costs. A firm retry or a test-fix retry can double a worker's cost.

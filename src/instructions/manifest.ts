@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { PathError, resolveInside } from '../paths.js';
+import { PathError, resolveInside } from './paths.js';
 import type { ManifestEntry, Provider } from '../schemas.js';
 import { checkTestCommand, CommandError, DEFAULT_RUNNERS, pathArguments } from './commands.js';
 import { InstructionError, parseInstruction } from './parse.js';

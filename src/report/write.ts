@@ -2,7 +2,7 @@
 // `report.html` in the same directory. Each file is written to a temporary name and renamed, so a
 // reader never sees half a report.
 import path from 'node:path';
-import { writeAtomic } from '../write-atomic.js';
+import { writeAtomic } from '../activities/write-atomic.js';
 import type { Report } from '../schemas.js';
 import type { RenderExtras } from './format.js';
 import { renderHtml } from './html.js';

@@ -1,3 +1,3 @@
 // The workflows the worker registers.
-export { batchWorkflow } from './batch.js';
-export { workerWorkflow } from './worker.js';
+export { batchWorkflow } from './batch/workflow.js';
+export { instructionWorkflow } from './instruction/workflow.js';

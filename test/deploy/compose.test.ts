@@ -9,7 +9,7 @@ import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, r
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { SEARCH_ATTRIBUTES } from '../../src/search-attributes.js';
+import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const composeFile = path.join(root, 'docker-compose.yml');

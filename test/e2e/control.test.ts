@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { OUTCOMES, type Progress, type Report } from '../../src/schemas.js';
-import { batchWorkflowId, progressQuery } from '../../src/workflows/definitions.js';
+import { batchWorkflowId, progressQuery } from '../../src/workflows/batch/messages.js';
 import { cliEnv, runCli } from '../support/cli.js';
 import { writeInstructions } from '../support/instructions.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';

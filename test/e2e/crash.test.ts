@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync
 import os from 'node:os';
 import path from 'node:path';
 import type { Report } from '../../src/schemas.js';
-import { batchWorkflowId, workerWorkflowId } from '../../src/workflows/definitions.js';
+import { batchWorkflowId, instructionWorkflowId } from '../../src/workflows/batch/messages.js';
 import { cliEnv } from '../support/cli.js';
 import { startDevServerProcess, type DevServerProcess } from '../support/dev-server-process.js';
 import { writeInstructions } from '../support/instructions.js';
@@ -126,7 +126,7 @@ const inFlight = (id: string) => llm.callsFor(id).some((c) => c.status === 0 && 
 async function recordedGenerations(client: Client, batchId: string, id: string): Promise<number> {
   let history;
   try {
-    history = await client.workflow.getHandle(workerWorkflowId(batchId, id)).fetchHistory();
+    history = await client.workflow.getHandle(instructionWorkflowId(batchId, id)).fetchHistory();
   } catch {
     return -1; // not started yet
   }
@@ -389,7 +389,7 @@ test('(d) the worker killed while a test run is in progress: the run is retried 
   // activity is only retried after its 15-minute start-to-close timeout.
   const retried = await waitFor(() => pids().length >= 2, { timeoutMs: 120_000, what: 'verifyOutput to be retried' }).catch(() => false);
   if (!retried) {
-    const history = await server.client.workflow.getHandle(workerWorkflowId(batchId, id)).fetchHistory();
+    const history = await server.client.workflow.getHandle(instructionWorkflowId(batchId, id)).fetchHistory();
     const scheduled = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'verifyOutput')?.activityTaskScheduledEventAttributes;
     const seconds = (d: { seconds?: unknown } | null | undefined) => (d && Number(d.seconds ?? 0) > 0 ? `${Number(d.seconds)}s` : 'none');
     throw new Error(

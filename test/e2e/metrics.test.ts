@@ -1,5 +1,5 @@
 // Operators' metrics: a worker process started with WINGMAN_METRICS_PORT serves, on one Prometheus
-// endpoint, the Temporal SDK's own metrics and Wingman's (src/metrics.ts). A real dev server, the
+// endpoint, the Temporal SDK's own metrics and Wingman's (src/temporal/metrics.ts). A real dev server, the
 // real worker CLI in its own process, a batch started with --no-worker, the LLM stand-in, real pytest.
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { MetricMeter, MetricTags } from '@temporalio/common';
@@ -9,7 +9,7 @@ import type { ResultPromise } from 'execa';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { METRICS, recordLlmCall, recordWorkerOutcome, startTestTimer, toMicroUsd } from '../../src/metrics.js';
+import { METRICS, recordLlmCall, recordWorkerOutcome, startTestTimer, toMicroUsd } from '../../src/temporal/metrics.js';
 import type { Report } from '../../src/schemas.js';
 import { cliEnv, runCli, startCli } from '../support/cli.js';
 import { writeInstructions } from '../support/instructions.js';

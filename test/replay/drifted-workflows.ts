@@ -1,12 +1,12 @@
 // A deliberately incompatible version of the worker workflow: it sleeps before its first
 // activity. The replay test proves it would catch such a deploy.
 import { sleep } from '@temporalio/workflow';
-import { workerWorkflow as current } from '../../src/workflows/worker.js';
-import type { WorkerInput } from '../../src/schemas.js';
+import { instructionWorkflow as current } from '../../src/workflows/instruction/workflow.js';
+import type { InstructionInput } from '../../src/schemas.js';
 
-export { batchWorkflow } from '../../src/workflows/batch.js';
+export { batchWorkflow } from '../../src/workflows/batch/workflow.js';
 
-export async function workerWorkflow(input: WorkerInput) {
+export async function instructionWorkflow(input: InstructionInput) {
   await sleep(1);
   return current(input);
 }

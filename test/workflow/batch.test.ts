@@ -9,11 +9,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { manifestActivities, saveManifest } from '../../src/activities/manifest-store.js';
 import { createReportActivities } from '../../src/activities/report.js';
-import { workerSteps } from '../../src/activities/worker-steps.js';
-import { ArtifactStore } from '../../src/artifacts.js';
-import { bundleWorkflows } from '../../src/bundle.js';
-import type { BatchInput, BatchOptions, BatchSummary, GenerateRequest, ManifestEntry, Provider, Report, WorkerResult } from '../../src/schemas.js';
-import { progressQuery, workerWorkflowId } from '../../src/workflows/definitions.js';
+import { workerSteps } from '../../src/activities/instruction-steps.js';
+import { ArtifactStore } from '../../src/activities/artifacts.js';
+import { bundleWorkflows } from '../../src/temporal/bundle.js';
+import type { BatchInput, BatchOptions, BatchSummary, GenerateRequest, ManifestEntry, Provider, Report, InstructionResult } from '../../src/schemas.js';
+import { progressQuery, instructionWorkflowId } from '../../src/workflows/batch/messages.js';
 import { startTestServer } from '../support/temporal.js';
 
 interface Behaviour {
@@ -115,7 +115,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     storeRetrospective: async () => ({ stored: 'local' as const }),
     ...manifestActivities,
     ...reportActivities,
-    recordResult: async (req: { reportPath: string; result: WorkerResult }) => {
+    recordResult: async (req: { reportPath: string; result: InstructionResult }) => {
       log.push({ activity: 'recordResult', workerId: req.result.id });
       if (behaviour[req.result.id]?.recordFails) throw ApplicationFailure.create({ type: 'DiskFull', message: 'ENOSPC', nonRetryable: true });
       return reportActivities.recordResult(req);
@@ -231,7 +231,7 @@ describe('batch workflow', () => {
     expect(summary.counts).toMatchObject({ passed: 3, error: 0 });
     expect(log.filter((l) => l.activity === 'recordResult' && l.workerId === 'WORKER_001')).toHaveLength(1);
     expect(outcomeOf(report, 'WORKER_002')).toBe('passed');
-    const child = await env.client.workflow.getHandle(workerWorkflowId(summary.batchId, 'WORKER_001')).describe();
+    const child = await env.client.workflow.getHandle(instructionWorkflowId(summary.batchId, 'WORKER_001')).describe();
     expect(child.status.name).toBe('FAILED');
   });
 

@@ -2,8 +2,8 @@
 // batch re-run after fixing the test environment pays nothing for what it already has.
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { sha256 } from '../../artifacts.js';
-import { writeAtomic } from '../../write-atomic.js';
+import { sha256 } from '../artifacts.js';
+import { writeAtomic } from '../write-atomic.js';
 import type { Provider, Tokens } from '../../schemas.js';
 
 export interface CachedGeneration {

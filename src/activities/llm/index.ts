@@ -2,7 +2,7 @@
 // a small Generation (the text itself stays out of the workflow history).
 import type { Dispatcher } from 'undici';
 import type OpenAI from 'openai';
-import type { ArtifactStore } from '../../artifacts.js';
+import type { ArtifactStore } from '../artifacts.js';
 import { ollamaBaseUrl, type Config } from '../../config.js';
 import type { GenerateRequest, Generation, Provider } from '../../schemas.js';
 import path from 'node:path';
@@ -12,7 +12,7 @@ import { guardCall, type CallGuard } from './guard.js';
 import { OLLAMA_GENERATE_PATH, PROCESSOR_GENERATE_PATH, callGenerate } from './ollama.js';
 import { callOpenAI, createOpenAIClient } from './openai.js';
 import { costUsd } from './pricing.js';
-import { recordLlmCall } from '../../metrics.js';
+import { recordLlmCall } from '../../temporal/metrics.js';
 import type { ProviderResult } from './types.js';
 
 export { LLM_FAILURE_TYPES, MAX_OUTPUT_BYTES, type LlmFailureType } from './errors.js';

@@ -1,0 +1,48 @@
+// Connecting to Temporal, the same way for the starter, the worker and the batch CLI.
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { Config } from '../config.js';
+import { SEARCH_ATTRIBUTES } from './search-attributes.js';
+
+function tlsOption(c: Config): boolean | undefined {
+  if (c.TEMPORAL_TLS) return c.TEMPORAL_TLS === 'true';
+  // Temporal Cloud with an API key always speaks TLS.
+  return c.TEMPORAL_API_KEY ? true : undefined;
+}
+
+export async function connectClient(c: Config, address = c.TEMPORAL_ADDRESS): Promise<Client> {
+  const connection = await Connection.connect({ address, tls: tlsOption(c), apiKey: c.TEMPORAL_API_KEY, connectTimeout: '3s' });
+  return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE });
+}
+
+export async function connectWorker(c: Config, address = c.TEMPORAL_ADDRESS): Promise<NativeConnection> {
+  return NativeConnection.connect({ address, tls: tlsOption(c), apiKey: c.TEMPORAL_API_KEY });
+}
+
+/** Whether a Temporal frontend answers at `address` (used to decide whether to start a dev server). */
+export async function temporalAnswers(c: Config, address = c.TEMPORAL_ADDRESS): Promise<boolean> {
+  let connection: Connection | undefined;
+  try {
+    connection = await Connection.connect({ address, tls: tlsOption(c), apiKey: c.TEMPORAL_API_KEY, connectTimeout: '2s' });
+    await connection.healthService.check({});
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await connection?.close().catch(() => undefined);
+  }
+}
+
+/** Registers the custom search attributes the workflows set, where the namespace lacks them. */
+export async function ensureSearchAttributes(client: Client, namespace: string): Promise<string[]> {
+  const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
+  const existing = new Set(Object.keys(customAttributes ?? {}));
+  const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !existing.has(name));
+  if (missing.length === 0) return [];
+  const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+  await client.connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map(([name]) => [name, KEYWORD])),
+  });
+  return missing.map(([name]) => name);
+}

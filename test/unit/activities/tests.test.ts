@@ -1,0 +1,233 @@
+// runTests with real python and pytest on generated files in a temp workspace.
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { ArtifactStore } from '../../../src/activities/artifacts.js';
+import { readConfig } from '../../../src/config.js';
+import { junitCounts, planCommand, runTests } from '../../../src/activities/tests.js';
+
+let dir: string;
+let workspace: string;
+const store = () => new ArtifactStore(path.join(dir, 'state', 'artifacts'));
+const depsWith = (env: Record<string, string> = {}) => ({
+  config: readConfig({ WINGMAN_STATE_DIR: path.join(dir, 'state'), ...env }),
+  store: store(),
+});
+const write = async (rel: string, text: string) => {
+  await mkdir(path.dirname(path.join(workspace, rel)), { recursive: true });
+  await writeFile(path.join(workspace, rel), text);
+};
+const req = (commands: string[][]) => ({ workerId: 'WORKER_013', workspace, pythonRoot: 'wingman', commands });
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'tests-'));
+  workspace = path.join(dir, 'ws');
+  await write('wingman/validation/__init__.py', '');
+  await write('wingman/validation/calc.py', 'def add(a, b):\n    return a + b\n');
+});
+afterEach(() => rm(dir, { recursive: true, force: true }));
+
+const TESTS = `from validation.calc import add
+
+def test_one():
+    assert add(1, 1) == 2
+
+def test_two():
+    assert add(2, 2) == 4
+
+def test_three():
+    assert add(0, 0) == 0
+
+def test_wrong():
+    assert add(2, 2) == 5
+`;
+
+test('pytest: counts from the JUnit XML, imports from the Python root, output stored', async () => {
+  await write('wingman/tests/test_calc.py', TESTS);
+  const deps = depsWith();
+  const run = await runTests(deps, req([['pytest', 'tests/test_calc.py', '-v']]));
+  expect(run).toMatchObject({ ok: false, passed: 3, failed: 1, timedOut: false });
+  expect(run.summary).toMatch(/1 failed, 3 passed/);
+  expect(run.summary).toMatch(/exit 1: tests failed; 4 tests, 3 passed, 1 failed/);
+  const full = await deps.store.get(run.outputRef);
+  expect(full).toMatch(/^\$ pytest tests\/test_calc\.py -v\n/);
+  expect(full).toMatch(/test_wrong FAILED/);
+  // no cache, no bytecode left in the workspace
+  expect(existsSync(path.join(workspace, 'wingman/.pytest_cache'))).toBe(false);
+  expect(existsSync(path.join(workspace, 'wingman/tests/__pycache__'))).toBe(false);
+});
+
+test('python -m pytest, all passing', async () => {
+  await write('wingman/tests/test_calc.py', TESTS.replace('== 5', '== 4'));
+  const run = await runTests(depsWith(), req([['python', '-m', 'pytest', 'tests/test_calc.py', '-q']]));
+  expect(run).toMatchObject({ ok: true, passed: 4, failed: 0, timedOut: false });
+});
+
+test('exit 5 (no tests collected) is not a pass; a collection error counts as a failure', async () => {
+  await write('wingman/tests/test_empty.py', 'X = 1\n');
+  await write('wingman/tests/test_broken.py', 'from validation.nope import X\n\ndef test_x():\n    assert X\n');
+  const empty = await runTests(depsWith(), req([['pytest', 'tests/test_empty.py']]));
+  expect(empty).toMatchObject({ ok: false, passed: 0, failed: 0 });
+  expect(empty.summary).toMatch(/exit 5: no tests collected/);
+  const broken = await runTests(depsWith(), req([['pytest', 'tests/test_broken.py']]));
+  expect(broken).toMatchObject({ ok: false, passed: 0, failed: 1 });
+  expect(broken.summary).toMatch(/exit 2: interrupted or collection error/);
+});
+
+test('a usage error is a failed run, not an infrastructure error', async () => {
+  const run = await runTests(depsWith(), req([['pytest', '--no-such-option']]));
+  expect(run).toMatchObject({ ok: false, passed: 0, failed: 1 });
+});
+
+test('pytest that writes no JUnit XML is an infrastructure failure (retryable)', async () => {
+  await write('wingman/conftest.py', 'import os\n\ndef pytest_sessionstart(session):\n    os._exit(0)\n');
+  await write('wingman/tests/test_calc.py', TESTS);
+  await expect(runTests(depsWith(), req([['pytest', 'tests/test_calc.py']]))).rejects.toMatchObject({
+    type: 'TestInfrastructure',
+    nonRetryable: false,
+  });
+});
+
+test('py_compile and bash -n: one pass or one failure each', async () => {
+  await write('wingman/validation/bad.py', 'def f(:\n');
+  await write('deploy/ok.sh', '#!/usr/bin/env bash\nset -e\necho ok\n');
+  await write('deploy/bad.sh', 'if true; then\n');
+  const run = await runTests(
+    depsWith(),
+    req([
+      ['python', '-m', 'py_compile', 'validation/calc.py'],
+      ['python3', '-m', 'py_compile', 'validation/bad.py'],
+      ['bash', '-n', '../deploy/ok.sh'],
+      ['bash', '-n', '../deploy/bad.sh'],
+    ]),
+  );
+  expect(run).toMatchObject({ ok: false, passed: 2, failed: 2 });
+});
+
+test('generated code sees a scrubbed environment: no API key, no token, nothing else of ours', async () => {
+  const secrets = { OPENAI_API_KEY: 'sk-test-not-a-real-key', MEM0_API_KEY: 'm0-secret', GITHUB_TOKEN: 'ghp_fake', TEMPORAL_API_KEY: 'tmprl-fake' };
+  const saved = { ...process.env };
+  Object.assign(process.env, secrets);
+  try {
+    await write(
+      'wingman/tests/test_env.py',
+      'import json, os\n\ndef test_env():\n    print("ENV=" + json.dumps(dict(os.environ)))\n',
+    );
+    const deps = depsWith();
+    const run = await runTests(deps, req([['pytest', 'tests/test_env.py', '-s']]));
+    expect(run.ok).toBe(true);
+    const line = (await deps.store.get(run.outputRef)).split('\n').find((l) => l.includes('ENV={'));
+    const env = JSON.parse(line!.slice(line!.indexOf('ENV=') + 4)) as Record<string, string>;
+    expect(Object.keys(env).sort()).toEqual(
+      // PYTEST_* are pytest's own
+      ['HOME', 'LANG', 'PATH', 'PYTEST_CURRENT_TEST', 'PYTEST_VERSION', 'PYTHONDONTWRITEBYTECODE', 'PYTHONHASHSEED', 'PYTHONPATH'].sort(),
+    );
+    expect(env.PYTHONPATH).toBe(path.join(workspace, 'wingman'));
+    expect(env.HOME).not.toBe(saved.HOME);
+    expect(env.PYTHONHASHSEED).toBe('0');
+    for (const v of Object.values(secrets)) expect(JSON.stringify(env)).not.toContain(v);
+  } finally {
+    for (const k of Object.keys(secrets)) if (!(k in saved)) delete process.env[k];
+  }
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  // Killed but not reaped yet (no init reaping in a container): a zombie is dead.
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+const SLEEPER = (pidFile: string) => `import subprocess, time
+
+def test_hangs():
+    child = subprocess.Popen(["sleep", "1000"])
+    with open(${JSON.stringify(pidFile)}, "w") as fh:
+        fh.write(str(child.pid))
+    time.sleep(1000)
+`;
+
+async function childPid(pidFile: string): Promise<number> {
+  for (let i = 0; i < 100 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
+  return Number(await readFile(pidFile, 'utf8'));
+}
+
+test('a test that hangs is killed at the time limit, with the child it forked', async () => {
+  const pidFile = path.join(dir, 'child.pid');
+  await write('wingman/tests/test_hang.py', SLEEPER(pidFile));
+  const started = Date.now();
+  const run = await runTests(depsWith({ WINGMAN_TEST_TIMEOUT_MS: '2500' }), req([['pytest', 'tests/test_hang.py'], ['python', '-m', 'py_compile', 'validation/calc.py']]));
+  const took = Date.now() - started;
+  expect(run).toMatchObject({ ok: false, timedOut: true, passed: 0 });
+  expect(run.failed).toBe(2); // the killed pytest, and the command the time limit left no room for
+  expect(run.summary).toMatch(/killed \(with its process group\) after the time limit of 2500 ms/);
+  expect(took).toBeGreaterThanOrEqual(2500);
+  expect(took).toBeLessThan(6000);
+  const pid = await childPid(pidFile);
+  await new Promise((r) => setTimeout(r, 200));
+  expect(alive(pid)).toBe(false);
+});
+
+test('cancelling the activity kills the process group', async () => {
+  const pidFile = path.join(dir, 'child.pid');
+  await write('wingman/tests/test_hang.py', SLEEPER(pidFile));
+  const env = new MockActivityEnvironment();
+  const deps = depsWith({ WINGMAN_TEST_TIMEOUT_MS: '60000' });
+  const started = Date.now();
+  const running = env.run(runTests, deps, req([['pytest', 'tests/test_hang.py']]));
+  const pid = await childPid(pidFile);
+  env.cancel();
+  await expect(running).rejects.toBeInstanceOf(CancelledFailure);
+  expect(Date.now() - started).toBeLessThan(10_000);
+  await new Promise((r) => setTimeout(r, 200));
+  expect(alive(pid)).toBe(false);
+});
+
+test('a process that leaves the group but holds the output pipe does not keep us waiting', async () => {
+  const pidFile = path.join(dir, 'escaped.pid');
+  await write(
+    'wingman/tests/test_escape.py',
+    `import subprocess\n\ndef test_escape():\n    child = subprocess.Popen(["sleep", "30"], start_new_session=True)\n    open(${JSON.stringify(pidFile)}, "w").write(str(child.pid))\n`,
+  );
+  const started = Date.now();
+  const run = await runTests(depsWith(), req([['pytest', 'tests/test_escape.py', '-s']]));
+  expect(run).toMatchObject({ ok: true, passed: 1 });
+  expect(Date.now() - started).toBeLessThan(5000);
+  process.kill(await childPid(pidFile), 'SIGKILL'); // out of our reach by design (setsid): clean up here
+});
+
+test('output is capped; the command is stopped and fails', async () => {
+  await write('wingman/tests/test_loud.py', 'def test_loud():\n    print("x" * 5_000_000)\n');
+  const deps = depsWith({ WINGMAN_TEST_OUTPUT_CAP: '20000' });
+  const run = await runTests(deps, req([['pytest', 'tests/test_loud.py', '-s']]));
+  expect(run).toMatchObject({ ok: false, failed: 1 });
+  const full = await deps.store.get(run.outputRef);
+  expect(full.length).toBeLessThan(21_000);
+  expect(full).toMatch(/output cap of 20000 reached/);
+});
+
+test('a command that is not an allowed runner is refused, not run', async () => {
+  await expect(runTests(depsWith(), req([['python', '-c', 'open("/tmp/pwned", "w")']]))).rejects.toMatchObject({ type: 'CommandNotAllowed', nonRetryable: true });
+  await expect(runTests(depsWith(), req([['curl', 'http://example.com']]))).rejects.toMatchObject({ type: 'CommandNotAllowed' });
+  const custom = await runTests(depsWith({ WINGMAN_ALLOWED_RUNNERS: 'python -c' }), req([['python', '-c', 'print(42)']]));
+  expect(custom).toMatchObject({ ok: true, passed: 1 });
+});
+
+test('planCommand and junitCounts', () => {
+  expect(planCommand(['pytest', 'tests/t.py', '-v'], '/py', '/tmp/j.xml').argv).toEqual(['/py', '-m', 'pytest', 'tests/t.py', '-v', '--junitxml=/tmp/j.xml', '-p', 'no:cacheprovider']);
+  expect(planCommand(['python3', '-m', 'py_compile', 'a.py'], '/py', 'j').argv).toEqual(['/py', '-m', 'py_compile', 'a.py']);
+  expect(planCommand(['bash', '-n', 'x.sh'], '/py', 'j')).toEqual({ pytest: false, argv: ['bash', '-n', 'x.sh'] });
+  const xml = '<?xml version="1.0"?><testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="2" skipped="1" tests="9" time="0.1"></testsuite><testsuite name="b" tests="2" failures="0" errors="0" skipped="0" /></testsuites>';
+  expect(junitCounts(xml)).toEqual({ tests: 11, failures: 2, errors: 1, skipped: 1 });
+  expect(junitCounts('<testsuites></testsuites>')).toBeNull();
+});
