@@ -8,8 +8,8 @@ import { readConfig } from '../../../src/config.js';
 import { checkCriteria, classify } from '../../../src/activities/criteria.js';
 import { parseInstructionFile } from '../../../src/instructions/parse.js';
 
-const corpus = fileURLToPath(new URL('../../../shared/corpus/workers/', import.meta.url));
-const fixtures = fileURLToPath(new URL('../fixtures/llm-output/', import.meta.url));
+const corpus = fileURLToPath(new URL('../../../../shared/corpus/workers/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../../fixtures/llm-output/', import.meta.url));
 
 let dir: string;
 let workspace: string;

@@ -8,7 +8,7 @@ import { ArtifactStore, sha256 } from '../../../src/activities/artifacts.js';
 import { readConfig } from '../../../src/config.js';
 import { inspectOutput, inspectText } from '../../../src/activities/guide.js';
 
-const fixtures = fileURLToPath(new URL('../fixtures/llm-output/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../../fixtures/llm-output/', import.meta.url));
 const fixture = (name: string) => readFile(path.join(fixtures, name), 'utf8');
 
 const ANALYZER = 'wingman/validation/semantic_analyzer.py';

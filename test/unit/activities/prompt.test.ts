@@ -9,8 +9,8 @@ import { importPathFor, preparePrompt } from '../../../src/activities/prompt.js'
 import { outline, publicNames, realPython } from '../../../src/activities/process/python.js';
 import type { PromptRequest } from '../../../src/schemas.js';
 
-const corpus = fileURLToPath(new URL('../../../shared/corpus/workers/', import.meta.url));
-const fixtures = fileURLToPath(new URL('../fixtures/llm-output/', import.meta.url));
+const corpus = fileURLToPath(new URL('../../../../shared/corpus/workers/', import.meta.url));
+const fixtures = fileURLToPath(new URL('../../fixtures/llm-output/', import.meta.url));
 
 let dir: string;
 let workspace: string;

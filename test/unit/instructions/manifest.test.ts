@@ -16,7 +16,7 @@ import {
 import { ManifestEntry } from '../../../src/schemas.js';
 import { corpusDir } from '../../support/corpus.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const hostile = path.join(repoRoot, 'test/fixtures/instructions/hostile');
 
 const corpus = corpusDir();

@@ -15,7 +15,7 @@ import {
 import { Instruction, SECTION_NAMES } from '../../../src/instructions/schema.js';
 import { corpusDir } from '../../support/corpus.js';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 const fixtures = path.join(repoRoot, 'test/fixtures/instructions');
 
 const corpus = corpusDir();

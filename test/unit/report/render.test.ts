@@ -12,7 +12,7 @@ import { formatOffset, renderHtml } from '../../../src/report/html.js';
 import { renderMarkdown } from '../../../src/report/markdown.js';
 import { humanReportPaths, writeHumanReports } from '../../../src/report/write.js';
 
-const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/reports');
+const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), '../../fixtures/reports');
 // Not Report.parse: other work adds fields to the schema the renderers do not read; the fixture is
 // checked below on the fields they do read.
 const sampleJson: unknown = JSON.parse(readFileSync(path.join(fixtures, 'sample.json'), 'utf8'));

@@ -11,7 +11,7 @@ import { Launcher } from '../../../../src/activities/process/launcher.js';
 import type { RunOptions } from '../../../../src/activities/process/process-run.js';
 import { waitFor } from '../../../support/wait.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
 let dir: string;
 const opts = (over: Partial<RunOptions> = {}): RunOptions => ({
   cwd: dir,

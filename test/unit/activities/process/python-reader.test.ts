@@ -12,7 +12,7 @@ import { realPython } from '../../../../src/activities/process/python.js';
 import { waitFor } from '../../../support/wait.js';
 
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8' };
-const root = fileURLToPath(new URL('../../', import.meta.url));
+const root = fileURLToPath(new URL('../../../../', import.meta.url));
 let dir: string;
 let python: string;
 
