@@ -10,7 +10,8 @@ import { createWorkspaceActivities } from './workspace.js';
 
 export function createActivities(config: Config) {
   const store = new ArtifactStore(path.join(config.stateDir, 'artifacts'));
-  const parts = { ...createWorkspaceActivities({ config, store }), ...manifestActivities, ...createReportActivities(store) };
+  const workspace = createWorkspaceActivities({ config, store });
+  const parts = { ...workspace, ...manifestActivities, ...createReportActivities(store) };
   return {
     llm: createLlmActivities({ config, store }),
     // What the workspace queue serves: the batch's plan and report, an instruction's four steps

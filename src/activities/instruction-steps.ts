@@ -32,7 +32,8 @@ export function workerSteps(a: Single): InstructionStepActivities {
     /** Runs the tests; only passing tests go on to the success criteria. */
     async verifyOutput(input) {
       const req = VerifyRequest.parse(input);
-      const tests = await a.runTests({ workerId: req.workerId, workspace: req.workspace, pythonRoot: req.pythonRoot, commands: req.commands });
+      const { workerId, workspace, pythonRoot, commands } = req;
+      const tests = await a.runTests({ workerId, workspace, pythonRoot, commands });
       if (!tests.ok) return { tests, criteria: null };
       const criteria = await a.checkCriteria(criteriaRequestFor(req, tests));
       return { tests, criteria };

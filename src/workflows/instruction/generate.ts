@@ -5,7 +5,9 @@
 // timed out, the chain gets one more round: a provider that was only slow for a while may answer.
 // Failed calls that were billed are costed: from the failure's details, or estimated when no
 // answer came.
-import { ActivityFailure, ApplicationFailure, TimeoutFailure, isCancellation, proxyActivities } from '@temporalio/workflow';
+import {
+  ActivityFailure, ApplicationFailure, TimeoutFailure, isCancellation, proxyActivities,
+} from '@temporalio/workflow';
 import type { LlmActivities } from '../../activities/types.js';
 import type { BatchOptions, Generation, InstructionInput, InstructionResult, Provider, Tokens } from '../../schemas.js';
 import { providerChain } from '../../instructions/provider-chain.js';
@@ -84,10 +86,15 @@ export async function generate(
       }
     }
   }
-  return { ok: false, outcome: allTimedOut ? 'llm_timeout' : 'error', error: `every provider failed (${errors.join('; ')})` };
+  const error = `every provider failed (${errors.join('; ')})`;
+  return { ok: false, outcome: allTimedOut ? 'llm_timeout' : 'error', error };
 }
 
-function call(provider: Provider, req: { workerId: string; promptRef: string }, options: BatchOptions): Promise<Generation> {
+function call(
+  provider: Provider,
+  req: { workerId: string; promptRef: string },
+  options: BatchOptions,
+): Promise<Generation> {
   const llm = proxyActivities<LlmActivities>({
     taskQueue: options.llmQueues[provider],
     // A queue no worker polls would otherwise hold the instruction (and its batch slot) forever.
@@ -103,7 +110,8 @@ function call(provider: Provider, req: { workerId: string; promptRef: string }, 
       nonRetryableErrorTypes: ['LlmTimeout'],
     },
   });
-  return llm[GENERATE[provider]]({ workerId: req.workerId, promptRef: req.promptRef, timeoutMs: options.llm.timeoutMs, cache: options.cache });
+  const { workerId, promptRef } = req;
+  return llm[GENERATE[provider]]({ workerId, promptRef, timeoutMs: options.llm.timeoutMs, cache: options.cache });
 }
 
 function failureOf(err: unknown, provider: Provider, options: BatchOptions, budget: Budget | undefined): CallFailure {
@@ -115,9 +123,11 @@ function failureOf(err: unknown, provider: Provider, options: BatchOptions, budg
       const queue = options.llmQueues[provider];
       const waited = Math.round((options.llm.scheduleToStartMs ?? DEFAULT_SCHEDULE_TO_START_MS) / 1000);
       // Never started: nothing was sent, nothing is billed.
-      return { timedOut: false, costUsd: 0, tokens: none, message: `${provider}: no worker took the call from queue ${queue} within ${waited} s` };
+      const message = `${provider}: no worker took the call from queue ${queue} within ${waited} s`;
+      return { timedOut: false, costUsd: 0, tokens: none, message };
     }
-    return { timedOut: true, costUsd: estimate, tokens: none, message: `${provider}: no answer within ${options.llm.timeoutMs} ms (${cause.timeoutType ?? 'timeout'})` };
+    const message = `${provider}: no answer within ${options.llm.timeoutMs} ms (${cause.timeoutType ?? 'timeout'})`;
+    return { timedOut: true, costUsd: estimate, tokens: none, message };
   }
   const billed = cause instanceof ApplicationFailure ? billedCost(cause.details?.[0]) : null;
   const timedOut = cause instanceof ApplicationFailure && cause.type === 'LlmTimeout';

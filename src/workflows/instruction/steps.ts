@@ -32,7 +32,9 @@ export class InstructionSteps {
   private entry: ManifestEntry | undefined;
   private readonly where: { dependencyFiles: string[]; workspace: string; pythonRoot: string };
 
-  private readonly workspace: ActivityInterfaceFor<InstructionStepActivities & Pick<WorkspaceActivities, 'preparePrompt'>>;
+  private readonly workspace: ActivityInterfaceFor<
+    InstructionStepActivities & Pick<WorkspaceActivities, 'preparePrompt'>
+  >;
   private readonly tests: ActivityInterfaceFor<Pick<InstructionStepActivities, 'verifyOutput'>>;
 
   constructor(
@@ -53,7 +55,8 @@ export class InstructionSteps {
       heartbeatTimeout: '30 seconds',
       retry: { maximumAttempts: 2 },
     });
-    this.where = { dependencyFiles: input.dependencyFiles, workspace: input.options.workspace, pythonRoot: input.options.pythonRoot };
+    const { workspace, pythonRoot } = input.options;
+    this.where = { dependencyFiles: input.dependencyFiles, workspace, pythonRoot };
     this.result = {
       id: input.workerId,
       name: input.workerId,
@@ -108,7 +111,8 @@ export class InstructionSteps {
     if (replay) {
       generation = { ...replay, tokens: { prompt: 0, completion: 0 }, costUsd: 0, durationMs: 0, cached: true };
     } else {
-      const generated = await generate({ workerId: entry.id, promptRef, primary: entry.provider }, this.input.options, this.input.budget, result);
+      const req = { workerId: entry.id, promptRef, primary: entry.provider };
+      const generated = await generate(req, this.input.options, this.input.budget, result);
       if (!generated.ok) return done(generated.outcome, generated.error);
       generation = generated.generation;
     }
@@ -165,7 +169,9 @@ export class InstructionSteps {
     }
     if (!criteria.ok) {
       const unmet = criteria.results.filter((r) => r.status === 'unmet').map((r) => `${r.criterion} (${r.detail})`);
-      return this.verificationFailed({ kind: 'criteria', unmet }, `criterion not met: ${unmet.join('; ')}`, `success criteria not met: ${unmet.join('; ')}`);
+      const what = unmet.join('; ');
+      const feedback: Feedback = { kind: 'criteria', unmet };
+      return this.verificationFailed(feedback, `criterion not met: ${what}`, `success criteria not met: ${what}`);
     }
     return done('passed');
   }
@@ -181,7 +187,8 @@ export class InstructionSteps {
   /** Records the result for the report, then the retrospective. */
   async record(): Promise<void> {
     this.show(`ended ${this.result.outcome}`);
-    await this.workspace.finishWorker({ reportPath: this.input.options.reportPath, batchId: this.input.batchId, result: this.result });
+    const { batchId, options } = this.input;
+    await this.workspace.finishWorker({ reportPath: options.reportPath, batchId, result: this.result });
   }
 
   /** Writes the end into the result: outcome, error, times, and what made a failed attempt pass. */
@@ -222,7 +229,8 @@ function changesOf(result: InstructionResult): string | null {
   const count = (kind: Failure['kind']) => result.failures.filter((f) => f.kind === kind).length;
   const parts: string[] = [];
   const llm = count('llm');
-  if (llm > 0) parts.push(`${result.provider ?? 'a provider'} answered after ${llm} failed LLM call${llm > 1 ? 's' : ''}`);
+  const calls = `${llm} failed LLM call${llm > 1 ? 's' : ''}`;
+  if (llm > 0) parts.push(`${result.provider ?? 'a provider'} answered after ${calls}`);
   if (count('guide') > 0) parts.push('regenerated with a firmer prompt quoting the guide markers');
   if (count('tests') > 0) parts.push('regenerated with the test failure');
   if (count('criteria') > 0) parts.push('regenerated with the unmet success criteria');
