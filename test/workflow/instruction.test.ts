@@ -6,19 +6,21 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { createActivities } from '../../src/activities/index.js';
 import { saveManifest } from '../../src/activities/manifest-store.js';
 import { readConfig } from '../../src/config.js';
 import { loadManifest } from '../../src/instructions/manifest.js';
-import { bundleWorkflows } from '../../src/temporal/bundle.js';
-import type { BatchOptions, GenerateRequest, Generation, InstructionInput, InstructionResult, Provider } from '../../src/schemas.js';
+import { bundleWorkflows, webpackConfigHook } from '../../src/temporal/bundle.js';
+import type { BatchOptions, GenerateRequest, InstructionDone, Generation, InstructionInput, InstructionResult, Provider } from '../../src/schemas.js';
 import { writeInstructions, type InstructionSpec } from '../support/instructions.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
 import { startTestServer } from '../support/temporal.js';
+import { waitFor } from '../support/wait.js';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
@@ -38,15 +40,19 @@ type Llm = Partial<Record<Provider, (req: GenerateRequest) => Promise<Generation
 
 let counter = 0;
 
+interface SetUpOptions {
+  serve: Provider[];
+  llm?: Llm;
+  budget?: InstructionInput['budget'];
+  llmPolicy?: Partial<BatchOptions['llm']>;
+}
+
 /**
- * Runs one instruction. `llm: 'real'` serves the providers in `serve` with the real activities
- * against the stand-in; otherwise the given functions serve them. Providers not served have a
- * queue nobody polls.
+ * One instruction's files, manifest, input and workers. The providers in `serve` are served by
+ * the functions in `llm`, else by the real activities against the stand-in; providers not served
+ * have a queue nobody polls.
  */
-async function runInstruction(
-  spec: InstructionSpec,
-  opts: { serve: Provider[]; llm?: Llm; budget?: InstructionInput['budget']; llmPolicy?: Partial<BatchOptions['llm']> },
-): Promise<{ result: InstructionResult; workspace: string }> {
+async function setUp(spec: InstructionSpec, opts: SetUpOptions, workflowBundle = bundle) {
   const n = ++counter;
   const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-instr-'));
   const workspace = path.join(root, 'workspace');
@@ -84,16 +90,22 @@ async function runInstruction(
   };
   const name = { openai: 'generateOpenAI', ollama: 'generateOllama', processor: 'generateProcessor' } as const;
   const workers = await Promise.all([
-    Worker.create({ connection, taskQueue: `wf-${tag}`, workflowBundle: bundle }),
+    Worker.create({ connection, taskQueue: `wf-${tag}`, workflowBundle }),
     Worker.create({ connection, taskQueue: options.workspaceQueue, activities: activities.workspace }),
     ...opts.serve.map((p) =>
       Worker.create({ connection, taskQueue: options.llmQueues[p], activities: { [name[p]]: opts.llm?.[p] ?? real[p] } }),
     ),
   ]);
   const input: InstructionInput = { batchId: tag, workerId: spec.id, manifest, dependencyFiles: [], options, budget: opts.budget };
+  return { input, workers, root, workspace, tag, taskQueue: `wf-${tag}` };
+}
+
+/** Runs one instruction to its end (see setUp). */
+async function runInstruction(spec: InstructionSpec, opts: SetUpOptions): Promise<{ result: InstructionResult; workspace: string }> {
+  const { input, workers, root, workspace, tag, taskQueue } = await setUp(spec, opts);
   const run = Promise.all(workers.map((w) => w.run()));
   try {
-    const result = await env.client.workflow.execute('instructionWorkflow', { taskQueue: `wf-${tag}`, workflowId: `instr-${tag}`, args: [input] });
+    const result = await env.client.workflow.execute('instructionWorkflow', { taskQueue, workflowId: `instr-${tag}`, args: [input] });
     // What the workflow returned is what it recorded for the report.
     expect(JSON.parse(readFileSync(path.join(root, 'workers', `${spec.id}.json`), 'utf8'))).toEqual(result);
     return { result: result as InstructionResult, workspace };
@@ -193,5 +205,35 @@ describe('every billed call costed, a timeout goes to the next provider at once'
     expect(result).toMatchObject({ outcome: 'passed', provider: 'ollama', attempts: 2 });
     expect(result.costUsd).toBeCloseTo(0.25, 10);
     expect(result.tokens).toEqual({ prompt: 100 + ollama[0]!.promptTokens, completion: 50 + ollama[0]!.completionTokens });
+  }, 120_000);
+});
+
+describe('a call out when the batch aborts', () => {
+  test('the instruction cancelled while an openai call hangs reports skipped with the estimate as its cost', async () => {
+    const parentBundle = await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('./cancelling-parent.ts', import.meta.url)),
+      webpackConfigHook,
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error() {} },
+    });
+    const id = 'WORKER_741';
+    llm.script(id, [{ hang: true }], { provider: 'openai' });
+    const { input, workers, taskQueue, tag } = await setUp(
+      spec(id),
+      { serve: ['openai', 'ollama'], budget: { allowanceUsd: 1, generationEstimateUsd: 0.02 }, llmPolicy: { timeoutMs: 60_000, heartbeatMs: 2000 } },
+      parentBundle,
+    );
+    const run = Promise.all(workers.map((w) => w.run()));
+    try {
+      const handle = await env.client.workflow.start('cancellingParent', { taskQueue, workflowId: `parent-${tag}`, args: [input] });
+      await waitFor(() => llm.callsFor(id).some((c) => c.provider === 'openai'), { what: 'the openai call to be out' });
+      await handle.signal('cancelChild');
+      const done = (await handle.result()) as InstructionDone;
+      expect(done).toMatchObject({ id, outcome: 'skipped' });
+      expect(done.costUsd).toBeCloseTo(0.02, 10);
+      expect(llm.callsFor(id).map((c) => c.provider)).toEqual(['openai']);
+    } finally {
+      workers.forEach((w) => w.shutdown());
+      await run;
+    }
   }, 120_000);
 });
