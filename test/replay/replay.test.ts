@@ -57,7 +57,7 @@ describe('replay of recorded batches', () => {
     expect(replayed).toBe(fixtures.length);
   });
 
-  test('an incompatible change to the worker workflow is caught', async () => {
+  test('an incompatible change to the instruction workflow is caught', async () => {
     const workflowBundle = await bundleWorkflowCode({
       workflowsPath: fileURLToPath(new URL('./drifted-workflows.ts', import.meta.url)),
       webpackConfigHook,
