@@ -83,7 +83,7 @@ async function main(): Promise<void> {
   const manifest = await saveManifest(path.join(config.stateDir, 'manifests'), entries);
   const deliverables = new Map(entries.map((e) => [e.id, e.deliverables]));
   const activities = createActivities(config);
-  const ws = activities.workspace;
+  const ws = activities.parts;
   mkdirSync(path.join(workspace, pythonRoot), { recursive: true });
 
   async function runWorker(id: string, batch: number): Promise<FixedWorkerTiming> {

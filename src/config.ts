@@ -44,6 +44,8 @@ const Env = z.object({
   WINGMAN_LLM_MAX_ATTEMPTS: z.coerce.number().int().positive().default(4),
   WINGMAN_LLM_RETRY_INITIAL_MS: z.coerce.number().int().positive().default(2_000),
   WINGMAN_LLM_RETRY_MAX_MS: z.coerce.number().int().positive().default(60_000),
+  /** How long an LLM call waits for a worker on its provider's queue before falling back. */
+  WINGMAN_LLM_SCHEDULE_TO_START_MS: z.coerce.number().int().positive().default(300_000),
   /** Path of the `temporal` CLI for the local dev server; otherwise PATH, otherwise the SDK downloads it. */
   TEMPORAL_CLI_PATH: z.string().min(1).optional(),
   /** The Web UI's base URL, for the links the CLI prints. */

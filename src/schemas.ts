@@ -49,8 +49,12 @@ export const LlmPolicy = z.object({
   maxAttempts: z.number().int().positive(),
   initialRetryMs: z.number().int().positive(),
   maxRetryMs: z.number().int().positive(),
+  /** How long an LLM call may wait for a worker to pick it up before the next provider is tried (default 5 min). */
+  scheduleToStartMs: z.number().int().positive().optional(),
 });
 export type LlmPolicy = z.infer<typeof LlmPolicy>;
+
+export const DEFAULT_LLM_QUEUES: Record<Provider, string> = { openai: 'llm-openai', ollama: 'llm-ollama', processor: 'llm-processor' };
 
 export const BatchOptions = z.object({
   /** Absolute path of the workspace root; every write stays inside it. */
@@ -69,6 +73,8 @@ export const BatchOptions = z.object({
   workspaceQueue: z.string(),
   /** Reuse generations already paid for, keyed by provider, model and prompt (opt-in). */
   cache: z.boolean(),
+  /** Task queue of each provider's LLM activities: a batch may have queues of its own. */
+  llmQueues: z.object({ openai: z.string(), ollama: z.string(), processor: z.string() }),
 });
 export type BatchOptions = z.infer<typeof BatchOptions>;
 
@@ -118,6 +124,11 @@ export const InstructionInput = z.object({
   /** Deliverables of the workers this one depends on: their public names go into the prompt. */
   dependencyFiles: z.array(z.string()),
   options: BatchOptions,
+  /**
+   * What the batch reserved for this instruction, and one generation's estimated cost: every LLM
+   * call must fit in what is left of the reservation. Absent: no limit (workflows started before it).
+   */
+  budget: z.object({ allowanceUsd: z.number().nonnegative(), generationEstimateUsd: z.number().nonnegative() }).optional(),
 });
 export type InstructionInput = z.infer<typeof InstructionInput>;
 
@@ -126,6 +137,13 @@ export const InstructionDone = z.object({ id: z.string(), outcome: Outcome, cost
 export type InstructionDone = z.infer<typeof InstructionDone>;
 
 export const TestCounts = z.object({ passed: z.number().int(), failed: z.number().int() });
+
+export const Failure = z.object({
+  attempt: z.number().int(),
+  kind: z.enum(['guide', 'tests', 'criteria', 'llm']),
+  message: z.string(),
+});
+export type Failure = z.infer<typeof Failure>;
 
 export const InstructionResult = z.object({
   id: z.string(),
@@ -154,6 +172,10 @@ export const InstructionResult = z.object({
   instructionSha256: z.string().nullable(),
   /** The whole output of the last test run, in the artifact store. */
   testOutputRef: z.string().nullable(),
+  /** Why each attempt failed, one sentence each; `attempt` is the LLM call count (`attempts`) at the time. */
+  failures: z.array(Failure).default([]),
+  /** What changed between the failed and the passing attempt; null unless it passed after a failure. */
+  changes: z.string().nullable().default(null),
 });
 export type InstructionResult = z.infer<typeof InstructionResult>;
 
@@ -203,6 +225,8 @@ export type Report = z.infer<typeof Report>;
 export const Feedback = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('guide'), markers: z.array(z.string()) }),
   z.object({ kind: z.literal('tests'), outputRef: z.string(), summary: z.string() }),
+  /** The success criteria not met after the tests passed (an import that does not import). */
+  z.object({ kind: z.literal('criteria'), unmet: z.array(z.string()) }),
 ]);
 export type Feedback = z.infer<typeof Feedback>;
 

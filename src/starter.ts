@@ -19,6 +19,7 @@ import { InputError, loadManifest } from './instructions/manifest.js';
 import { parseRunners } from './instructions/commands.js';
 import { PathError, resolveInside } from './instructions/paths.js';
 import type { BatchInput, BatchOptions, BatchSummary, ManifestEntry, Provider } from './schemas.js';
+import { DEFAULT_LLM_QUEUES } from './schemas.js';
 import { BATCH_ID } from './temporal/search-attributes.js';
 import { installRuntime } from './temporal/runtime.js';
 import { connectClient, connectWorker, ensureSearchAttributes, temporalAnswers } from './temporal/connection.js';
@@ -104,11 +105,13 @@ export async function startBatch(argv: string[]): Promise<number> {
       maxAttempts: c.WINGMAN_LLM_MAX_ATTEMPTS,
       initialRetryMs: c.WINGMAN_LLM_RETRY_INITIAL_MS,
       maxRetryMs: c.WINGMAN_LLM_RETRY_MAX_MS,
+      scheduleToStartMs: c.WINGMAN_LLM_SCHEDULE_TO_START_MS,
     },
     providers: available,
     reportPath: path.resolve(args.report ?? path.join('results', batchId, 'report.json')),
     workspaceQueue: c.WINGMAN_WORKSPACE_QUEUE,
     cache: args.cache,
+    llmQueues: DEFAULT_LLM_QUEUES,
   };
   mkdirSync(pythonRoot, { recursive: true });
 

@@ -10,10 +10,19 @@ import { createWorkspaceActivities } from './workspace.js';
 
 export function createActivities(config: Config) {
   const store = new ArtifactStore(path.join(config.stateDir, 'artifacts'));
-  const single = { ...createWorkspaceActivities({ config, store }), ...manifestActivities, ...createReportActivities(store) };
+  const workspace = createWorkspaceActivities({ config, store });
+  const parts = { ...workspace, ...manifestActivities, ...createReportActivities(store) };
   return {
     llm: createLlmActivities({ config, store }),
-    // Workers call the four steps; workflows started before the steps were merged, the single ones.
-    workspace: { ...single, ...workerSteps(single) },
+    // What the workspace queue serves: the batch's plan and report, an instruction's four steps
+    // and the prompt of a regeneration.
+    workspace: {
+      loadPlan: parts.loadPlan,
+      writeReport: parts.writeReport,
+      preparePrompt: parts.preparePrompt,
+      ...workerSteps(parts),
+    },
+    /** The single-purpose functions the steps are made of (the bench's fixed-batch baseline calls them directly). */
+    parts,
   };
 }

@@ -1,7 +1,8 @@
-// A worker's workspace work as four activities instead of eight. Every activity costs the
-// workflow a task and three history events, and with an instant LLM that server and worker CPU
-// is what limits throughput (README, Performance). Each step is made of the single-purpose
-// activities, which stay registered for worker workflows started before the merge.
+// An instruction's workspace work as four activities, one per step (begin, accept, verify,
+// finish). Every activity costs the workflow a task and three history events, and with an
+// instant LLM that server and worker CPU is what limits throughput (README, Performance). Each
+// step is made of the single-purpose functions of the workspace (load, prompt, inspect, write,
+// test, criteria, record, retrospective), which are not registered as activities of their own.
 import { criteriaRequestFor, promptRequestFor, retrospectiveOf } from '../workflows/instruction/requests.js';
 import { AcceptRequest, BeginRequest, FinishRequest, VerifyRequest } from '../schemas.js';
 import type { ManifestActivities, ReportActivities, InstructionStepActivities, WorkspaceActivities } from './types.js';
@@ -31,7 +32,8 @@ export function workerSteps(a: Single): InstructionStepActivities {
     /** Runs the tests; only passing tests go on to the success criteria. */
     async verifyOutput(input) {
       const req = VerifyRequest.parse(input);
-      const tests = await a.runTests({ workerId: req.workerId, workspace: req.workspace, pythonRoot: req.pythonRoot, commands: req.commands });
+      const { workerId, workspace, pythonRoot, commands } = req;
+      const tests = await a.runTests({ workerId, workspace, pythonRoot, commands });
       if (!tests.ok) return { tests, criteria: null };
       const criteria = await a.checkCriteria(criteriaRequestFor(req, tests));
       return { tests, criteria };

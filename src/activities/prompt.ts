@@ -142,6 +142,7 @@ export async function preparePrompt(deps: { config: Config; store: ArtifactStore
   }
 
   if (req.feedback?.kind === 'tests') out.push('', ...(await testsSection(deps.store, req.feedback)));
+  if (req.feedback?.kind === 'criteria') out.push('', ...criteriaSection(req.feedback));
 
   out.push('', ...contract(req.deliverables, withNames.map((d) => d.file), root));
   const prompt = out.join('\n');
@@ -173,6 +174,18 @@ async function testsSection(store: ArtifactStore, f: Extract<Feedback, { kind: '
     fenced(tail(output, TEST_OUTPUT_TAIL_BYTES), 'text'),
     '',
     'Fix the code so these tests pass. Keep what already works; output every file again, complete.',
+  ];
+}
+
+function criteriaSection(f: Extract<Feedback, { kind: 'criteria' }>): string[] {
+  return [
+    '# Your previous code passed its tests but not its success criteria',
+    '',
+    'The files above hold the code you wrote last time. These criteria were not met:',
+    '',
+    fenced(f.unmet.map((u) => `- ${u}`).join('\n'), 'text'),
+    '',
+    'Fix the code so every criterion is met (an import named there must work exactly as written). Output every file again, complete.',
   ];
 }
 

@@ -35,6 +35,7 @@ export async function buildReport(req: ReportRequest): Promise<Report> {
         tests: { passed: 0, failed: 0 }, tokens: { prompt: 0, completion: 0 }, costUsd: 0,
         startedAt: null, finishedAt: null, durationMs: 0, error: reason ?? 'no result recorded',
         lastStep: 'not started', cacheHits: 0, savedUsd: 0, outputRef: null, instructionSha256: null, testOutputRef: null,
+        failures: [], changes: null,
       });
     }
   }

@@ -12,6 +12,7 @@ export interface LlmActivities {
   generateProcessor(req: GenerateRequest): Promise<Generation>;
 }
 
+/** The workspace's single-purpose functions. Only preparePrompt is registered (for regenerations); the steps below use the rest. */
 export interface WorkspaceActivities {
   preparePrompt(req: PromptRequest): Promise<PromptRef>;
   inspectOutput(req: { outputRef: string; deliverables: string[] }): Promise<Inspection>;
@@ -21,7 +22,7 @@ export interface WorkspaceActivities {
   storeRetrospective(r: Retrospective): Promise<{ stored: 'mem0' | 'local' }>;
 }
 
-/** The workspace work of one worker in four steps (worker-steps.ts), made of the activities above and loadEntry and recordResult. */
+/** The workspace work of one instruction in four steps (instruction-steps.ts), made of the functions above and loadEntry and recordResult. */
 export interface InstructionStepActivities {
   beginWorker(req: BeginRequest): Promise<Begun>;
   acceptOutput(req: AcceptRequest): Promise<Acceptance>;

@@ -128,16 +128,22 @@ describe('provider faults and bad output, mem0 answering 500', () => {
     expect(worker(report, id).model).toBe('qwen2.5-coder:7b');
   });
 
-  test('a hung OpenAI call is cut off at the call timeout, retried, then Ollama answers', () => {
-    expect(worker(report, 'WORKER_805')).toMatchObject({ outcome: 'passed', provider: 'ollama' });
+  test('a hung OpenAI call is cut off at the call timeout and Ollama answers at once: a timeout is not retried on the same provider', () => {
+    const w = worker(report, 'WORKER_805');
+    expect(w).toMatchObject({ outcome: 'passed', provider: 'ollama', attempts: 2 });
     const openai = by('WORKER_805', 'openai');
-    expect(openai).toHaveLength(2); // WINGMAN_LLM_MAX_ATTEMPTS
+    expect(openai).toHaveLength(1); // not WINGMAN_LLM_MAX_ATTEMPTS (2)
     expect(openai.every((c) => c.status === 0 && c.aborted)).toBe(true);
+    expect(by('WORKER_805', 'ollama').map((c) => c.status)).toEqual([200]);
+    expect(w.failures).toEqual([{ attempt: 1, kind: 'llm', message: expect.stringMatching(/^openai: .*(timeout|no answer)/) }]);
+    expect(w.changes).toBe('ollama answered after 1 failed LLM call; tests passed');
   });
 
-  test('with both providers hung the worker ends llm_timeout, nothing written', () => {
+  test('with both providers hung the chain gets one more round, then the worker ends llm_timeout, nothing written', () => {
     const w = worker(report, 'WORKER_806');
-    expect(w).toMatchObject({ outcome: 'llm_timeout', provider: null, files: [] });
+    expect(w).toMatchObject({ outcome: 'llm_timeout', provider: null, files: [], attempts: 4 });
+    expect(w.failures.map((f) => [f.attempt, f.kind])).toEqual([[1, 'llm'], [2, 'llm'], [3, 'llm'], [4, 'llm']]);
+    expect(llm.callsFor('WORKER_806').map((c) => c.provider)).toEqual(['openai', 'ollama', 'openai', 'ollama']);
     expect(w.error).toMatch(/openai/);
     expect(w.error).toMatch(/ollama/);
     expect(by('WORKER_806', 'openai')).toHaveLength(2);

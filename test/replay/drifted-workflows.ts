@@ -1,4 +1,4 @@
-// A deliberately incompatible version of the worker workflow: it sleeps before its first
+// A deliberately incompatible version of the instruction workflow: it sleeps before its first
 // activity. The replay test proves it would catch such a deploy.
 import { sleep } from '@temporalio/workflow';
 import { instructionWorkflow as current } from '../../src/workflows/instruction/workflow.js';

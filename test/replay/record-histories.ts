@@ -1,9 +1,14 @@
 // Records the histories the replay test replays: a real batch on a real dev server, with the
 // LLM stand-in scripted so every branch of the workflows runs (guide retry, 500s, test retry,
-// fallback, failed, skipped). Run it when a workflow change is meant to be incompatible with
-// running batches, and commit the new fixtures; otherwise guard the change with patched() and
-// record the new shape next to the old ones, which must keep replaying:
-//   npx tsx test/replay/record-histories.ts NAME     (writes test/fixtures/histories/NAME/)
+// criterion retry, fallback after an error and after a timeout, failed, skipped).
+//
+//   npm run record-histories            (or: npx tsx test/replay/record-histories.ts [NAME])
+//
+// writes test/fixtures/histories/NAME/ (default: named-steps, the current shape). It starts its
+// own dev server on a free port and its own LLM stand-in; nothing else needs to run. Re-record
+// (same NAME) when a workflow change is meant to be incompatible with running batches, and commit
+// the new fixtures; otherwise guard the change with patched() and record the new shape under a
+// new NAME next to the old ones, which must keep replaying (the replay test reads every folder).
 import { execa } from 'execa';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -12,11 +17,12 @@ import { cliEnv, repoRoot, runCli } from '../support/cli.js';
 import { writeInstructions } from '../support/instructions.js';
 import { startLlmStandIn } from '../support/llm-standin.js';
 import { startTestServer, temporalCli } from '../support/temporal.js';
+import { CURRENT_SHAPE } from './shapes.js';
 
 export const HISTORIES = path.join(repoRoot, 'test/fixtures/histories');
 
-async function main(name: string | undefined): Promise<void> {
-  if (!name || !/^[a-z0-9-]+$/.test(name)) throw new Error('usage: record-histories.ts NAME (lower-case letters, digits and dashes)');
+async function main(name: string = CURRENT_SHAPE): Promise<void> {
+  if (!/^[a-z0-9-]+$/.test(name)) throw new Error('usage: record-histories.ts [NAME] (lower-case letters, digits and dashes)');
   const out = path.join(HISTORIES, name);
   const server = await startTestServer();
   const llm = await startLlmStandIn();
@@ -34,6 +40,8 @@ async function main(name: string | undefined): Promise<void> {
       { id: 'WORKER_005', name: 'Ollama down, OpenAI answers', files: ['wingman/calc/local.py'], llm: 'ollama' },
       { id: 'WORKER_006', name: 'Never passes', files: ['wingman/calc/broken.py'], test: 'pytest tests/test_broken.py' },
       { id: 'WORKER_007', name: 'Depends on a failure', files: ['wingman/calc/after.py'], dependsOn: ['WORKER_006'] },
+      { id: 'WORKER_008', name: 'Criterion unmet then met', files: ['wingman/calc/crit.py'], criteria: ['`from calc.crit import make` works'] },
+      { id: 'WORKER_009', name: 'OpenAI hangs, Ollama answers', files: ['wingman/calc/slow.py'] },
     ]);
     writeFileSync(path.join(workspace, 'wingman/tests/test_broken.py'), 'from calc.broken import one\n\n\ndef test_one():\n    assert one() == 2\n');
     llm.script('WORKER_001', [{ code: 'BASE = 1\n' }]);
@@ -43,6 +51,9 @@ async function main(name: string | undefined): Promise<void> {
     llm.script('WORKER_005', [{ status: 503 }], { provider: 'ollama' });
     llm.script('WORKER_005', [{ code: 'def local():\n    return 5\n' }], { provider: 'openai' });
     llm.script('WORKER_006', [{ code: 'def one():\n    return 1\n' }]);
+    llm.script('WORKER_008', [{ code: 'def other():\n    return 0\n' }, (c) => ({ code: c.prompt.includes('not met') ? 'def make():\n    return 8\n' : 'def other():\n    return 0\n' })]);
+    llm.script('WORKER_009', [{ hang: true }], { provider: 'openai' });
+    llm.script('WORKER_009', [{ code: 'def slow():\n    return 9\n' }], { provider: 'ollama' });
     const batchId = 'recorded';
     const r = await runCli('starter', ['--workers', workers, '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId, '--report', path.join(root, 'report.json')], {
       cwd: root,
@@ -54,10 +65,13 @@ async function main(name: string | undefined): Promise<void> {
         WINGMAN_STATE_DIR: path.join(root, 'state'),
         WINGMAN_LLM_MAX_ATTEMPTS: '3',
         WINGMAN_LLM_RETRY_INITIAL_MS: '100',
+        WINGMAN_LLM_TIMEOUT_MS: '3000',
       }),
     });
     if (r.exitCode !== 1) throw new Error(`expected exit 1 (some not passed), got ${r.exitCode}:\n${r.stdout}\n${r.stderr}`);
     const report = JSON.parse(readFileSync(path.join(root, 'report.json'), 'utf8')) as { counts: Record<string, number> };
+    const expected = { passed: 7, failed: 1, guide: 0, llm_timeout: 0, error: 0, skipped: 1 };
+    if (JSON.stringify(report.counts) !== JSON.stringify(expected)) throw new Error(`expected counts ${JSON.stringify(expected)}, got ${JSON.stringify(report.counts)}`);
     rmSync(out, { recursive: true, force: true });
     mkdirSync(out, { recursive: true });
     const ids = [`batch-${batchId}`];

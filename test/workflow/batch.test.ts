@@ -13,6 +13,7 @@ import { workerSteps } from '../../src/activities/instruction-steps.js';
 import { ArtifactStore } from '../../src/activities/artifacts.js';
 import { bundleWorkflows } from '../../src/temporal/bundle.js';
 import type { BatchInput, BatchOptions, BatchSummary, GenerateRequest, ManifestEntry, Provider, Report, InstructionResult } from '../../src/schemas.js';
+import { DEFAULT_LLM_QUEUES } from '../../src/schemas.js';
 import { progressQuery, instructionWorkflowId } from '../../src/workflows/batch/messages.js';
 import { startTestServer } from '../support/temporal.js';
 
@@ -88,6 +89,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     reportPath: path.join(dir, 'report.json'),
     workspaceQueue: `ws-${batchId}`,
     cache: false,
+    llmQueues: DEFAULT_LLM_QUEUES,
     ...overrides,
   };
   const reportActivities = createReportActivities(new ArtifactStore(path.join(dir, 'artifacts')));

@@ -1,6 +1,6 @@
-// What a worker asks of its activities, built from its manifest entry, its requests and its
-// result. Plain code with type-only imports: the worker workflow and the activities that make up
-// its steps build the same requests.
+// What an instruction asks of its activities, built from its manifest entry, its requests and its
+// result. Plain code with type-only imports: the instruction workflow (a regeneration's prompt)
+// and the activities that make up its steps (instruction-steps.ts) build the same requests.
 import type {
   CriteriaRequest, Feedback, ManifestEntry, PromptRequest, Retrospective, TestRun, VerifyRequest, InstructionResult,
 } from '../../schemas.js';

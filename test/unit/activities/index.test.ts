@@ -1,0 +1,17 @@
+// What the worker registers on the workspace queue: exactly the activities today's workflows
+// call. The single-purpose functions the steps are made of are not activities of their own.
+import { expect, test } from '@jest/globals';
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createActivities } from '../../../src/activities/index.js';
+import { readConfig } from '../../../src/config.js';
+
+test('the workspace queue serves the plan, the report, four instruction steps and a regeneration prompt; no more', () => {
+  const stateDir = mkdtempSync(path.join(os.tmpdir(), 'wingman-act-'));
+  const activities = createActivities(readConfig({ WINGMAN_STATE_DIR: stateDir }));
+  expect(Object.keys(activities.workspace).sort()).toEqual(
+    ['acceptOutput', 'beginWorker', 'finishWorker', 'loadPlan', 'preparePrompt', 'verifyOutput', 'writeReport'].sort(),
+  );
+  expect(Object.keys(activities.llm).sort()).toEqual(['generateOllama', 'generateOpenAI', 'generateProcessor']);
+});
