@@ -49,6 +49,10 @@ export const LlmPolicy = z.object({
   maxAttempts: z.number().int().positive(),
   initialRetryMs: z.number().int().positive(),
   maxRetryMs: z.number().int().positive(),
+  /** Sent to every provider (WINGMAN_LLM_TEMPERATURE, default 0.1, the original's). */
+  temperature: z.number().min(0).max(2),
+  /** Completion token limit sent to every provider (WINGMAN_LLM_MAX_TOKENS, default 4000, the original's). */
+  maxTokens: z.number().int().positive(),
 });
 export type LlmPolicy = z.infer<typeof LlmPolicy>;
 
@@ -227,6 +231,9 @@ export const GenerateRequest = z.object({
   timeoutMs: z.number().int().positive(),
   /** Look the prompt up in the generation cache first, and store the answer there. */
   cache: z.boolean(),
+  /** The batch's LlmPolicy settings; absent (a batch started before they existed): the worker's own. */
+  temperature: z.number().min(0).max(2).optional(),
+  maxTokens: z.number().int().positive().optional(),
 });
 export type GenerateRequest = z.infer<typeof GenerateRequest>;
 
