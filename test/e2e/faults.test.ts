@@ -128,11 +128,14 @@ describe('provider faults and bad output, mem0 answering 500', () => {
     expect(worker(report, id).model).toBe('qwen2.5-coder:7b');
   });
 
-  test('a hung OpenAI call is cut off at the call timeout, retried, then Ollama answers', () => {
+  test('a hung OpenAI call is cut off at the call timeout and Ollama answers at once: a timeout is not retried on the same provider', () => {
     expect(worker(report, 'WORKER_805')).toMatchObject({ outcome: 'passed', provider: 'ollama' });
     const openai = by('WORKER_805', 'openai');
-    expect(openai).toHaveLength(2); // WINGMAN_LLM_MAX_ATTEMPTS
+    expect(openai).toHaveLength(1); // not WINGMAN_LLM_MAX_ATTEMPTS (2): LlmTimeout is non-retryable
     expect(openai.every((c) => c.status === 0 && c.aborted)).toBe(true);
+    const [ollama] = by('WORKER_805', 'ollama');
+    // The fallback comes right after the 5 s call timeout, with no retry's backoff in between.
+    expect(ollama!.at - openai[0]!.at).toBeLessThan(5000 + 3000);
   });
 
   test('with both providers hung the worker ends llm_timeout, nothing written', () => {
@@ -140,8 +143,8 @@ describe('provider faults and bad output, mem0 answering 500', () => {
     expect(w).toMatchObject({ outcome: 'llm_timeout', provider: null, files: [] });
     expect(w.error).toMatch(/openai/);
     expect(w.error).toMatch(/ollama/);
-    expect(by('WORKER_806', 'openai')).toHaveLength(2);
-    expect(by('WORKER_806', 'ollama')).toHaveLength(2);
+    expect(by('WORKER_806', 'openai')).toHaveLength(1);
+    expect(by('WORKER_806', 'ollama')).toHaveLength(1);
     expect(llm.callsFor('WORKER_806').every((c) => c.aborted && c.status === 0)).toBe(true);
     expect(existsSync(path.join(dirs.workspace, file('WORKER_806')))).toBe(false);
   });

@@ -4,7 +4,10 @@
 // what the answer cost (details[0].costUsd, .tokens) so the workflow can count it.
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
-import type { Provider, Tokens } from '../../schemas.js';
+import type { Provider } from '../../schemas.js';
+import type { BilledCall, LlmFailureDetails } from './billed.js';
+
+export type { BilledCall, LlmFailureDetails } from './billed.js';
 
 export const LLM_FAILURE_TYPES = {
   /** 429: retryable, `nextRetryDelay` from Retry-After when the server sent one. */
@@ -29,29 +32,12 @@ export const MAX_RETRY_AFTER_MS = 10 * 60_000;
 // for attempts × the call timeout before the fallback is tried. 5xx and 429 stay retryable.
 const NON_RETRYABLE: ReadonlySet<LlmFailureType> = new Set([LLM_FAILURE_TYPES.rejected, LLM_FAILURE_TYPES.badOutput, LLM_FAILURE_TYPES.timeout]);
 
-/** What a provider answered and billed before the answer was found unusable. */
-export interface BilledCall {
-  costUsd: number;
-  tokens: Tokens;
-}
-
 export interface FailureInfo {
   provider: Provider;
   status?: number;
   nextRetryDelayMs?: number;
   /** Set when the provider answered (and billed) but the answer is unusable. */
   billed?: BilledCall;
-}
-
-/**
- * details[0] of every LLM failure. `costUsd` and `tokens` are present only when an answer came
- * back (and was paid for); without them the call got no answer (timeout, HTTP error, refused).
- */
-export interface LlmFailureDetails {
-  provider: Provider;
-  status: number | null;
-  costUsd?: number;
-  tokens?: Tokens;
 }
 
 /** Secrets to scrub from messages; set by the caller (the API key), plus anything key-shaped. */

@@ -16,7 +16,8 @@ import { costUsd } from './pricing.js';
 import { recordLlmCall } from '../../temporal/metrics.js';
 import type { ProviderResult, Sampling } from './types.js';
 
-export { LLM_FAILURE_TYPES, MAX_OUTPUT_BYTES, type BilledCall, type LlmFailureDetails, type LlmFailureType } from './errors.js';
+export { LLM_FAILURE_TYPES, MAX_OUTPUT_BYTES, type LlmFailureType } from './errors.js';
+export { billedCostOf, type BilledCall, type LlmFailureDetails } from './billed.js';
 export { PRICE_TABLE, PRICE_TABLE_DATE, costUsd } from './pricing.js';
 
 /** Fixed system message: the guide detector and the file writer rely on this output shape. */
