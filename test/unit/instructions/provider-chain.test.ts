@@ -25,6 +25,12 @@ describe('providerChain', () => {
     expect(providerChain('ollama', ['openai'])).toEqual(['openai']);
   });
 
+  test('localFirst: false gives the order workers started before local-first walked (replay of old histories)', () => {
+    expect(providerChain('ollama', ['openai', 'processor'], { localFirst: false })).toEqual(['openai', 'processor']);
+    expect(providerChain('processor', ['openai', 'ollama', 'processor'], { localFirst: false })).toEqual(['processor', 'openai', 'ollama']);
+    expect(providerChain('ollama', ['openai', 'processor'], { localFirst: true })).toEqual(['processor', 'openai']);
+  });
+
   test('local and paid', () => {
     expect(['openai', 'ollama', 'processor'].map((p) => isLocal(p as 'openai'))).toEqual([false, true, true]);
   });
