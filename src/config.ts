@@ -2,6 +2,7 @@
 // they are never put into workflow inputs, results or history.
 import { z } from 'zod';
 import path from 'node:path';
+import type { Provider } from './schemas.js';
 
 const optionalUrl = z.string().url().optional();
 const port = z.coerce.number().int().min(1).max(65535);
@@ -13,10 +14,16 @@ const Env = z.object({
   OLLAMA_HOST: z.string().min(1).optional(),
   OLLAMA_PORT: port.default(11434),
   OLLAMA_MODEL: z.string().min(1).default('qwen2.5-coder:7b'),
-  INTEL_LLM_PROCESSOR: optionalUrl,
-  INTEL_LLM_PROCESSOR_MODEL: z.string().min(1).default('default'),
+  /** The LLM processor's base URL, or `none`; unset: the original's default when its .env is in use (see resolveProcessor). */
+  INTEL_LLM_PROCESSOR: z.union([z.literal('none'), z.string().url()], { error: 'a URL, or "none"' }).optional(),
+  INTEL_LLM_PROCESSOR_MODEL: z.string().min(1).default('codellama:13b'),
+  /** The original's router service (a URL), or, as this project once read it, a provider name. */
+  INTEL_LLM_ROUTER: z.string().min(1).optional(),
   /** Provider for instructions whose TASK_CLASSIFICATION names none. */
-  INTEL_LLM_ROUTER: z.enum(['openai', 'ollama', 'processor']).optional(),
+  WINGMAN_DEFAULT_PROVIDER: z.enum(['openai', 'ollama', 'processor']).optional(),
+  /** Sent to every provider, as the original did (temperature 0.1, 4000 tokens). */
+  WINGMAN_LLM_TEMPERATURE: z.coerce.number().min(0).max(2).default(0.1),
+  WINGMAN_LLM_MAX_TOKENS: z.coerce.number().int().positive().default(4000),
   MEM0_API_URL: optionalUrl,
   MEM0_API_KEY: z.string().min(1).optional(),
   MEM0_USER_ID: z.string().min(1).default('wingman'),
@@ -56,7 +63,15 @@ const Env = z.object({
   WINGMAN_PYTHON: z.string().min(1).default('python3'),
 });
 
-export type Config = z.infer<typeof Env> & { stateDir: string };
+export type Config = z.infer<typeof Env> & {
+  stateDir: string;
+  /** INTEL_LLM_ROUTER when it is a URL: the original's router service (checked at start, not called). */
+  routerUrl: string | undefined;
+  /** WINGMAN_DEFAULT_PROVIDER, else INTEL_LLM_ROUTER when it names a provider. */
+  defaultProvider: Provider | undefined;
+  /** Where INTEL_LLM_PROCESSOR (resolved: a URL or undefined) came from. */
+  processorSource: 'env' | 'original default' | null;
+};
 
 export class ConfigError extends Error {}
 
@@ -68,7 +83,51 @@ export function readConfig(env: NodeJS.ProcessEnv = process.env): Config {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
     throw new ConfigError(`invalid environment: ${problems}`);
   }
-  return { ...parsed.data, stateDir: path.resolve(parsed.data.WINGMAN_STATE_DIR) };
+  const data = parsed.data;
+  const router = parseRouter(data.INTEL_LLM_ROUTER);
+  if (router instanceof ConfigError) throw router;
+  const processor = resolveProcessor(data.INTEL_LLM_PROCESSOR, data.INTEL_LLM_ROUTER !== undefined);
+  return {
+    ...data,
+    INTEL_LLM_PROCESSOR: processor.url,
+    stateDir: path.resolve(data.WINGMAN_STATE_DIR),
+    routerUrl: router.url,
+    defaultProvider: data.WINGMAN_DEFAULT_PROVIDER ?? router.provider,
+    processorSource: processor.source,
+  };
+}
+
+const PROVIDERS: readonly Provider[] = ['openai', 'ollama', 'processor'];
+
+/** The processor's URL in the original setup, where it was always on. */
+export const ORIGINAL_PROCESSOR_URL = 'http://localhost:18027';
+
+/**
+ * INTEL_LLM_ROUTER: the original's router service is a URL, and the URL meaning wins whenever the
+ * value parses as an http(s) URL; a provider name (this project's old reading) still works.
+ */
+export function parseRouter(value: string | undefined): { url?: string; provider?: Provider } | ConfigError {
+  if (value === undefined) return {};
+  if ((PROVIDERS as readonly string[]).includes(value)) return { provider: value as Provider };
+  try {
+    const url = new URL(value);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return { url: value };
+  } catch {
+    // not a URL: refused below
+  }
+  return new ConfigError(`invalid environment: INTEL_LLM_ROUTER: "${value}" is neither an http(s) URL (the router service) nor a provider (${PROVIDERS.join(', ')}); a default provider belongs in WINGMAN_DEFAULT_PROVIDER`);
+}
+
+/**
+ * The processor is on when INTEL_LLM_PROCESSOR is a URL. Unset, the original's default URL applies
+ * only when INTEL_LLM_ROUTER is set too: that variable exists only in the original's .env, whose
+ * local workers always went through the processor. Anywhere else an always-set default would make
+ * a processor that nobody runs look configured. `none` turns it off even then.
+ */
+export function resolveProcessor(value: string | undefined, originalEnv: boolean): { url: string | undefined; source: Config['processorSource'] } {
+  if (value === 'none') return { url: undefined, source: null };
+  if (value !== undefined) return { url: value, source: 'env' };
+  return originalEnv ? { url: ORIGINAL_PROCESSOR_URL, source: 'original default' } : { url: undefined, source: null };
 }
 
 let cached: Config | undefined;

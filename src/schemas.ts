@@ -51,6 +51,10 @@ export const LlmPolicy = z.object({
   maxRetryMs: z.number().int().positive(),
   /** How long an LLM call may wait for a worker to pick it up before the next provider is tried (default 5 min). */
   scheduleToStartMs: z.number().int().positive().optional(),
+  /** Sent to every provider (WINGMAN_LLM_TEMPERATURE, default 0.1, the original's). */
+  temperature: z.number().min(0).max(2),
+  /** Completion token limit sent to every provider (WINGMAN_LLM_MAX_TOKENS, default 4000, the original's). */
+  maxTokens: z.number().int().positive(),
 });
 export type LlmPolicy = z.infer<typeof LlmPolicy>;
 
@@ -251,6 +255,9 @@ export const GenerateRequest = z.object({
   timeoutMs: z.number().int().positive(),
   /** Look the prompt up in the generation cache first, and store the answer there. */
   cache: z.boolean(),
+  /** The batch's LlmPolicy settings; absent (a batch started before they existed): the worker's own. */
+  temperature: z.number().min(0).max(2).optional(),
+  maxTokens: z.number().int().positive().optional(),
 });
 export type GenerateRequest = z.infer<typeof GenerateRequest>;
 

@@ -7,7 +7,8 @@ import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { saveManifest } from './activities/manifest-store.js';
-import { checkProviders, PROVIDER_HELP } from './cli/providers.js';
+import { checkProviders, checkRouter, PROVIDER_HELP } from './cli/providers.js';
+import { providerSplitOf } from './cli/provider-split.js';
 import { follow } from './cli/follow.js';
 import { waitForResult } from './cli/wait-for-result.js';
 import { applyReplay } from './cli/replay.js';
@@ -57,7 +58,7 @@ export async function startBatch(argv: string[]): Promise<number> {
       workspace,
       pythonRoot: args.pythonRoot,
       only: args.only,
-      defaultProvider: c.INTEL_LLM_ROUTER,
+      defaultProvider: c.defaultProvider,
       allowedRunners: c.WINGMAN_ALLOWED_RUNNERS ? parseRunners(c.WINGMAN_ALLOWED_RUNNERS) : undefined,
     });
     manifest = loaded.entries;
@@ -82,7 +83,8 @@ export async function startBatch(argv: string[]): Promise<number> {
     return EXIT.passed;
   }
 
-  const checks = await checkProviders(c);
+  const [checks, router] = await Promise.all([checkProviders(c), checkRouter(c)]);
+  if (router) console.log(router);
   const available: Provider[] = checks.filter((ch) => ch.ok).map((ch) => ch.provider);
   for (const ch of checks.filter((x) => !x.ok)) console.error(`provider ${ch.provider} unavailable: ${ch.detail}`);
   if (available.length === 0) return refuse(PROVIDER_HELP);
@@ -106,6 +108,8 @@ export async function startBatch(argv: string[]): Promise<number> {
       initialRetryMs: c.WINGMAN_LLM_RETRY_INITIAL_MS,
       maxRetryMs: c.WINGMAN_LLM_RETRY_MAX_MS,
       scheduleToStartMs: c.WINGMAN_LLM_SCHEDULE_TO_START_MS,
+      temperature: c.WINGMAN_LLM_TEMPERATURE,
+      maxTokens: c.WINGMAN_LLM_MAX_TOKENS,
     },
     providers: available,
     reportPath: path.resolve(args.report ?? path.join('results', batchId, 'report.json')),
@@ -142,6 +146,7 @@ export async function startBatch(argv: string[]): Promise<number> {
     for (const w of workers) w.shutdown();
     await Promise.all(running);
     printSummary(summary, args.json);
+    if (!args.json) for (const line of await providerSplitOf(summary.reportPath)) console.log(line);
     if (summary.status === 'aborted') return EXIT.aborted;
     return summary.counts.passed === Object.values(summary.counts).reduce((a, b) => a + b, 0) ? EXIT.passed : EXIT.notAllPassed;
   } finally {

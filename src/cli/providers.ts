@@ -28,12 +28,26 @@ export async function checkProviders(c: Config): Promise<ProviderCheck[]> {
       return { provider, ...(await answers(`${base}/models`, { authorization: `Bearer ${c.OPENAI_API_KEY}` })) };
     }
     if (provider === 'ollama') return { provider, ...(await answers(`${ollamaBaseUrl(c)}/api/tags`)) };
-    return { provider, ...(await answers(c.INTEL_LLM_PROCESSOR!.replace(/\/+$/, ''))) };
+    const checked = await answers(c.INTEL_LLM_PROCESSOR!.replace(/\/+$/, ''));
+    const origin = c.processorSource === 'original default' ? ' (the original setup\'s default; INTEL_LLM_PROCESSOR=none turns it off)' : '';
+    return { provider, ok: checked.ok, detail: `${checked.detail}${origin}` };
   });
   return Promise.all(checks);
+}
+
+/**
+ * The original's router service (INTEL_LLM_ROUTER as a URL): checked once so the user sees whether
+ * it is up, never called for generations (the provider chain routes here) and never blocking.
+ * One line, or null when no router is set.
+ */
+export async function checkRouter(c: Config): Promise<string | null> {
+  if (!c.routerUrl) return null;
+  const { ok, detail } = await answers(c.routerUrl);
+  return `router INTEL_LLM_ROUTER ${ok ? 'up' : 'down'}: ${detail}; not used for calls (Wingman routes between providers itself)`;
 }
 
 export const PROVIDER_HELP = `No LLM provider is configured or reachable. Set at least one of:
   OPENAI_API_KEY (and OPENAI_BASE_URL for an OpenAI-compatible server)
   OLLAMA_HOST (and OLLAMA_PORT, default 11434) for a local Ollama
-  INTEL_LLM_PROCESSOR (base URL of the LLM processor, which serves POST /generate)`;
+  INTEL_LLM_PROCESSOR (base URL of the LLM processor, which serves POST /generate)
+INTEL_LLM_ROUTER (the original's router service) is not a provider: calls go to the ones above.`;

@@ -142,6 +142,8 @@ export interface ProviderTotal {
   /** `openai`, `ollama`, `processor`, or `none` for workers that never produced code. */
   provider: string;
   workers: number;
+  /** Of those workers, how many passed. */
+  passed: number;
   prompt: number;
   completion: number;
   costUsd: number;
@@ -154,10 +156,11 @@ export function providerTotals(report: Report): ProviderTotal[] {
     const key = w.provider ?? NO_PROVIDER;
     let t = byProvider.get(key);
     if (!t) {
-      t = { provider: key, workers: 0, prompt: 0, completion: 0, costUsd: 0 };
+      t = { provider: key, workers: 0, passed: 0, prompt: 0, completion: 0, costUsd: 0 };
       byProvider.set(key, t);
     }
     t.workers += 1;
+    if (w.outcome === 'passed') t.passed += 1;
     t.prompt += w.tokens.prompt;
     t.completion += w.tokens.completion;
     t.costUsd += w.costUsd;
@@ -176,12 +179,26 @@ export function workersTotal(totals: ProviderTotal[]): ProviderTotal {
     (acc, t) => ({
       provider: 'all',
       workers: acc.workers + t.workers,
+      passed: acc.passed + t.passed,
       prompt: acc.prompt + t.prompt,
       completion: acc.completion + t.completion,
       costUsd: acc.costUsd + t.costUsd,
     }),
-    { provider: 'all', workers: 0, prompt: 0, completion: 0, costUsd: 0 },
+    { provider: 'all', workers: 0, passed: 0, prompt: 0, completion: 0, costUsd: 0 },
   );
+}
+
+/** Local (free) and paid providers' shares of the workers that produced code: the split the original planned. */
+export function localPaidSplit(totals: ProviderTotal[]): { local: number; paid: number; withCode: number } {
+  const local = totals.filter((t) => t.provider === 'ollama' || t.provider === 'processor').reduce((n, t) => n + t.workers, 0);
+  const paid = totals.filter((t) => t.provider === 'openai').reduce((n, t) => n + t.workers, 0);
+  return { local, paid, withCode: local + paid };
+}
+
+/** One sentence: "local 1 of 10 workers (10.0%), paid 9 (90.0%)". */
+export function formatLocalPaid(totals: ProviderTotal[]): string {
+  const { local, paid, withCode } = localPaidSplit(totals);
+  return `local ${local} of ${withCode} workers with code (${formatPercent(local, withCode)}), paid ${paid} (${formatPercent(paid, withCode)})`;
 }
 
 /** True when the batch's own cost differs from what its workers' results add up to. */

@@ -5,7 +5,7 @@ import type { Outcome, Report } from '../schemas.js';
 import {
   batchDurationMs, cacheSummary, costDiffers, dependenciesOf, escapeHtml as esc, formatDuration, formatInt, formatPercent,
   formatTime, formatUsd, lastStepOf, notPassedWorkers, OUTCOME_COLORS, OUTCOME_ORDER, OutputBudget, parseTime, providerTotals,
-  slowestWorkers, testOutputOf, workersTotal, type RenderExtras, type ReportWorker,
+  slowestWorkers, testOutputOf, workersTotal, formatLocalPaid, type RenderExtras, type ReportWorker,
 } from './format.js';
 
 const CSS = `
@@ -320,15 +320,16 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
   out.push(
     '<section id="providers"><h2>Cost and tokens by provider</h2>',
     '<p class="note">Summed over the workers, by the provider that produced their code (<code>none</code>: no code was produced).</p>',
-    `<table><thead><tr>${th('Provider')}${th('Workers', true)}${th('Prompt tokens', true)}${th('Completion tokens', true)}${th('Total tokens', true)}${th('Cost', true)}</tr></thead><tbody>`,
+    `<table><thead><tr>${th('Provider')}${th('Workers', true)}${th('Share', true)}${th('Passed', true)}${th('Prompt tokens', true)}${th('Completion tokens', true)}${th('Total tokens', true)}${th('Cost', true)}</tr></thead><tbody>`,
   );
   for (const t of [...totals, sum]) {
     out.push(
       `<tr${t === sum ? ' class="total"' : ''} data-provider="${esc(t.provider)}">${td(t === sum ? 'all' : esc(t.provider))}${td(formatInt(t.workers), true)}` +
+        `${td(formatPercent(t.workers, sum.workers), true)}${td(formatInt(t.passed), true)}` +
         `${td(formatInt(t.prompt), true)}${td(formatInt(t.completion), true)}${td(formatInt(t.prompt + t.completion), true)}${td(formatUsd(t.costUsd), true)}</tr>`,
     );
   }
-  out.push('</tbody></table>');
+  out.push('</tbody></table>', `<p class="note">Split: ${esc(formatLocalPaid(totals))}.</p>`);
   if (costDiffers(report, sum)) {
     out.push(`<p class="note">The batch recorded ${formatUsd(report.costUsd)} in total; its workers' results add up to ${formatUsd(sum.costUsd)}.</p>`);
   }

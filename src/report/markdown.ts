@@ -4,7 +4,7 @@ import type { Report } from '../schemas.js';
 import {
   batchDurationMs, cacheSummary, costDiffers, dependenciesOf, formatDuration, formatInt, formatPercent, formatTime, formatUsd,
   lastStepOf, mdCell, mdCode, mdFence, mdText, notPassedWorkers, OUTCOME_ORDER, OutputBudget, providerTotals, slowestWorkers,
-  testOutputOf, workersTotal, type RenderExtras, type ReportWorker,
+  testOutputOf, workersTotal, formatLocalPaid, type RenderExtras, type ReportWorker,
 } from './format.js';
 
 const row = (cells: string[]) => `| ${cells.map(mdCell).join(' | ')} |`;
@@ -57,17 +57,17 @@ export function renderMarkdown(report: Report, extras?: RenderExtras): string {
     '',
     'Summed over the workers, by the provider that produced their code (`none`: no code was produced).',
     '',
-    row(['Provider', 'Workers', 'Prompt tokens', 'Completion tokens', 'Total tokens', 'Cost']),
-    row(['---', '---:', '---:', '---:', '---:', '---:']),
+    row(['Provider', 'Workers', 'Share', 'Passed', 'Prompt tokens', 'Completion tokens', 'Total tokens', 'Cost']),
+    row(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:']),
   );
   for (const t of [...totals, sum]) {
     const cells = [
-      t === sum ? 'all' : mdText(t.provider), formatInt(t.workers), formatInt(t.prompt), formatInt(t.completion),
-      formatInt(t.prompt + t.completion), formatUsd(t.costUsd),
+      t === sum ? 'all' : mdText(t.provider), formatInt(t.workers), formatPercent(t.workers, sum.workers), formatInt(t.passed),
+      formatInt(t.prompt), formatInt(t.completion), formatInt(t.prompt + t.completion), formatUsd(t.costUsd),
     ];
     out.push(row(t === sum ? cells.map((c) => `**${c}**`) : cells));
   }
-  out.push('');
+  out.push('', `Split: ${formatLocalPaid(totals)}.`, '');
   if (costDiffers(report, sum)) {
     out.push(`The batch recorded ${formatUsd(report.costUsd)} in total; its workers' results add up to ${formatUsd(sum.costUsd)}.`, '');
   }

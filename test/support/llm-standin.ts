@@ -2,16 +2,25 @@
 // clients (openai SDK, undici) are what the tests exercise:
 //   OpenAI     POST /v1/chat/completions  (chat.completion JSON; errors as {error:{message,type,code}})
 //   Ollama     POST /api/generate, GET /api/tags  (errors as {error: "..."})
-//   processor  POST /generate  (Ollama's body and answer)
+//   processor  POST /generate  (the original's body {prompt, model, max_tokens}; answers in Ollama's
+//              shape unless a step picks another: text, content, OpenAI-like choices, or none known)
+//   GET /      200 {status: "ok"}  (what a health check of the processor or the router sees)
 // Scripted per worker: the worker id is the first WORKER_<n> in the prompt text.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export type StandInProvider = 'openai' | 'ollama' | 'processor';
 
+/** The answer shapes a processor may use; `unknown` matches none the client accepts. */
+export type ProcessorShape = 'response' | 'text' | 'content' | 'choices-message' | 'choices-text' | 'unknown';
+
 interface Delay {
   /** Wait this long before answering (the request stays open; the client sees a slow model). */
   delayMs?: number;
+  /** Why the model stopped: `length` is an answer cut off at the max tokens limit. Default `stop`. */
+  finish?: 'stop' | 'length';
+  /** The processor's answer shape (other providers ignore it). Default `response`. */
+  shape?: ProcessorShape;
 }
 export type Step = Delay &
   (
@@ -36,6 +45,11 @@ export interface StandInCall {
   model: string | null;
   prompt: string;
   system: string | null;
+  /** Sampling settings as the request carried them (OpenAI `temperature`/`max_tokens`, Ollama `options.temperature`/`options.num_predict`, processor `temperature`/`max_tokens`); null when absent. */
+  temperature: number | null;
+  maxTokens: number | null;
+  /** The request body's keys, as sent. */
+  keys: string[];
   authorization: string | null;
   /** HTTP status sent; 0 when none was (hang, reset, or the client went away first). */
   status: number;
@@ -112,7 +126,11 @@ interface Parsed {
   prompt: string;
   system: string | null;
   stream: boolean;
+  temperature: number | null;
+  maxTokens: number | null;
 }
+
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
@@ -125,16 +143,38 @@ function parseBody(provider: StandInProvider, body: Record<string, unknown>): Pa
   if (provider === 'openai') {
     const messages = Array.isArray(body.messages) ? (body.messages as Array<{ role?: unknown; content?: unknown }>) : [];
     const of = (role: string) => messages.filter((m) => m.role === role).map((m) => textOf(m.content)).join('\n');
-    return { provider, model, prompt: of('user'), system: of('system') || null, stream: body.stream === true };
+    return { provider, model, prompt: of('user'), system: of('system') || null, stream: body.stream === true, temperature: num(body.temperature), maxTokens: num(body.max_tokens) };
   }
+  const options = body.options && typeof body.options === 'object' ? (body.options as Record<string, unknown>) : {};
   return {
     provider,
     model,
     prompt: typeof body.prompt === 'string' ? body.prompt : '',
     system: typeof body.system === 'string' ? body.system : null,
     stream: body.stream !== false, // Ollama streams unless told not to
+    temperature: provider === 'ollama' ? num(options.temperature) : num(body.temperature),
+    maxTokens: provider === 'ollama' ? num(options.num_predict) : num(body.max_tokens),
   };
 }
+
+/** A processor's answer in one of the shapes it may use, with OpenAI-like usage where the shape is OpenAI-like. */
+function processorAnswer(shape: ProcessorShape, call: StandInCall, content: string, finish: string): Record<string, unknown> {
+  const usage = { prompt_tokens: call.promptTokens, completion_tokens: call.completionTokens, total_tokens: call.promptTokens + call.completionTokens };
+  const model = call.model ?? 'codellama:13b';
+  switch (shape) {
+    case 'text':
+      return { model, text: content, finish_reason: finish, usage };
+    case 'content':
+      return { model, content, finish_reason: finish, usage };
+    case 'choices-message':
+      return { id: `cmpl-standin${++seqShapes}`, model, choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finish }], usage };
+    case 'choices-text':
+      return { id: `cmpl-standin${++seqShapes}`, model, choices: [{ index: 0, text: content, finish_reason: finish }], usage };
+    default:
+      return { model, output: content, status: 'done' };
+  }
+}
+let seqShapes = 0;
 
 export async function startLlmStandIn(opts: StandInOptions = {}): Promise<LlmStandIn> {
   const scripts = new Map<string, { steps: ScriptStep[]; next: number }>();
@@ -172,15 +212,20 @@ export async function startLlmStandIn(opts: StandInOptions = {}): Promise<LlmSta
     else sendJson(res, call, step.status, { error: message }, headers);
   }
 
-  function answer(res: http.ServerResponse, call: StandInCall, content: string): void {
+  function answer(res: http.ServerResponse, call: StandInCall, content: string, step: Step): void {
     call.completionTokens = words(content);
+    const finish = step.finish ?? 'stop';
+    if (call.provider === 'processor' && step.shape && step.shape !== 'response') {
+      sendJson(res, call, 200, processorAnswer(step.shape, call, content, finish));
+      return;
+    }
     if (call.provider === 'openai') {
       sendJson(res, call, 200, {
         id: `chatcmpl-standin${++seq}`,
         object: 'chat.completion',
         created: Math.floor(Date.now() / 1000),
         model: call.model ?? 'gpt-4o-mini',
-        choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: 'stop' }],
+        choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: finish }],
         usage: { prompt_tokens: call.promptTokens, completion_tokens: call.completionTokens, total_tokens: call.promptTokens + call.completionTokens },
         system_fingerprint: 'fp_standin',
       });
@@ -190,7 +235,7 @@ export async function startLlmStandIn(opts: StandInOptions = {}): Promise<LlmSta
         created_at: new Date().toISOString(),
         response: content,
         done: true,
-        done_reason: 'stop',
+        done_reason: finish,
         context: [],
         total_duration: 1_000_000,
         load_duration: 1000,
@@ -219,7 +264,7 @@ export async function startLlmStandIn(opts: StandInOptions = {}): Promise<LlmSta
       sendError(res, call, call.provider, step, authorization);
       return;
     }
-    answer(res, call, contentOf(step) ?? '');
+    answer(res, call, contentOf(step) ?? '', step);
   }
 
   const server = http.createServer((req, res) => {
@@ -228,6 +273,10 @@ export async function startLlmStandIn(opts: StandInOptions = {}): Promise<LlmSta
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://standin');
       const route = `${req.method} ${url.pathname}`;
+      if (route === 'GET /') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: 'ok' }));
+        return;
+      }
       if (route === 'GET /api/tags') {
         const models = (opts.models ?? ['qwen2.5-coder:7b']).map((name) => ({ name, model: name, modified_at: new Date(0).toISOString(), size: 0, digest: 'standin', details: { format: 'gguf', family: 'standin' } }));
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ models }));
@@ -258,6 +307,9 @@ export async function startLlmStandIn(opts: StandInOptions = {}): Promise<LlmSta
         model: parsed.model,
         prompt: parsed.prompt,
         system: parsed.system,
+        temperature: parsed.temperature,
+        maxTokens: parsed.maxTokens,
+        keys: Object.keys(body),
         authorization,
         status: 0,
         aborted: false,

@@ -84,7 +84,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     concurrency: 50,
     budgetUsd: 15,
     thresholds: { minSample: 10, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3 },
-    llm: { timeoutMs: 5000, heartbeatMs: 5000, maxAttempts: 1, initialRetryMs: 10, maxRetryMs: 10 },
+    llm: { timeoutMs: 5000, heartbeatMs: 5000, maxAttempts: 1, initialRetryMs: 10, maxRetryMs: 10, temperature: 0.1, maxTokens: 4000 },
     providers: ['openai', 'ollama'],
     reportPath: path.join(dir, 'report.json'),
     workspaceQueue: `ws-${batchId}`,
@@ -183,7 +183,7 @@ describe('batch workflow', () => {
     const { summary, log, maxLive } = await runBatch(manifest, behaviour, {
       concurrency: 3,
       // The scripted slow call does not heartbeat.
-      llm: { timeoutMs: 30_000, heartbeatMs: 30_000, maxAttempts: 1, initialRetryMs: 10, maxRetryMs: 10 },
+      llm: { timeoutMs: 30_000, heartbeatMs: 30_000, maxAttempts: 1, initialRetryMs: 10, maxRetryMs: 10, temperature: 0.1, maxTokens: 4000 },
     });
     expect(summary.counts.passed).toBe(8);
     expect(maxLive).toBeLessThanOrEqual(3);

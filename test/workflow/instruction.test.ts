@@ -75,7 +75,7 @@ async function setUp(spec: InstructionSpec, opts: SetUpOptions, workflowBundle =
     concurrency: 1,
     budgetUsd: 15,
     thresholds: { minSample: 10, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3 },
-    llm: { timeoutMs: 5000, heartbeatMs: 5000, maxAttempts: 3, initialRetryMs: 100, maxRetryMs: 200, ...opts.llmPolicy },
+    llm: { timeoutMs: 5000, heartbeatMs: 5000, maxAttempts: 3, initialRetryMs: 100, maxRetryMs: 200, temperature: 0.1, maxTokens: 4000, ...opts.llmPolicy },
     providers: ['openai', 'ollama'],
     reportPath: path.join(root, 'report.json'),
     workspaceQueue: `ws-${tag}`,

@@ -1,9 +1,13 @@
 // Maps provider failures to ApplicationFailure types the workflow can match on. Retries belong
 // to Temporal: a retryable failure is retried by the activity's retry policy, a non-retryable
-// one goes straight to the next provider in the chain.
+// one goes straight to the next provider in the chain. A failure after a billed answer carries
+// what the answer cost (details[0].costUsd, .tokens) so the workflow can count it.
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { APIConnectionError, APIConnectionTimeoutError, APIError } from 'openai';
 import type { Provider } from '../../schemas.js';
+import type { BilledCall, LlmFailureDetails } from './billed.js';
+
+export type { BilledCall, LlmFailureDetails } from './billed.js';
 
 export const LLM_FAILURE_TYPES = {
   /** 429: retryable, `nextRetryDelay` from Retry-After when the server sent one. */
@@ -12,9 +16,9 @@ export const LLM_FAILURE_TYPES = {
   unavailable: 'LlmUnavailable',
   /** 400/401/403/404, model not found, quota exhausted, provider not configured: non-retryable. */
   rejected: 'LlmRejected',
-  /** No answer within the request's timeoutMs: retryable. */
+  /** No answer within the request's timeoutMs: non-retryable, the next provider is tried at once. */
   timeout: 'LlmTimeout',
-  /** Empty or oversized completion, unparseable body: non-retryable. */
+  /** Empty, oversized, cut off at max tokens or refused completion, unparseable body: non-retryable. */
   badOutput: 'LlmBadOutput',
 } as const;
 export type LlmFailureType = (typeof LLM_FAILURE_TYPES)[keyof typeof LLM_FAILURE_TYPES];
@@ -24,12 +28,16 @@ export const MAX_OUTPUT_BYTES = 1024 * 1024;
 /** Retry-After values above this are clamped: a longer wait is better spent on the fallback provider. */
 export const MAX_RETRY_AFTER_MS = 10 * 60_000;
 
-const NON_RETRYABLE: ReadonlySet<LlmFailureType> = new Set([LLM_FAILURE_TYPES.rejected, LLM_FAILURE_TYPES.badOutput]);
+// A timeout is not retried on the same provider: a hung provider would otherwise hold the worker
+// for attempts × the call timeout before the fallback is tried. 5xx and 429 stay retryable.
+const NON_RETRYABLE: ReadonlySet<LlmFailureType> = new Set([LLM_FAILURE_TYPES.rejected, LLM_FAILURE_TYPES.badOutput, LLM_FAILURE_TYPES.timeout]);
 
 export interface FailureInfo {
   provider: Provider;
   status?: number;
   nextRetryDelayMs?: number;
+  /** Set when the provider answered (and billed) but the answer is unusable. */
+  billed?: BilledCall;
 }
 
 /** Secrets to scrub from messages; set by the caller (the API key), plus anything key-shaped. */
@@ -51,8 +59,13 @@ export function llmFailure(type: LlmFailureType, message: string, info: FailureI
     message: redact(`${info.provider}: ${message}`, secrets).slice(0, 2000),
     nonRetryable: NON_RETRYABLE.has(type),
     nextRetryDelay: info.nextRetryDelayMs,
-    details: [{ provider: info.provider, status: info.status ?? null }],
+    details: [details(info)],
   });
+}
+
+function details(info: FailureInfo): LlmFailureDetails {
+  const base = { provider: info.provider, status: info.status ?? null };
+  return info.billed ? { ...base, costUsd: info.billed.costUsd, tokens: info.billed.tokens } : base;
 }
 
 type HeaderSource = Headers | Record<string, string | string[] | undefined> | undefined | null;
@@ -99,11 +112,24 @@ export function httpFailure(provider: Provider, status: number, headers: HeaderS
   return llmFailure(LLM_FAILURE_TYPES.rejected, text, info, secrets);
 }
 
-/** Throws LlmBadOutput for an empty or oversized completion. */
-export function checkOutput(provider: Provider, text: string): void {
-  if (!text.trim()) throw llmFailure(LLM_FAILURE_TYPES.badOutput, 'empty completion', { provider });
+/** Why a completion that came back is not usable, or null when it is. */
+export function unusable(text: string, finishReason: string | null | undefined, refusal?: string | null): string | null {
+  // A cut-off answer is unfinished code even when it is not empty: another provider, not a regeneration.
+  if (finishReason === 'length') return 'completion cut off at the max tokens limit';
+  if (refusal && !text.trim()) return `the model refused: ${refusal.slice(0, 300)}`;
+  if (!text.trim()) return 'empty completion';
   const bytes = Buffer.byteLength(text, 'utf8');
-  if (bytes > MAX_OUTPUT_BYTES) throw llmFailure(LLM_FAILURE_TYPES.badOutput, `completion of ${bytes} bytes exceeds ${MAX_OUTPUT_BYTES}`, { provider });
+  if (bytes > MAX_OUTPUT_BYTES) return `completion of ${bytes} bytes exceeds ${MAX_OUTPUT_BYTES}`;
+  return null;
+}
+
+/**
+ * Throws LlmBadOutput for an empty, oversized, cut-off or refused completion, with what it cost in
+ * details[0] (the tokens were billed all the same).
+ */
+export function checkOutput(provider: Provider, text: string, billed: BilledCall = { costUsd: 0, tokens: { prompt: 0, completion: 0 } }, finishReason?: string | null, refusal?: string | null): void {
+  const why = unusable(text, finishReason, refusal);
+  if (why) throw llmFailure(LLM_FAILURE_TYPES.badOutput, why, { provider, billed });
 }
 
 /** What the call guard knows about why a request was aborted. */

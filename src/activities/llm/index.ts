@@ -9,13 +9,15 @@ import path from 'node:path';
 import { GenerationCache } from './cache.js';
 import { LLM_FAILURE_TYPES, checkOutput, llmFailure, toLlmFailure } from './errors.js';
 import { guardCall, type CallGuard } from './guard.js';
-import { OLLAMA_GENERATE_PATH, PROCESSOR_GENERATE_PATH, callGenerate } from './ollama.js';
+import { callOllama } from './ollama.js';
 import { callOpenAI, createOpenAIClient } from './openai.js';
+import { callProcessor } from './processor.js';
 import { costUsd } from './pricing.js';
 import { recordLlmCall } from '../../temporal/metrics.js';
-import type { ProviderResult } from './types.js';
+import type { ProviderResult, Sampling } from './types.js';
 
 export { LLM_FAILURE_TYPES, MAX_OUTPUT_BYTES, type LlmFailureType } from './errors.js';
+export { billedCostOf, type BilledCall, type LlmFailureDetails } from './billed.js';
 export { PRICE_TABLE, PRICE_TABLE_DATE, costUsd } from './pricing.js';
 
 /** Fixed system message: the guide detector and the file writer rely on this output shape. */
@@ -58,7 +60,7 @@ export function createLlmActivities(deps: LlmDeps): LlmActivities {
     provider: Provider,
     model: string,
     req: GenerateRequest,
-    call: (prompt: string, guard: CallGuard) => Promise<ProviderResult>,
+    call: (prompt: string, sampling: Sampling, guard: CallGuard) => Promise<ProviderResult>,
   ): Promise<Generation> {
     const key = cache.key(provider, model, req.promptRef);
     if (req.cache) {
@@ -69,20 +71,23 @@ export function createLlmActivities(deps: LlmDeps): LlmActivities {
     }
     const prompt = await store.get(req.promptRef);
     const started = Date.now();
+    // The batch's settings when the workflow sent them, else this worker's (a batch started before they existed).
+    const sampling: Sampling = { temperature: req.temperature ?? config.WINGMAN_LLM_TEMPERATURE, maxTokens: req.maxTokens ?? config.WINGMAN_LLM_MAX_TOKENS };
     const guard = guardCall(req.timeoutMs, deps.heartbeatMs);
     let result: ProviderResult;
     try {
-      result = await call(prompt, guard);
+      result = await call(prompt, sampling, guard);
     } catch (err) {
       throw toLlmFailure(err, provider, guard, secrets);
     } finally {
       guard.dispose();
     }
     const durationMs = Date.now() - started;
-    checkOutput(provider, result.text);
-    const outputRef = await store.put(result.text);
     const cost = costUsd(provider, result.model, result.tokens);
     recordLlmCall({ provider, model: result.model, durationMs, tokens: result.tokens, costUsd: cost });
+    // An unusable answer was still billed: the failure says what it cost.
+    checkOutput(provider, result.text, { costUsd: cost, tokens: result.tokens }, result.finishReason, result.refusal);
+    const outputRef = await store.put(result.text);
     if (req.cache) await cache.put(key, { outputRef, model: result.model, tokens: result.tokens, costUsd: cost });
     return { provider, model: result.model, outputRef, tokens: result.tokens, costUsd: cost, durationMs, cached: false, savedUsd: 0 };
   }
@@ -93,21 +98,21 @@ export function createLlmActivities(deps: LlmDeps): LlmActivities {
       if (!apiKey) notConfigured('openai', 'OPENAI_API_KEY');
       openai ??= createOpenAIClient({ apiKey, baseURL: config.OPENAI_BASE_URL, fetch: deps.fetch });
       const client = openai;
-      return run('openai', config.OPENAI_MODEL, req, (prompt, guard) => callOpenAI(client, config.OPENAI_MODEL, SYSTEM_PROMPT, prompt, req.timeoutMs, guard));
+      return run('openai', config.OPENAI_MODEL, req, (prompt, sampling, guard) => callOpenAI(client, config.OPENAI_MODEL, SYSTEM_PROMPT, prompt, sampling, req.timeoutMs, guard));
     },
 
     async generateOllama(req) {
       const baseUrl = ollamaBaseUrl(config);
       if (!baseUrl) notConfigured('ollama', 'OLLAMA_HOST');
-      const target = { provider: 'ollama' as const, baseUrl, path: OLLAMA_GENERATE_PATH, model: config.OLLAMA_MODEL, dispatcher: deps.dispatcher };
-      return run('ollama', config.OLLAMA_MODEL, req, (prompt, guard) => callGenerate(target, SYSTEM_PROMPT, prompt, req.timeoutMs, guard));
+      const target = { baseUrl, model: config.OLLAMA_MODEL, dispatcher: deps.dispatcher };
+      return run('ollama', config.OLLAMA_MODEL, req, (prompt, sampling, guard) => callOllama(target, SYSTEM_PROMPT, prompt, sampling, req.timeoutMs, guard));
     },
 
     async generateProcessor(req) {
       const baseUrl = config.INTEL_LLM_PROCESSOR;
       if (!baseUrl) notConfigured('processor', 'INTEL_LLM_PROCESSOR');
-      const target = { provider: 'processor' as const, baseUrl, path: PROCESSOR_GENERATE_PATH, model: config.INTEL_LLM_PROCESSOR_MODEL, dispatcher: deps.dispatcher };
-      return run('processor', config.INTEL_LLM_PROCESSOR_MODEL, req, (prompt, guard) => callGenerate(target, SYSTEM_PROMPT, prompt, req.timeoutMs, guard));
+      const target = { baseUrl, model: config.INTEL_LLM_PROCESSOR_MODEL, dispatcher: deps.dispatcher };
+      return run('processor', config.INTEL_LLM_PROCESSOR_MODEL, req, (prompt, sampling, guard) => callProcessor(target, SYSTEM_PROMPT, prompt, sampling, req.timeoutMs, guard));
     },
   };
 }

@@ -111,7 +111,14 @@ function call(
     },
   });
   const { workerId, promptRef } = req;
-  return llm[GENERATE[provider]]({ workerId, promptRef, timeoutMs: options.llm.timeoutMs, cache: options.cache });
+  return llm[GENERATE[provider]]({
+    workerId,
+    promptRef,
+    timeoutMs: options.llm.timeoutMs,
+    cache: options.cache,
+    temperature: options.llm.temperature,
+    maxTokens: options.llm.maxTokens,
+  });
 }
 
 function failureOf(err: unknown, provider: Provider, options: BatchOptions, budget: Budget | undefined): CallFailure {

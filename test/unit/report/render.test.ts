@@ -154,8 +154,9 @@ describe('format helpers', () => {
     expect(openai?.costUsd).toBeCloseTo(0.0123 + 0.0871 + 0.05 + 0.0061, 10);
     expect(openai?.prompt).toBe(3200 + 9800 + 6000 + 2500);
     expect(openai?.completion).toBe(1800 + 6100 + 4000 + 1500);
-    expect(ollama).toMatchObject({ workers: 2, prompt: 9300, completion: 6500, costUsd: 0 });
-    expect(none).toMatchObject({ workers: 2, prompt: 2100, completion: 0 });
+    expect(openai?.passed).toBe(2);
+    expect(ollama).toMatchObject({ workers: 2, passed: 1, prompt: 9300, completion: 6500, costUsd: 0 });
+    expect(none).toMatchObject({ workers: 2, passed: 0, prompt: 2100, completion: 0 });
     expect(none?.costUsd).toBeCloseTo(0.0021, 10);
     expect(totals.reduce((s, t) => s + t.costUsd, 0)).toBeCloseTo(sample.costUsd, 10);
   });
@@ -195,9 +196,10 @@ describe('renderMarkdown', () => {
   });
 
   test('cost and tokens per provider', () => {
-    expect(md).toContain('| openai | 4 | 21,500 | 13,400 | 34,900 | $0.1555 |');
-    expect(md).toContain('| ollama | 2 | 9,300 | 6,500 | 15,800 | $0.00 |');
-    expect(md).toContain('| none | 2 | 2,100 | 0 | 2,100 | $0.0021 |');
+    expect(md).toContain('| openai | 4 | 50.0% | 2 | 21,500 | 13,400 | 34,900 | $0.1555 |');
+    expect(md).toContain('Split: local 2 of 6 workers with code (33.3%), paid 4 (66.7%).');
+    expect(md).toContain('| ollama | 2 | 25.0% | 1 | 9,300 | 6,500 | 15,800 | $0.00 |');
+    expect(md).toContain('| none | 2 | 25.0% | 0 | 2,100 | 0 | 2,100 | $0.0021 |');
   });
 
   test('the slowest five, in order', () => {
@@ -255,7 +257,8 @@ describe('renderHtml', () => {
     expect(html).toContain('<code>batch-2025-03-14-compiler</code><span class="badge status s-warn">completed</span>');
     for (const [outcome, n] of Object.entries(sample.counts)) expect(html).toContain(`<span class="badge b-${outcome}">${outcome} ${n}</span>`);
     const row = (p: string) => html.match(new RegExp(`<tr[^>]*data-provider="${p}">.*?</tr>`))?.[0] ?? '';
-    expect(row('openai')).toContain('<td class="n">4</td><td class="n">21,500</td><td class="n">13,400</td><td class="n">34,900</td><td class="n">$0.1555</td>');
+    expect(row('openai')).toContain('<td class="n">4</td><td class="n">50.0%</td><td class="n">2</td><td class="n">21,500</td><td class="n">13,400</td><td class="n">34,900</td><td class="n">$0.1555</td>');
+    expect(html).toContain('Split: local 2 of 6 workers with code (33.3%), paid 4 (66.7%).');
     expect(row('ollama')).toContain('<td class="n">$0.00</td>');
     expect(row('none')).toContain('<td class="n">2,100</td><td class="n">$0.0021</td>');
     expect(row('all')).toContain('<td class="n">$0.1576</td>');

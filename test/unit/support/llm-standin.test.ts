@@ -56,6 +56,36 @@ describe('LLM stand-in', () => {
     expect(s.callsFor('WORKER_010').map((c) => [c.provider, c.path, c.system])).toEqual([['ollama', '/api/generate', 'sys'], ['processor', '/generate', 'sys']]);
   });
 
+  test('the sampling settings each wire format carries are recorded; GET / answers 200', async () => {
+    await chat('WORKER_012 no settings');
+    await fetch(`${s.openaiBaseUrl}/chat/completions`, { method: 'POST', body: JSON.stringify({ model: 'g', messages: [{ role: 'user', content: 'WORKER_012' }], temperature: 0.3, max_tokens: 50 }) });
+    await fetch(`${s.url}/api/generate`, { method: 'POST', body: JSON.stringify({ model: 'm', prompt: 'WORKER_012', stream: false, options: { temperature: 0.2, num_predict: 40 } }) });
+    await fetch(`${s.url}/generate`, { method: 'POST', body: JSON.stringify({ prompt: 'WORKER_012', model: 'codellama:13b', max_tokens: 30, temperature: 0.1, stream: false }) });
+    expect(s.callsFor('WORKER_012').map((c) => [c.provider, c.temperature, c.maxTokens])).toEqual([
+      ['openai', null, null], ['openai', 0.3, 50], ['ollama', 0.2, 40], ['processor', 0.1, 30],
+    ]);
+    expect(s.callsFor('WORKER_012')[3]!.keys).toEqual(['prompt', 'model', 'max_tokens', 'temperature', 'stream']);
+    const health = await fetch(`${s.url}/`);
+    expect([health.status, await health.json()]).toEqual([200, { status: 'ok' }]);
+  });
+
+  test('processor answer shapes and a cut-off finish', async () => {
+    const shapes = ['response', 'text', 'content', 'choices-message', 'choices-text', 'unknown'] as const;
+    s.script('WORKER_013', shapes.map((shape) => ({ text: `in ${shape}`, shape, finish: 'length' as const })), { provider: 'processor' });
+    const bodies: Array<Record<string, any>> = [];
+    for (let i = 0; i < shapes.length; i++) bodies.push((await (await gen('/generate', 'WORKER_013')).json()) as Record<string, any>);
+    expect(bodies[0]).toMatchObject({ response: 'in response', done_reason: 'length' });
+    expect(bodies[1]).toMatchObject({ text: 'in text', finish_reason: 'length', usage: { completion_tokens: 2 } });
+    expect(bodies[2]).toMatchObject({ content: 'in content', finish_reason: 'length' });
+    expect(bodies[3]).toMatchObject({ choices: [{ message: { content: 'in choices-message' }, finish_reason: 'length' }] });
+    expect(bodies[4]).toMatchObject({ choices: [{ text: 'in choices-text', finish_reason: 'length' }] });
+    expect(Object.keys(bodies[5]!).sort()).toEqual(['model', 'output', 'status']);
+    // Other providers ignore `shape`; `finish` reaches them too.
+    s.script('WORKER_014', [{ text: 'x', shape: 'text', finish: 'length' }]);
+    const o = (await (await chat('WORKER_014')).json()) as Record<string, any>;
+    expect(o.choices[0]).toMatchObject({ message: { content: 'x' }, finish_reason: 'length' });
+  });
+
   test('Ollama errors are {error: string}; an unknown path is 404', async () => {
     s.script('WORKER_011', [{ status: 404 }]);
     const res = await gen('/api/generate', 'WORKER_011');

@@ -33,7 +33,7 @@ describe('httpFailure', () => {
   test.each([
     [429, '', LLM_FAILURE_TYPES.rateLimited, false],
     [429, 'insufficient_quota', LLM_FAILURE_TYPES.rejected, true],
-    [408, '', LLM_FAILURE_TYPES.timeout, false],
+    [408, '', LLM_FAILURE_TYPES.timeout, true],
     [409, '', LLM_FAILURE_TYPES.unavailable, false],
     [500, '', LLM_FAILURE_TYPES.unavailable, false],
     [502, '', LLM_FAILURE_TYPES.unavailable, false],
@@ -103,15 +103,44 @@ test('redact', () => {
   expect(redact('token=hunter2-secret', ['hunter2-secret'])).toBe('token=[redacted]');
 });
 
+function thrownBy(fn: () => void): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  return undefined;
+}
+
 test('checkOutput', () => {
   expect(() => checkOutput('openai', '```python\nx = 1\n```')).not.toThrow();
+  expect(() => checkOutput('openai', '```python\nx = 1\n```', undefined, 'stop')).not.toThrow();
   for (const bad of ['', ' \n\t', 'é'.repeat(MAX_OUTPUT_BYTES / 2 + 1)]) {
-    let thrown: unknown;
-    try {
-      checkOutput('openai', bad);
-    } catch (e) {
-      thrown = e;
-    }
-    expect(thrown).toMatchObject({ type: LLM_FAILURE_TYPES.badOutput, nonRetryable: true });
+    expect(thrownBy(() => checkOutput('openai', bad))).toMatchObject({ type: LLM_FAILURE_TYPES.badOutput, nonRetryable: true });
   }
+});
+
+test('an unusable answer that was billed carries { costUsd, tokens } in details[0] (contract 2)', () => {
+  const billed = { costUsd: 0.0123, tokens: { prompt: 1000, completion: 4000 } };
+  const cases: Array<[string, string | null, string | null, RegExp]> = [
+    ['', 'stop', null, /empty completion/],
+    ['```python\ndef f(', 'length', null, /cut off at the max tokens limit/],
+    ['', 'stop', 'I can not help with that.', /refused: I can not help/],
+  ];
+  for (const [text, finish, refusal, why] of cases) {
+    const f = thrownBy(() => checkOutput('openai', text, billed, finish, refusal)) as ApplicationFailure;
+    expect(f).toMatchObject({ type: LLM_FAILURE_TYPES.badOutput, nonRetryable: true });
+    expect(f.message).toMatch(why);
+    expect(f.details).toEqual([{ provider: 'openai', status: null, ...billed }]);
+  }
+});
+
+test('a timeout is never retried on the same provider; 5xx and 429 are', () => {
+  const idle = { timedOut: () => false, cancellation: () => undefined };
+  const timedOut = { timedOut: () => true, cancellation: () => undefined };
+  expect(toLlmFailure(new APIUserAbortError(), 'openai', timedOut)).toMatchObject({ type: LLM_FAILURE_TYPES.timeout, nonRetryable: true });
+  expect(toLlmFailure(new undiciErrors.HeadersTimeoutError(), 'ollama', idle)).toMatchObject({ type: LLM_FAILURE_TYPES.timeout, nonRetryable: true });
+  expect(toLlmFailure(new APIConnectionTimeoutError(), 'openai', idle)).toMatchObject({ type: LLM_FAILURE_TYPES.timeout, nonRetryable: true });
+  expect(httpFailure('openai', 503, null, '')).toMatchObject({ type: LLM_FAILURE_TYPES.unavailable, nonRetryable: false });
+  expect(httpFailure('openai', 429, new Headers({ 'retry-after': '3' }), '')).toMatchObject({ type: LLM_FAILURE_TYPES.rateLimited, nonRetryable: false, nextRetryDelay: 3000 });
 });

@@ -43,7 +43,7 @@ async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
 
 const cases = [
   { provider: 'ollama' as const, path: '/api/generate', model: 'qwen2.5-coder:7b', base: (url: string) => ({ OLLAMA_HOST: url }), n: 1 },
-  { provider: 'processor' as const, path: '/generate', model: 'default', base: (url: string) => ({ INTEL_LLM_PROCESSOR: url }), n: 2 },
+  { provider: 'processor' as const, path: '/generate', model: 'codellama:13b', base: (url: string) => ({ INTEL_LLM_PROCESSOR: url }), n: 2 },
 ];
 
 describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n }) => {
@@ -63,7 +63,9 @@ describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n })
     s.script(id(1), [{ code: 'def f():\n    return 1', path: 'wingman/x.py' }], { provider });
     const gen = await generate(await request(id(1)));
     const [call] = s.callsFor(id(1));
-    expect(call).toMatchObject({ provider, path: wirePath, model, status: 200, system: SYSTEM_PROMPT });
+    // Ollama gets the system message in its own field; the processor (the original's body) in front of the prompt.
+    if (provider === 'ollama') expect(call).toMatchObject({ provider, path: wirePath, model, status: 200, system: SYSTEM_PROMPT });
+    else expect(call).toMatchObject({ provider, path: wirePath, model, status: 200, system: null, prompt: `${SYSTEM_PROMPT}\n\nInstruction ${id(1)}: write wingman/x.py` });
     expect(gen).toMatchObject({ provider, model, costUsd: 0, tokens: { prompt: call!.promptTokens, completion: call!.completionTokens } });
     expect(gen.tokens.completion).toBeGreaterThan(0);
     expect(await store.get(gen.outputRef)).toBe('```python path=wingman/x.py\ndef f():\n    return 1\n```\n');
@@ -93,7 +95,7 @@ describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n })
     expect((await failure(generate(await request(id(5))))).type).toBe(LLM_FAILURE_TYPES.rejected);
   });
 
-  test('a hung request ends as LlmTimeout quickly; so does a body that never ends', async () => {
+  test('a hung request ends as a non-retryable LlmTimeout quickly (the next provider is tried at once); so does a body that never ends', async () => {
     for (const [k, hang] of [[6, true], [7, 'body']] as const) {
       s.script(id(k), [{ hang }], { provider });
       const mock = quiet();
@@ -101,7 +103,9 @@ describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n })
       mock.on('heartbeat', () => beats++);
       const started = Date.now();
       const f = await failure(generate(await request(id(k), 400), {}, mock));
-      expect(f).toMatchObject({ type: LLM_FAILURE_TYPES.timeout, nonRetryable: false });
+      expect(f).toMatchObject({ type: LLM_FAILURE_TYPES.timeout, nonRetryable: true });
+      // No answer, nothing billed: the details carry no cost (the workflow estimates one).
+      expect(f.details).toEqual([{ provider, status: null }]);
       expect(Date.now() - started).toBeLessThan(3000);
       expect(beats).toBeGreaterThanOrEqual(3);
     }
@@ -132,6 +136,27 @@ describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n })
     for (let i = 0; i < 2; i++) expect(await failure(generate(await request(id(11))))).toMatchObject({ type: LLM_FAILURE_TYPES.badOutput, nonRetryable: true });
   });
 
+  test('temperature and max tokens reach the server: the defaults (0.1, 4000), the worker\'s settings, the batch\'s', async () => {
+    s.script(id(13), [{ code: 'T = 1' }], { provider });
+    await generate(await request(id(13)));
+    await generate(await request(id(13)), { WINGMAN_LLM_TEMPERATURE: '0.7', WINGMAN_LLM_MAX_TOKENS: '123' });
+    await generate({ ...(await request(id(13))), temperature: 0, maxTokens: 77 }, { WINGMAN_LLM_TEMPERATURE: '0.7', WINGMAN_LLM_MAX_TOKENS: '123' });
+    expect(s.callsFor(id(13)).map((c) => [c.temperature, c.maxTokens])).toEqual([[0.1, 4000], [0.7, 123], [0, 77]]);
+    const keys = s.callsFor(id(13))[0]!.keys;
+    if (provider === 'ollama') expect(keys).toEqual(expect.arrayContaining(['model', 'prompt', 'system', 'options']));
+    else expect(keys).toEqual(expect.arrayContaining(['prompt', 'model', 'max_tokens', 'temperature']));
+  });
+
+  test('an answer cut off at the max tokens limit is LlmBadOutput with what it cost in details[0]; nothing stored', async () => {
+    s.script(id(14), [{ code: 'def half(', finish: 'length' }], { provider });
+    const f = await failure(generate(await request(id(14))));
+    expect(f).toMatchObject({ type: LLM_FAILURE_TYPES.badOutput, nonRetryable: true });
+    expect(f.message).toMatch(/cut off at the max tokens limit/);
+    const [call] = s.callsFor(id(14));
+    expect(f.details).toEqual([{ provider, status: null, costUsd: 0, tokens: { prompt: call!.promptTokens, completion: call!.completionTokens } }]);
+    expect(call!.completionTokens).toBeGreaterThan(0);
+  });
+
   test('not configured on this worker: LlmRejected', async () => {
     const config = readConfig({ WINGMAN_STATE_DIR: dir });
     const acts = createLlmActivities({ config, store });
@@ -148,6 +173,37 @@ test('a script for one provider does not answer another', async () => {
   await expect(runIn(acts.generateOllama, req)).rejects.toMatchObject({ type: LLM_FAILURE_TYPES.unavailable });
   const gen = await runIn(acts.generateProcessor, req);
   expect(await store.get(gen.outputRef)).toContain('WORKER_300'); // the stand-in's fallback answer
+});
+
+describe('processor answer shapes', () => {
+  const config = () => readConfig({ WINGMAN_STATE_DIR: dir, INTEL_LLM_PROCESSOR: s.url });
+  const generate = async (workerId: string) =>
+    runIn(createLlmActivities({ config: config(), store }).generateProcessor, { workerId, promptRef: await store.put(`${workerId}: write wingman/s.py`), timeoutMs: 5000, cache: false });
+
+  test.each(['response', 'text', 'content', 'choices-message', 'choices-text'] as const)('%s is read, with its token usage', async (shape) => {
+    const workerId = `WORKER_4${['response', 'text', 'content', 'choices-message', 'choices-text'].indexOf(shape)}0`;
+    s.script(workerId, [{ code: `SHAPE = ${JSON.stringify(shape)}`, shape }], { provider: 'processor' });
+    const gen = await generate(workerId);
+    expect(await store.get(gen.outputRef)).toBe(`\`\`\`python\nSHAPE = ${JSON.stringify(shape)}\n\`\`\`\n`);
+    const [call] = s.callsFor(workerId);
+    expect(gen).toMatchObject({ provider: 'processor', model: 'codellama:13b', costUsd: 0, tokens: { prompt: call!.promptTokens, completion: call!.completionTokens } });
+    expect(gen.tokens.completion).toBeGreaterThan(0);
+  });
+
+  test('an unknown shape fails as LlmBadOutput naming the shapes accepted and the keys seen', async () => {
+    s.script('WORKER_460', [{ code: 'X = 1', shape: 'unknown' }], { provider: 'processor' });
+    const f = await failure(generate('WORKER_460'));
+    expect(f).toMatchObject({ type: LLM_FAILURE_TYPES.badOutput, nonRetryable: true });
+    expect(f.message).toContain('response, text, content, choices[0].message.content, choices[0].text');
+    expect(f.message).toMatch(/keys seen: model, output, status/);
+  });
+
+  test('an OpenAI-like answer cut off (choices[0].finish_reason "length") is costed bad output', async () => {
+    s.script('WORKER_461', [{ code: 'def half(', shape: 'choices-message', finish: 'length' }], { provider: 'processor' });
+    const f = await failure(generate('WORKER_461'));
+    expect(f.message).toMatch(/cut off/);
+    expect(f.details).toEqual([{ provider: 'processor', status: null, costUsd: 0, tokens: { prompt: expect.any(Number), completion: expect.any(Number) } }]);
+  });
 });
 
 test('OLLAMA_HOST as host:port, with OLLAMA_PORT', async () => {

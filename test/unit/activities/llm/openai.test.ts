@@ -132,7 +132,7 @@ test.each([400, 401, 403, 404])('%i is non-retryable LlmRejected, and the key is
   if (status === 404) expect(f.message).toMatch(/model_not_found|does not exist/);
 });
 
-test('a hung request ends as LlmTimeout after timeoutMs, heartbeating meanwhile', async () => {
+test('a hung request ends as a non-retryable LlmTimeout after timeoutMs (the next provider is tried at once), heartbeating meanwhile', async () => {
   s.script('WORKER_030', [{ hang: true }]);
   const mock = quiet();
   let beats = 0;
@@ -140,7 +140,8 @@ test('a hung request ends as LlmTimeout after timeoutMs, heartbeating meanwhile'
   const started = Date.now();
   const f = await failure(generate(await request('WORKER_030', 400), undefined, mock));
   expect(f.type).toBe(LLM_FAILURE_TYPES.timeout);
-  expect(f.nonRetryable).toBe(false);
+  expect(f.nonRetryable).toBe(true);
+  expect(f.details).toEqual([{ provider: 'openai', status: null }]); // no answer: no billed cost
   expect(Date.now() - started).toBeLessThan(3000);
   expect(beats).toBeGreaterThanOrEqual(3);
   await new Promise((r) => setTimeout(r, 50));
@@ -190,13 +191,30 @@ test('connection refused and a reset socket are retryable LlmUnavailable', async
   expect(reset.message).toMatch(/other side closed|socket/i);
 });
 
-test('an empty or oversized completion is non-retryable LlmBadOutput', async () => {
-  s.script('WORKER_050', [{ text: '' }, { text: '   \n' }, { text: 'x'.repeat(1024 * 1024 + 1) }]);
-  for (let i = 0; i < 3; i++) {
+test('an empty, oversized or cut-off completion is non-retryable LlmBadOutput whose details[0] says what it cost', async () => {
+  s.script('WORKER_050', [{ text: '' }, { text: '   \n' }, { text: 'x'.repeat(1024 * 1024 + 1) }, { code: 'def add(a, b):\n    return', finish: 'length' }]);
+  for (const why of [/empty/, /empty/, /exceeds/, /cut off at the max tokens limit/]) {
     const f = await failure(generate(await request('WORKER_050')));
     expect(f.type).toBe(LLM_FAILURE_TYPES.badOutput);
     expect(f.nonRetryable).toBe(true);
+    expect(f.message).toMatch(why);
   }
+  const calls = s.callsFor('WORKER_050');
+  expect(calls).toHaveLength(4);
+  const last = calls[3]!;
+  const tokens = { prompt: last.promptTokens, completion: last.completionTokens };
+  expect(tokens.completion).toBeGreaterThan(0);
+  const f = await failure(generate(await request('WORKER_050'))); // the last step repeats: cut off again
+  expect(f.details).toEqual([{ provider: 'openai', status: null, costUsd: (tokens.prompt * 0.15 + tokens.completion * 0.6) / 1e6, tokens }]);
+  expect((f.details![0] as { costUsd: number }).costUsd).toBeGreaterThan(0);
+});
+
+test('temperature and max_tokens are sent: the defaults 0.1 and 4000, the worker\'s settings, or the batch\'s from the request', async () => {
+  s.script('WORKER_051', [{ code: 'A = 1' }]);
+  await generate(await request('WORKER_051'));
+  await generate(await request('WORKER_051'), { WINGMAN_LLM_TEMPERATURE: '0.5', WINGMAN_LLM_MAX_TOKENS: '900' });
+  await generate({ ...(await request('WORKER_051')), temperature: 0.2, maxTokens: 321 }, { WINGMAN_LLM_TEMPERATURE: '0.5', WINGMAN_LLM_MAX_TOKENS: '900' });
+  expect(s.callsFor('WORKER_051').map((c) => [c.temperature, c.maxTokens])).toEqual([[0.1, 4000], [0.5, 900], [0.2, 321]]);
 });
 
 test('a script is consumed one step per call and its last step repeats', async () => {
