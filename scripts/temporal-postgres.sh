@@ -7,6 +7,7 @@
 #   scripts/temporal-postgres.sh down         stop both and delete their data (the next `up` is fresh)
 #   scripts/temporal-postgres.sh kill-server  SIGKILL the Temporal server only (crash tests); `up` restarts it
 #   scripts/temporal-postgres.sh env          print TEMPORAL_ADDRESS=… for the running server
+#   scripts/temporal-postgres.sh settings     print what docker-compose.yml must agree with (test/deploy checks)
 #
 # `up` is idempotent: what is installed, running or migrated already is left alone. A fresh cluster
 # has only the `temporal-system` namespace, as a self-hosting team's has: no `default`, no search
@@ -21,17 +22,22 @@
 #                                                                              (default 27233)
 set -euo pipefail
 
-# What docker-compose.yml runs too (test/deploy/compose.test.ts checks that they agree).
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# What docker-compose.yml runs too (test/deploy/compose.test.ts checks that they agree): the server
+# version, the schema steps (the compose stack's own one-shot script, run here against the module's
+# schema files) and the dynamic config the compose stack mounts.
 TEMPORAL_SERVER_VERSION=1.32.0
 SCHEMA_PLUGIN=postgres12
 SCHEMA_SUBDIR=schema/postgresql/v12
+SCHEMA_SCRIPT=deploy/scripts/setup-schema.sh
+DYNAMIC_CONFIG=deploy/dynamicconfig/wingman.yaml
 DB_USER=temporal
 DB_PASSWORD=temporal
 DB_NAME=temporal
 VISIBILITY_DB_NAME=temporal_visibility
 SERVER_ENV=development-postgres12
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 STATE=${WINGMAN_PG_DIR:-$ROOT/.temporal/postgres}
 PG_PORT=${WINGMAN_PG_PORT:-25432}
 FRONTEND_PORT=${WINGMAN_PG_TEMPORAL_PORT:-27233}
@@ -131,17 +137,15 @@ create_role() {
   fi
 }
 
-# --- schemas (the same steps as deploy/scripts/setup-schema.sh) --------------------------------
+# --- schemas: the compose stack's script, with the module's sql tool and schema files ------------
 
-sql_tool() { SQL_PASSWORD=$DB_PASSWORD "$SQL_BIN" --plugin "$SCHEMA_PLUGIN" --ep "$HOST" -p "$PG_PORT" -u "$DB_USER" "$@"; }
-
-setup_schema() { # setup_schema DATABASE SCHEMA_DIR
-  local db=$1 dir=$MODULE_DIR/$SCHEMA_SUBDIR/$2/versioned
-  if [ "$(psql_admin -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]; then
-    sql_tool --db "$db" create >>"$STATE/schema.log" 2>&1 || die "creating database $db failed; see $STATE/schema.log"
-  fi
-  sql_tool --db "$db" setup-schema -v 0.0 >>"$STATE/schema.log" 2>&1 || die "setup-schema of $db failed; see $STATE/schema.log"
-  sql_tool --db "$db" update-schema -d "$dir" >>"$STATE/schema.log" 2>&1 || die "update-schema of $db failed; see $STATE/schema.log"
+setup_schemas() {
+  # The admin-tools image names the tool temporal-sql-tool; `go install` names it sql.
+  mkdir -p "$STATE/bin"
+  ln -sf "$SQL_BIN" "$STATE/bin/temporal-sql-tool"
+  PATH="$STATE/bin:$PATH" DB=$SCHEMA_PLUGIN POSTGRES_SEEDS=$HOST DB_PORT=$PG_PORT POSTGRES_USER=$DB_USER \
+    POSTGRES_PWD=$DB_PASSWORD DBNAME=$DB_NAME VISIBILITY_DBNAME=$VISIBILITY_DB_NAME SCHEMA_ROOT="$MODULE_DIR/$SCHEMA_SUBDIR" \
+    sh "$ROOT/$SCHEMA_SCRIPT" >>"$STATE/schema.log" 2>&1 || die "the schema setup failed; see $STATE/schema.log"
 }
 
 # --- the Temporal server ------------------------------------------------------------------------
@@ -151,7 +155,7 @@ setup_schema() { # setup_schema DATABASE SCHEMA_DIR
 write_config() {
   local dir="$STATE/config" b=$FRONTEND_PORT
   mkdir -p "$dir/dynamicconfig"
-  cp "$MODULE_DIR/config/dynamicconfig/development-sql.yaml" "$dir/dynamicconfig/"
+  cp "$ROOT/$DYNAMIC_CONFIG" "$dir/dynamicconfig/"
   sed -e "s/127\.0\.0\.1:5432/$HOST:$PG_PORT/g" \
     -e "s/grpcPort: 7233/grpcPort: $b/; s/grpcPort: 7234/grpcPort: $((b + 1))/" \
     -e "s/grpcPort: 7235/grpcPort: $((b + 2))/; s/grpcPort: 7239/grpcPort: $((b + 6))/" \
@@ -162,6 +166,7 @@ write_config() {
     -e "s/port: 7936/port: 0/" \
     -e "s/^  level: info/  level: warn/" \
     -e "s/rpcAddress: \"localhost:7233\"/rpcAddress: \"$HOST:$b\"/" \
+    -e "s#config/dynamicconfig/development-sql.yaml#config/dynamicconfig/$(basename "$DYNAMIC_CONFIG")#" \
     "$MODULE_DIR/config/$SERVER_ENV.yaml" >"$dir/$SERVER_ENV.yaml"
   # Every port of the module's file must have been moved: a missed one would clash with another server.
   if grep -nE ':(5432|7233|8000)\b|Port: (72[0-9][0-9]|69[0-9][0-9])\b' "$dir/$SERVER_ENV.yaml"; then
@@ -213,8 +218,7 @@ up() {
   install_temporal
   start_postgres
   create_role
-  setup_schema "$DB_NAME" temporal
-  setup_schema "$VISIBILITY_DB_NAME" visibility
+  setup_schemas
   start_server
   say "Temporal $TEMPORAL_SERVER_VERSION on PostgreSQL ($HOST:$PG_PORT) is up in $((SECONDS - t0)) s"
   say "TEMPORAL_ADDRESS=$ADDRESS   (state and logs in $STATE; stop with: scripts/temporal-postgres.sh down)"
@@ -254,5 +258,9 @@ case "${1:-}" in
   down) down ;;
   kill-server) kill_server ;;
   env) echo "TEMPORAL_ADDRESS=$ADDRESS" ;;
-  *) echo "usage: $0 up|down|kill-server|env" >&2; exit 2 ;;
+  settings)
+    for v in TEMPORAL_SERVER_VERSION SCHEMA_PLUGIN SCHEMA_SUBDIR SCHEMA_SCRIPT DYNAMIC_CONFIG DB_USER DB_NAME VISIBILITY_DB_NAME; do
+      echo "$v=${!v}"
+    done ;;
+  *) echo "usage: $0 up|down|kill-server|env|settings" >&2; exit 2 ;;
 esac
