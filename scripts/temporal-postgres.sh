@@ -4,6 +4,7 @@
 # for developers who want to see what a self-hosted cluster does.
 #
 #   scripts/temporal-postgres.sh up           install what is missing, start PostgreSQL and Temporal
+#   scripts/temporal-postgres.sh install      only install what is missing (PostgreSQL, the server binaries)
 #   scripts/temporal-postgres.sh down         stop both and delete their data (the next `up` is fresh)
 #   scripts/temporal-postgres.sh kill-server  SIGKILL the Temporal server only (crash tests); `up` restarts it
 #   scripts/temporal-postgres.sh env          print TEMPORAL_ADDRESS=… for the running server
@@ -255,6 +256,7 @@ kill_server() {
 
 case "${1:-}" in
   up) up ;;
+  install) install_postgres; install_temporal; say "server $SERVER_BIN, sql tool $SQL_BIN, module $MODULE_DIR" ;;
   down) down ;;
   kill-server) kill_server ;;
   env) echo "TEMPORAL_ADDRESS=$ADDRESS" ;;
