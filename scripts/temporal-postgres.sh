@@ -15,7 +15,8 @@
 # attributes. Everything listens on 127.0.0.1 only, on ports of its own (not 5432 or 7233).
 #
 # Settings (environment):
-#   WINGMAN_PG_DIR            state: PostgreSQL data, server config and logs   (default .temporal/postgres)
+#   WINGMAN_PG_DIR            state: PostgreSQL data, server config and logs   (default .temporal/postgres;
+#                             as root, PostgreSQL's data goes to /tmp when the postgres user cannot reach it)
 #   WINGMAN_PG_PORT           PostgreSQL port                                  (default 25432)
 #   WINGMAN_PG_TEMPORAL_PORT  Temporal frontend gRPC port; the other services use the ports after it
 #                             (+1 history, +2 matching, +6 worker, +10 HTTP, +20 metrics, +100.. membership;
@@ -97,7 +98,17 @@ as_pg() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }
 
-pg_data() { echo "$STATE/data"; }
+# PostgreSQL's own directory (data, socket, log): under $STATE, unless $STATE is closed to the
+# postgres user (a checkout under /root, say): then under /tmp, one per port.
+pg_home() {
+  if [ "$(id -u)" -ne 0 ]; then echo "$STATE/pg"; return; fi
+  mkdir -p "$STATE/pg"
+  chown postgres: "$STATE/pg"
+  if runuser -u postgres -- test -w "$STATE/pg"; then echo "$STATE/pg"; else echo "${TMPDIR:-/tmp}/wingman-temporal-pg-$PG_PORT"; fi
+}
+PG_HOME=
+
+pg_data() { echo "$PG_HOME/data"; }
 
 port_answers() { (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null; }
 
@@ -107,30 +118,27 @@ start_postgres() {
   local bin data
   bin=$(pg_bin)
   data=$(pg_data)
-  mkdir -p "$STATE"
-  if [ "$(id -u)" -eq 0 ]; then
-    chown postgres: "$STATE"
-    runuser -u postgres -- test -w "$STATE" ||
-      die "the postgres user cannot write $STATE (a parent directory is closed to it): set WINGMAN_PG_DIR, e.g. /tmp/wingman-pg"
-  fi
+  mkdir -p "$PG_HOME"
+  [ "$(id -u)" -ne 0 ] || chown postgres: "$PG_HOME"
   if pg_running; then return 0; fi
   if [ ! -f "$data/PG_VERSION" ]; then
     say "initdb $data"
-    local pwfile="$STATE/.pw"
+    local pwfile="$PG_HOME/.pw"
     (umask 077 && echo "$DB_PASSWORD" >"$pwfile")
     [ "$(id -u)" -ne 0 ] || chown postgres: "$pwfile"
     as_pg "$bin/initdb" -D "$data" -U postgres --auth-local=trust --auth-host=scram-sha-256 --pwfile="$pwfile" \
-      --encoding=UTF8 --no-locale >"$STATE/initdb.log"
+      --encoding=UTF8 --no-locale >"$STATE/initdb.log" ||
+      die "initdb failed; see $STATE/initdb.log"
     rm -f "$pwfile"
   fi
   if port_answers "$PG_PORT"; then die "port $PG_PORT is taken by something else: set WINGMAN_PG_PORT"; fi
   # Temporal's services keep pools of their own (up to 20 connections each): more than the default 100.
-  as_pg "$bin/pg_ctl" -D "$data" -l "$STATE/postgres.log" -w -t 60 \
-    -o "-h $HOST -p $PG_PORT -k $STATE -c max_connections=200" start >/dev/null ||
-    die "PostgreSQL did not start; see $STATE/postgres.log"
+  as_pg "$bin/pg_ctl" -D "$data" -l "$PG_HOME/postgres.log" -w -t 60 \
+    -o "-h $HOST -p $PG_PORT -k $PG_HOME -c max_connections=200" start >/dev/null ||
+    die "PostgreSQL did not start; see $PG_HOME/postgres.log"
 }
 
-psql_admin() { as_pg "$(pg_bin)/psql" -h "$STATE" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
+psql_admin() { as_pg "$(pg_bin)/psql" -h "$PG_HOME" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
 
 create_role() {
   if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER'")" != 1 ]; then
@@ -217,6 +225,7 @@ up() {
   local t0=$SECONDS
   install_postgres
   install_temporal
+  PG_HOME=$(pg_home)
   start_postgres
   create_role
   setup_schemas
@@ -239,10 +248,14 @@ stop_server() {
 
 down() {
   stop_server
-  if [ -f "$(pg_data)/PG_VERSION" ] && pg_bin >/dev/null && pg_running; then
-    as_pg "$(pg_bin)/pg_ctl" -D "$(pg_data)" -m fast -w stop >/dev/null
+  # Nothing of PostgreSQL to stop where it was never installed (as root: no postgres user).
+  if [ "$(id -u)" -ne 0 ] || id postgres >/dev/null 2>&1; then
+    PG_HOME=$(pg_home)
+    if [ -f "$(pg_data)/PG_VERSION" ] && pg_bin >/dev/null && pg_running; then
+      as_pg "$(pg_bin)/pg_ctl" -D "$(pg_data)" -m fast -w stop >/dev/null
+    fi
   fi
-  rm -rf "$STATE"
+  rm -rf "$STATE" ${PG_HOME:+"$PG_HOME"}
   say "stopped; removed $STATE"
 }
 
