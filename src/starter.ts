@@ -23,7 +23,10 @@ import type { BatchInput, BatchOptions, BatchSummary, ManifestEntry, Provider } 
 import { DEFAULT_LLM_QUEUES } from './schemas.js';
 import { BATCH_ID } from './temporal/search-attributes.js';
 import { installRuntime } from './temporal/runtime.js';
-import { connectClient, connectWorker, ensureSearchAttributes, temporalAnswers } from './temporal/connection.js';
+import { connectClient, connectWorker, temporalAnswers } from './temporal/connection.js';
+import { ensureNamespace, mayCreateByDefault } from './temporal/namespace.js';
+import { attributeNotServedYet, ensureSearchAttributes, whileServerCatchesUp } from './temporal/search-attribute-setup.js';
+import { temporalErrorLine } from './temporal/errors.js';
 import { batchWorkflowId } from './workflows/batch/messages.js';
 import type { batchWorkflow } from './workflows/batch/workflow.js';
 import { createWorkers } from './worker.js';
@@ -131,7 +134,12 @@ export async function startBatch(argv: string[]): Promise<number> {
   const workers: Worker[] = [];
   try {
     const client = await connectClient(c, address);
-    if (!server) await ensureSearchAttributes(client, c.TEMPORAL_NAMESPACE);
+    if (!server) {
+      const create = args.createNamespace || mayCreateByDefault(c.TEMPORAL_NAMESPACE, address);
+      const ns = await ensureNamespace(client, { namespace: c.TEMPORAL_NAMESPACE, address, create });
+      if (ns.kind === 'missing') return refuse(ns.message);
+      await ensureSearchAttributes(client, c.TEMPORAL_NAMESPACE);
+    }
     if (!args.noWorker) workers.push(...(await createWorkers({ connection: await connectWorker(c, address), config: c })));
     const running = workers.map((w) => w.run());
 
@@ -167,7 +175,8 @@ async function startOrAttach(client: Client, c: Config, input: BatchInput) {
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
   try {
-    const handle = await client.workflow.start<typeof batchWorkflow>('batchWorkflow', {
+    // A server with more than one frontend may not know the attributes everywhere yet.
+    const start = () => client.workflow.start<typeof batchWorkflow>('batchWorkflow', {
       workflowId,
       taskQueue: c.TEMPORAL_TASK_QUEUE,
       args: [input],
@@ -175,6 +184,7 @@ async function startOrAttach(client: Client, c: Config, input: BatchInput) {
       staticSummary: `Wingman batch ${input.batchId}: ${input.manifest.total} workers`,
       staticDetails: `workspace ${input.options.workspace}, python root ${input.options.pythonRoot}, providers ${input.options.providers.join(', ')}`,
     });
+    const handle = await whileServerCatchesUp(start, attributeNotServedYet);
     console.log(`Started batch ${input.batchId}: ${input.manifest.total} workers, concurrency ${input.options.concurrency}`);
     return handle;
   } catch (err) {
@@ -220,8 +230,10 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   startBatch(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
-      // Not one of the contract's codes: a crash says nothing about how the batch went.
-      console.error(err instanceof Error ? err.stack ?? err.message : err);
+      // Not one of the contract's codes: a crash says nothing about how the batch went. An error
+      // from Temporal is one line in the server's words; anything else keeps its stack trace.
+      const c = { address: process.env.TEMPORAL_ADDRESS ?? 'localhost:7233', namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' };
+      console.error(temporalErrorLine(err, c) ?? (err instanceof Error ? err.stack ?? err.message : err));
       process.exit(4);
     },
   );

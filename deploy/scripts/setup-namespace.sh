@@ -1,7 +1,7 @@
 #!/bin/sh
 # One-shot (compose service `temporal-namespace`, image temporalio/admin-tools): waits for the
 # Temporal frontend, creates the namespace and registers Wingman's custom search attributes as
-# Keyword (the names in src/search-attributes.ts). Idempotent: an existing namespace or attribute
+# Keyword (the names in src/temporal/search-attributes.ts). Idempotent: an existing namespace or attribute
 # is kept, so it runs on every `docker compose up`. An attribute that exists with another type
 # is an error.
 set -eu

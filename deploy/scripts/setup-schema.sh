@@ -1,10 +1,12 @@
 #!/bin/sh
-# One-shot (compose service `temporal-schema`, image temporalio/admin-tools): creates Temporal's
+# One-shot (compose service `temporal-schema`, image temporalio/admin-tools; also run by
+# scripts/temporal-postgres.sh with the Go module's tool and schema files): creates Temporal's
 # two PostgreSQL databases and migrates each schema to the version this admin-tools image ships.
 # Idempotent: an existing database is kept, and setup-schema/update-schema only apply versions
 # newer than the one recorded, so it runs on every `docker compose up`.
 set -eu
 
+: "${DB:=postgres12}"
 : "${POSTGRES_SEEDS:=postgresql}"
 : "${DB_PORT:=5432}"
 : "${POSTGRES_USER:=temporal}"
@@ -18,12 +20,15 @@ set -eu
 export SQL_PASSWORD="$POSTGRES_PWD"
 
 sql() {
-  temporal-sql-tool --plugin postgres12 --ep "$POSTGRES_SEEDS" -p "$DB_PORT" -u "$POSTGRES_USER" "$@"
+  temporal-sql-tool --plugin "$DB" --ep "$POSTGRES_SEEDS" -p "$DB_PORT" -u "$POSTGRES_USER" "$@"
 }
 
 echo "waiting for PostgreSQL at $POSTGRES_SEEDS:$DB_PORT"
+# admin-tools has nc; where it is missing (scripts/temporal-postgres.sh on a bare host, whose
+# PostgreSQL is up already) the first sql command says whether the database answers.
+answers() { ! command -v nc >/dev/null 2>&1 || nc -z -w 2 "$POSTGRES_SEEDS" "$DB_PORT"; }
 i=1
-until nc -z -w 2 "$POSTGRES_SEEDS" "$DB_PORT"; do
+until answers; do
   if [ "$i" -ge "$SETUP_TRIES" ]; then
     echo "PostgreSQL at $POSTGRES_SEEDS:$DB_PORT did not answer after $i tries" >&2
     exit 1

@@ -2,7 +2,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config.js';
-import { SEARCH_ATTRIBUTES } from './search-attributes.js';
 
 function tlsOption(c: Config): boolean | undefined {
   if (c.TEMPORAL_TLS) return c.TEMPORAL_TLS === 'true';
@@ -31,18 +30,4 @@ export async function temporalAnswers(c: Config, address = c.TEMPORAL_ADDRESS): 
   } finally {
     await connection?.close().catch(() => undefined);
   }
-}
-
-/** Registers the custom search attributes the workflows set, where the namespace lacks them. */
-export async function ensureSearchAttributes(client: Client, namespace: string): Promise<string[]> {
-  const { customAttributes } = await client.connection.operatorService.listSearchAttributes({ namespace });
-  const existing = new Set(Object.keys(customAttributes ?? {}));
-  const missing = Object.entries(SEARCH_ATTRIBUTES).filter(([name]) => !existing.has(name));
-  if (missing.length === 0) return [];
-  const KEYWORD = 2; // temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
-  await client.connection.operatorService.addSearchAttributes({
-    namespace,
-    searchAttributes: Object.fromEntries(missing.map(([name]) => [name, KEYWORD])),
-  });
-  return missing.map(([name]) => name);
 }

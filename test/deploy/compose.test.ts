@@ -425,3 +425,42 @@ describe('Dockerfile', () => {
     for (const entry of ['node_modules', '.temporal', '.wingman', 'results', '.git', '.env']) expect(ignored).toContain(entry);
   });
 });
+
+// --- the stack is what the postgres tier tested --------------------------------------------------
+
+describe('docker-compose.yml agrees with scripts/temporal-postgres.sh (the server `npm run test:postgres` runs on)', () => {
+  async function scriptSettings(): Promise<Record<string, string>> {
+    const r = await execa(path.join(root, 'scripts', 'temporal-postgres.sh'), ['settings'], { env: baseEnv(), extendEnv: false });
+    return Object.fromEntries(r.stdout.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  }
+
+  test('the same server version, schema steps, databases, dynamic config and search attributes', async () => {
+    const s = await scriptSettings();
+    const { config } = await configV1();
+    const services = config.services as Record<string, Json>;
+
+    // The server, and the admin-tools whose schema files and sql tool set it up: the tested version.
+    expect(services.temporal.image).toBe(`temporalio/server:${s.TEMPORAL_SERVER_VERSION}`);
+    expect(services['temporal-schema'].image).toBe(`temporalio/admin-tools:${s.TEMPORAL_SERVER_VERSION}`);
+
+    // The schema steps: the script runs the compose service's own script, with the same plugin,
+    // databases and user, on the same schema directory of the same release.
+    const schema = services['temporal-schema'];
+    expect(JSON.stringify(schema.entrypoint)).toContain(`/${s.SCHEMA_SCRIPT}`);
+    expect(volumes(schema)).toContainEqual({ source: path.join(root, path.dirname(s.SCHEMA_SCRIPT!)), target: `/${path.dirname(s.SCHEMA_SCRIPT!)}` });
+    expect(env(schema)).toMatchObject({ DB: s.SCHEMA_PLUGIN, DBNAME: s.DB_NAME, VISIBILITY_DBNAME: s.VISIBILITY_DB_NAME, POSTGRES_USER: s.DB_USER });
+    const schemaRoot = /SCHEMA_ROOT:=([^}]+)\}/.exec(readFileSync(path.join(root, s.SCHEMA_SCRIPT!), 'utf8'))?.[1];
+    expect(schemaRoot).toBe(`/etc/temporal/${s.SCHEMA_SUBDIR}`);
+    expect(env(services.temporal)).toMatchObject({ DB: s.SCHEMA_PLUGIN, DBNAME: s.DB_NAME, VISIBILITY_DBNAME: s.VISIBILITY_DB_NAME });
+
+    // The dynamic config the tested server ran with is the file the stack mounts and names.
+    const mounted = volumes(services.temporal).find((v) => v.source === path.join(root, path.dirname(s.DYNAMIC_CONFIG!)));
+    expect(mounted).toBeDefined();
+    expect(env(services.temporal).DYNAMIC_CONFIG_FILE_PATH).toBe(`${mounted!.target}/${path.basename(s.DYNAMIC_CONFIG!)}`);
+
+    // The search attributes the stack registers are the ones start-batch registers on the tested server.
+    expect((env(services['temporal-namespace']).WINGMAN_SEARCH_ATTRIBUTES ?? '').split(/\s+/).sort()).toEqual(Object.keys(SEARCH_ATTRIBUTES).sort());
+    expect(Object.values(SEARCH_ATTRIBUTES).every((t) => t === 'Keyword')).toBe(true);
+    expect(readFileSync(path.join(root, 'deploy', 'scripts', 'setup-namespace.sh'), 'utf8')).toContain('--type Keyword');
+  });
+});

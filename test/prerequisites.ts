@@ -1,0 +1,47 @@
+// Jest's globalSetup: before any suite runs, check that what the tests drive is installed (the
+// Temporal CLI, Python with pytest, Chromium, docker-compose) and stop with one line naming
+// `npm run setup` when something is missing, rather than letting every suite fail its own way.
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
+
+function executable(file: string): boolean {
+  try {
+    accessSync(file, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function onPath(name: string): boolean {
+  return (process.env.PATH ?? '').split(path.delimiter).some((dir) => dir && executable(path.join(dir, name)));
+}
+
+function pythonHasPytest(python: string): boolean {
+  try {
+    execFileSync(python, ['-c', 'import pytest'], { stdio: 'ignore', timeout: 30_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What is missing, in words a person can act on (empty: all there). */
+export function missingPrerequisites(): string[] {
+  const missing: string[] = [];
+  const cli = process.env.TEMPORAL_CLI_PATH;
+  if (cli ? !executable(cli) : !onPath('temporal')) missing.push(cli ? `the Temporal CLI at TEMPORAL_CLI_PATH (${cli})` : 'the Temporal CLI (`temporal`)');
+  const python = process.env.WINGMAN_PYTHON ?? 'python3';
+  if (!pythonHasPytest(python)) missing.push(`${python} with pytest`);
+  if (!executable('/usr/bin/chromium')) missing.push('Chromium (/usr/bin/chromium)');
+  if (!onPath('docker-compose')) missing.push('docker-compose');
+  return missing;
+}
+
+export default function globalSetup(): void {
+  const missing = missingPrerequisites();
+  if (missing.length === 0) return;
+  process.stderr.write(`npm test needs ${missing.join(', ')}: run \`npm run setup\` (see README, "The two commands").\n`);
+  process.exit(1);
+}
