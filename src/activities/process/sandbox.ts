@@ -84,16 +84,16 @@ const NAMESPACES = ['--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshar
 export function bwrapArgv(bwrap: string, argv: string[], env: Record<string, string>, spec: SandboxSpec, root: boolean): string[] {
   type Mount = { at: string; args: string[] };
   const mounts: Mount[] = [];
-  for (const h of spec.hidden) {
+  // /tmp is a fresh tmpfs already; and "/" (a home of "/") cannot be hidden from what must run.
+  const hidden = spec.hidden.flatMap((h) => {
     const st = statOrNull(h);
-    // /tmp is a fresh tmpfs already; and "/" (a home of "/") cannot be hidden from what must run.
-    if (!st || isUnder(h, '/tmp') || depth(h) === 0) continue;
-    mounts.push({ at: h, args: st.isDirectory() ? ['--tmpfs', h] : ['--ro-bind', '/dev/null', h] });
-  }
-  const hiddenDirs = spec.hidden.filter((h) => statOrNull(h)?.isDirectory());
+    return st && !isUnder(h, '/tmp') && depth(h) > 0 ? [{ at: h, dir: st.isDirectory() }] : [];
+  });
+  for (const h of hidden) mounts.push({ at: h.at, args: h.dir ? ['--tmpfs', h.at] : ['--ro-bind', '/dev/null', h.at] });
   for (const r of spec.readable) {
     // Only what a hidden directory or /tmp would otherwise cover needs binding back.
-    if (existsSync(r) && (isUnder(r, '/tmp') || hiddenDirs.some((h) => isUnder(r, h)))) mounts.push({ at: r, args: ['--ro-bind', r, r] });
+    const covered = isUnder(r, '/tmp') || hidden.some((h) => h.dir && isUnder(r, h.at));
+    if (covered && existsSync(r)) mounts.push({ at: r, args: ['--ro-bind', r, r] });
   }
   for (const w of spec.writable) mounts.push({ at: w, args: ['--bind', w, w] });
   mounts.sort((a, b) => depth(a.at) - depth(b.at));
