@@ -10,7 +10,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ArtifactStore } from './artifacts.js';
 import type { Config } from '../config.js';
 import { PathError, resolveInside } from '../instructions/paths.js';
-import { DEFAULT_RUNNERS, formatRunners, parseRunners } from '../instructions/commands.js';
+import { DEFAULT_RUNNERS, formatRunners, optionProblems, parseRunners, runnerOf } from '../instructions/commands.js';
 import type { RunOptions, RunResult } from './process/process-run.js';
 import { pythonDirs, realPython } from './process/python.js';
 import { defaultHidden, IsolationRefused, runSandboxed, type SandboxSpec } from './process/sandbox.js';
@@ -156,9 +156,12 @@ export async function runTests(deps: { config: Config; store: ArtifactStore }, i
   // The manifest checked these already; a request from anywhere else is checked again here.
   const runners = deps.config.WINGMAN_ALLOWED_RUNNERS ? parseRunners(deps.config.WINGMAN_ALLOWED_RUNNERS) : DEFAULT_RUNNERS;
   for (const argv of req.commands) {
-    if (!runners.some((r) => r.length > 0 && r.every((t, i) => argv[i] === t))) {
+    const runner = runnerOf(argv, runners);
+    if (!runner) {
       throw ApplicationFailure.nonRetryable(`not an allowed test runner: ${argv.join(' ')} (allowed: ${formatRunners(runners)})`, 'CommandNotAllowed');
     }
+    const problems = optionProblems(argv, runner);
+    if (problems.length > 0) throw ApplicationFailure.nonRetryable(`${problems.join('; ')}: ${argv.join(' ')}`, 'CommandNotAllowed');
   }
   const cwd = pythonRootDir(req.workspace, req.pythonRoot);
   await mkdir(cwd, { recursive: true });

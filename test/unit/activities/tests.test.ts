@@ -243,6 +243,11 @@ test('output is capped; the command is stopped and fails', async () => {
 test('a command that is not an allowed runner is refused, not run', async () => {
   await expect(runTests(depsWith(), req([['python', '-c', 'open("/tmp/pwned", "w")']]))).rejects.toMatchObject({ type: 'CommandNotAllowed', nonRetryable: true });
   await expect(runTests(depsWith(), req([['curl', 'http://example.com']]))).rejects.toMatchObject({ type: 'CommandNotAllowed' });
+  // Options are checked again here, not only in the manifest.
+  await expect(runTests(depsWith(), req([['pytest', '--basetemp=/']]))).rejects.toMatchObject({
+    type: 'CommandNotAllowed',
+    message: 'option `--basetemp=/` is not allowed in a test command: pytest empties that directory: pytest --basetemp=/',
+  });
   const custom = await runTests(depsWith({ WINGMAN_ALLOWED_RUNNERS: 'python -c' }), req([['python', '-c', 'print(42)']]));
   expect(custom).toMatchObject({ ok: true, passed: 1 });
 });
