@@ -78,8 +78,10 @@ test('exit 5 (no tests collected) is not a pass; a collection error counts as a 
 });
 
 test('a usage error is a failed run, not an infrastructure error', async () => {
-  const run = await runTests(depsWith(), req([['pytest', '--no-such-option']]));
+  // An allowed option with a value pytest rejects (an unknown option is refused before the run).
+  const run = await runTests(depsWith(), req([['pytest', '--tb=nonsense']]));
   expect(run).toMatchObject({ ok: false, passed: 0, failed: 1 });
+  expect(run.summary).toMatch(/exit 4: pytest usage error/);
 });
 
 test('pytest that writes no JUnit XML is an infrastructure failure (retryable)', async () => {
