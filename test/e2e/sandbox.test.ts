@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Report } from '../../src/schemas.js';
@@ -16,14 +17,22 @@ import { startTestServer } from '../support/temporal.js';
 
 const CANARY = `sk-canary-${process.pid}-${Date.now()}`;
 
+// A Unix socket where the host keeps them (Docker's is /run/docker.sock): a network namespace does not
+// cover the file system, so /run must be out of sight.
+const SOCKET = `/run/wingman-hostile-${process.pid}.sock`;
+
 let server: TestWorkflowEnvironment;
 let llm: LlmStandIn;
+let unix: Server;
 beforeAll(async () => {
   server = await startTestServer();
   // The stand-in wants the key, like the real endpoint: a test that reached it could spend it.
   llm = await startLlmStandIn({ apiKey: CANARY });
+  unix = createServer((c) => c.end());
+  await new Promise<void>((resolve, reject) => unix.once('error', reject).listen(SOCKET, resolve));
 });
 afterAll(async () => {
+  await new Promise((r) => unix?.close(r));
   await llm?.close();
   await server?.teardown();
 });
@@ -77,6 +86,14 @@ def hunt():
             found["tcp"].append(name)
         except OSError:
             pass
+    try:
+        u = socket.socket(socket.AF_UNIX)
+        u.settimeout(2)
+        u.connect(${py(SOCKET)})
+        u.close()
+        found["tcp"].append("unix")
+    except OSError:
+        pass
     for path in (${py(path.join(o.root, 'outside.txt'))}, ${py(path.join(o.state, 'pwned.txt'))}, ${py(path.join(o.workspace, 'pwned.txt'))}):
         try:
             with open(path, "w") as fh:
@@ -186,7 +203,7 @@ test('without isolation (WINGMAN_ISOLATION=none, said loudly) the same test find
     // The hunt works: this is what every test run could do before the sandbox.
     expect(r.hunt?.environ.length).toBeGreaterThan(0);
     expect(r.hunt?.files).toEqual(expect.arrayContaining([path.join(r.root, '.env'), path.join(repoRoot, 'package.json')]));
-    expect(r.hunt?.tcp).toEqual(['temporal', 'llm']);
+    expect(r.hunt?.tcp).toEqual(['temporal', 'llm', 'unix']);
     expect(r.hunt?.processes.length).toBeGreaterThan(0);
     expect(r.leaked).toEqual({ outside: true, state: true, workspace: true, hostTmp: true });
     expect(r.report.workers[0]?.outcome).toBe('failed');

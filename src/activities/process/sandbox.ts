@@ -3,7 +3,7 @@
 // Temporal frontend, the LLM endpoint). So every command that runs generated code (tests, the
 // criteria imports, `bash -n`) is wrapped here:
 //   bwrap  its own PID, network, IPC and UTS namespaces (loopback only, nothing outside), a read-only
-//          view of the system, the checkout, the state dir, the worker's home and `.env` files hidden,
+//          view of the system, the checkout, the state dir, the worker's home, `.env` and /run hidden,
 //          only the Python root and the run's scratch dir writable, its own /tmp, no capabilities.
 //   uid    where bwrap cannot start but the worker is root: the command runs as a separate
 //          unprivileged uid (WINGMAN_SANDBOX_UID, default 65534). Other users' /proc/<pid>/environ
@@ -60,9 +60,14 @@ export interface Wrapped {
 /** The checkout this code runs from: its `.env`, `.temporal/` and sources are none of a test's business. */
 export const CHECKOUT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/** What every sandbox hides: the checkout, the state dir, the worker's home, `.env` in its cwd. */
+/**
+ * What every sandbox hides: the checkout, the state dir, the worker's home, `.env` and the dev
+ * server's data in its cwd, and /run, whose Unix sockets (Docker's, D-Bus) a read-only mount and
+ * a network namespace would both leave reachable.
+ */
 export function defaultHidden(stateDir = process.env.WINGMAN_STATE_DIR || '.wingman'): string[] {
-  return [CHECKOUT, path.resolve(stateDir), homedir(), path.join(process.cwd(), '.env')];
+  const cwd = process.cwd();
+  return [CHECKOUT, path.resolve(stateDir), homedir(), path.join(cwd, '.env'), path.join(cwd, '.temporal'), '/run'];
 }
 
 /**
