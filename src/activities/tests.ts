@@ -79,6 +79,7 @@ export async function sandboxFor(o: { workspace: string; rootDir: string; scratc
     readable: [path.resolve(o.workspace), ...(await pythonDirs(o.python))],
     hidden: defaultHidden(o.stateDir),
     cwd: o.cwd,
+    scratch: o.scratch,
   };
 }
 

@@ -13,7 +13,7 @@
 import { execa } from 'execa';
 import { existsSync, statSync } from 'node:fs';
 import { chown, readdir } from 'node:fs/promises';
-import { homedir, tmpdir } from 'node:os';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
@@ -47,6 +47,8 @@ export interface SandboxSpec {
   hidden: string[];
   /** Its working directory. */
   cwd: string;
+  /** The run's own scratch dir (one of `writable`): under the uid fallback, handed to that uid and its TMPDIR. */
+  scratch?: string;
 }
 
 /** The command to hand to the launcher instead of argv. */
@@ -130,10 +132,10 @@ export async function wrapCommand(iso: Isolation, argv: string[], env: Record<st
   }
   if (iso.kind === 'uid') {
     const { uid, gid } = sandboxUser();
-    // The run's own scratch dirs become the sandbox user's; the workspace keeps its owner.
-    for (const w of spec.writable) if (isUnder(w, tmpdir())) await chownTree(w, uid, gid);
-    const scratch = spec.writable.find((w) => isUnder(w, tmpdir()));
-    return { argv, env: scratch ? { ...env, TMPDIR: scratch } : env, uid, gid };
+    // The run's own scratch dir becomes the sandbox user's; the workspace keeps its owner.
+    if (!spec.scratch) return { argv, env, uid, gid };
+    await chownTree(spec.scratch, uid, gid);
+    return { argv, env: { ...env, TMPDIR: spec.scratch }, uid, gid };
   }
   return { argv, env };
 }
@@ -207,8 +209,10 @@ async function probeBwrap(): Promise<string | null> {
 async function probeUid(): Promise<string | null> {
   if (process.getuid?.() !== 0) return 'the worker is not root, so it cannot switch to another uid';
   const { uid, gid } = sandboxUser();
-  const r = await execa('/bin/sh', ['-c', 'exit 0'], { env: {}, extendEnv: false, reject: false, timeout: 10_000, uid, gid });
-  return r.exitCode === 0 ? null : `cannot start a process as uid ${uid}: ${r.shortMessage}`;
+  // The interpreter the tests use must run as that uid (a pyenv under a 0700 home does not).
+  const python = process.env.WINGMAN_PYTHON?.trim() || 'python3';
+  const r = await execa(python, ['-c', 'import sys'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false, reject: false, timeout: 10_000, uid, gid, cwd: '/', all: true });
+  return r.exitCode === 0 ? null : `cannot run ${python} as uid ${uid}: ${(r.all?.trim().split('\n').pop() ?? '') || r.shortMessage}`;
 }
 
 function sandboxUser(): { uid: number; gid: number } {

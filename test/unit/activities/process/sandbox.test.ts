@@ -1,7 +1,7 @@
 // The sandbox: which isolation is chosen (and when it is refused), the bwrap command line, and real
 // runs under bwrap and under the separate-uid fallback.
-import { readdirSync, readFileSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
@@ -212,8 +212,30 @@ function sleepers(seconds: string): number[] {
 }
 
 describe('the separate-uid fallback (real runs)', () => {
+  const savedPython = process.env.WINGMAN_PYTHON;
+  afterEach(() => {
+    if (savedPython === undefined) delete process.env.WINGMAN_PYTHON;
+    else process.env.WINGMAN_PYTHON = savedPython;
+  });
+
+  test('refused when the sandbox uid cannot run the interpreter (a Python under a 0700 home)', async () => {
+    process.env.WINGMAN_ISOLATION = 'uid';
+    const home = path.join(dir, 'home'); // stands for /root: 0700, the interpreter inside
+    await mkdir(path.join(home, 'bin'), { recursive: true });
+    await chmod(home, 0o700);
+    await symlink('/usr/bin/python3', path.join(home, 'bin', 'python3'));
+    process.env.WINGMAN_PYTHON = path.join(home, 'bin', 'python3');
+    resetIsolation();
+    if (process.getuid?.() !== 0) {
+      await expect(detectIsolation()).rejects.toThrow(/the worker is not root/);
+      return;
+    }
+    await expect(detectIsolation()).rejects.toThrow(new RegExp(`no separate uid \\(cannot run ${process.env.WINGMAN_PYTHON} as uid 65534`));
+  });
+
   test('runs as the sandbox uid, which cannot read the worker environment; a non-root worker refuses it', async () => {
     process.env.WINGMAN_ISOLATION = 'uid';
+    process.env.WINGMAN_PYTHON = '/usr/bin/python3';
     resetIsolation();
     if (process.getuid?.() !== 0) {
       await expect(detectIsolation()).rejects.toThrow(/the worker is not root/);
@@ -224,7 +246,10 @@ describe('the separate-uid fallback (real runs)', () => {
     await mkdir(scratch);
     await chmod(dir, 0o711); // mkdtemp's 0700 would keep the sandbox user out of its own scratch dir
     await writeFile(path.join(scratch, 'own.txt'), 'x');
-    const r = await run(['/bin/sh', '-c', `id -u; cat /proc/${process.pid}/environ > /dev/null 2>&1 && echo read || echo refused; echo "TMPDIR=$TMPDIR"; echo y > ${scratch}/own.txt && echo wrote`], undefined, spec({ writable: [scratch] }));
+    const r = await run(['/bin/sh', '-c', `id -u; cat /proc/${process.pid}/environ > /dev/null 2>&1 && echo read || echo refused; echo "TMPDIR=$TMPDIR"; echo y > ${scratch}/own.txt && echo wrote`], undefined, spec({ writable: [scratch], scratch }));
     expect(r.output.trim().split('\n')).toEqual(['65534', 'refused', `TMPDIR=${scratch}`, 'wrote']);
+    // Only the scratch dir changed hands.
+    expect(statSync(scratch).uid).toBe(65534);
+    expect(statSync(dir).uid).toBe(0);
   });
 });
