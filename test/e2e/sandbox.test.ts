@@ -211,3 +211,27 @@ test('without isolation (WINGMAN_ISOLATION=none, said loudly) the same test find
     rmSync(r.root, { recursive: true, force: true });
   }
 });
+
+test('start-batch refuses (exit 3) when generated code could not be isolated as asked, before anything starts', async () => {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-sandbox-'));
+  try {
+    const workspace = path.join(root, 'workspace');
+    mkdirSync(workspace);
+    writeInstructions(path.join(root, 'workers'), [{ id: 'WORKER_001', files: ['wingman/a.py'] }]);
+    const env = cliEnv({
+      TEMPORAL_ADDRESS: server.address,
+      OPENAI_API_KEY: CANARY,
+      OPENAI_BASE_URL: llm.openaiBaseUrl,
+      WINGMAN_STATE_DIR: path.join(root, 'state'),
+      WINGMAN_ISOLATION: 'off',
+    });
+    const calls = llm.calls.length;
+    const r = await runCli('starter', ['--workers', path.join(root, 'workers'), '--workspace', workspace, '--python-root', 'wingman', '--batch-id', 'refused'], { cwd: root, env });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toContain('WINGMAN_ISOLATION must be auto, bwrap, uid or none (got "off")');
+    expect(r.stdout).not.toContain('Started batch');
+    expect(llm.calls.length).toBe(calls);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
