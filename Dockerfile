@@ -9,11 +9,13 @@ FROM ${NODE_IMAGE}
 ARG PYTEST_VERSION=9.2.0
 
 # Python for the instructions' TEST_PROCESS (pytest, python -m py_compile; `bash -n` uses the
-# base image's bash) and ca-certificates for TLS to Temporal Cloud and the LLM providers.
+# base image's bash), bubblewrap to run them isolated (src/activities/process/sandbox.ts; the
+# container needs `security_opt: [seccomp=unconfined, apparmor=unconfined]`, as docker-compose.yml
+# sets, for the namespaces it creates) and ca-certificates for TLS to Temporal Cloud and the LLM providers.
 # pytest goes into a virtualenv at /opt/python, first on PATH: no --break-system-packages, no
 # clash with Debian's own Python packages, and `python`, `python3` and `pytest` all name it.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates python3 python3-venv \
+ && apt-get install -y --no-install-recommends bubblewrap ca-certificates python3 python3-venv \
  && rm -rf /var/lib/apt/lists/* \
  && python3 -m venv /opt/python \
  && /opt/python/bin/pip install --no-cache-dir --disable-pip-version-check "pytest==${PYTEST_VERSION}" \

@@ -216,6 +216,8 @@ export type BatchSummary = z.infer<typeof BatchSummary>;
 /** The JSON report, as the CLI contract defines it. */
 export const Report = BatchSummary.omit({ reportPath: true }).extend({
   cache: z.object({ hits: z.number().int(), savedUsd: z.number() }),
+  /** How the workspace host isolated generated code (process/sandbox.ts); null when it could not tell. */
+  isolation: z.object({ kind: z.enum(['bwrap', 'uid', 'none']), detail: z.string() }).nullable().default(null),
   workers: z.array(InstructionResult.omit({ startedAt: true, finishedAt: true }).extend({
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),

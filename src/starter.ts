@@ -30,6 +30,7 @@ import { temporalErrorLine } from './temporal/errors.js';
 import { batchWorkflowId } from './workflows/batch/messages.js';
 import type { batchWorkflow } from './workflows/batch/workflow.js';
 import { createWorkers } from './worker.js';
+import { describeIsolation, detectIsolation, IsolationRefused } from './activities/process/sandbox.js';
 
 export const EXIT = { passed: 0, notAllPassed: 1, aborted: 2, refused: 3 } as const;
 
@@ -91,6 +92,17 @@ export async function startBatch(argv: string[]): Promise<number> {
   const available: Provider[] = checks.filter((ch) => ch.ok).map((ch) => ch.provider);
   for (const ch of checks.filter((x) => !x.ok)) console.error(`provider ${ch.provider} unavailable: ${ch.detail}`);
   if (available.length === 0) return refuse(PROVIDER_HELP);
+  if (!args.noWorker) {
+    // The worker started here runs the generated code: say how it is isolated, or refuse without isolation.
+    try {
+      const line = describeIsolation(await detectIsolation());
+      if (args.json) console.error(line);
+      else console.log(line);
+    } catch (err) {
+      if (err instanceof IsolationRefused) return refuse(err.message);
+      throw err;
+    }
+  }
 
   const batchId = args.batchId ?? newBatchId();
   const options: BatchOptions = {

@@ -9,6 +9,7 @@ import { bundleWorkflows } from './temporal/bundle.js';
 import { config as readConfig, configuredProviders, type Config } from './config.js';
 import { installRuntime } from './temporal/runtime.js';
 import { connectWorker } from './temporal/connection.js';
+import { describeIsolation, detectIsolation } from './activities/process/sandbox.js';
 
 export const LLM_QUEUES = ['llm-openai', 'llm-ollama', 'llm-processor'] as const;
 
@@ -89,6 +90,8 @@ async function main(): Promise<void> {
   const queues = values.queues?.split(',').map((q) => q.trim()).filter(Boolean);
   const connection = await connectWorker(c);
   const workers = await createWorkers({ connection, config: c, queues });
+  // Checked once at start: a worker that would run generated code unisolated refuses to start.
+  if (workers.some((w) => w.options.taskQueue === c.WINGMAN_WORKSPACE_QUEUE)) console.log(describeIsolation(await detectIsolation()));
   console.log(`worker polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${c.TEMPORAL_ADDRESS}`);
   await runWorkers(workers);
   await connection.close();

@@ -13,7 +13,8 @@ import { InstructionError, parseInstructionFile } from '../instructions/parse.js
 import { resolveInside } from '../instructions/paths.js';
 import { realPython } from './process/python.js';
 import { CriteriaRequest, type CriteriaCheck } from '../schemas.js';
-import { planCommand, pythonRootDir, runScrubbed, scrubbedEnv } from './tests.js';
+import type { SandboxSpec } from './process/sandbox.js';
+import { planCommand, pythonRootDir, runScrubbed, sandboxFor, scrubbedEnv } from './tests.js';
 
 type Result = CriteriaCheck['results'][number];
 type Check =
@@ -52,7 +53,7 @@ export function classify(criterion: string, runners: string[][] = DEFAULT_RUNNER
 }
 
 const MARK = '@@wingman-criteria@@';
-// Imports run the generated code, so this runs like a test (scrubbed env, timeout, own group).
+// Imports run the generated code, so this runs like a test (sandboxed, scrubbed env, timeout, own group).
 const IMPORT_CHECK = String.raw`
 import ast, json, sys, traceback
 checks = json.loads(sys.argv[1])
@@ -113,6 +114,7 @@ export async function checkCriteria(deps: { config: Config; store: ArtifactStore
   const home = path.join(scratch, 'home');
   await mkdir(home);
   const env = scrubbedEnv({ home, pythonPath: rootDir, python });
+  const spec = await sandboxFor({ workspace: req.workspace, rootDir, scratch, python, stateDir: deps.config.stateDir, cwd: rootDir });
   const run = { env, timeoutMs: deps.config.WINGMAN_TEST_TIMEOUT_MS, outputCap: deps.config.WINGMAN_TEST_OUTPUT_CAP };
   const testFiles = req.deliverables.filter(isTestFile).map((f) => resolveInside(req.workspace, f));
 
@@ -120,7 +122,7 @@ export async function checkCriteria(deps: { config: Config; store: ArtifactStore
     const results: Result[] = criteria.map((criterion) => ({ criterion, status: 'unchecked', detail: '' }));
     const imports = checks.flatMap((c, i) => (c.kind === 'import' ? [{ i, stmt: c.stmt, files: c.inTests ? testFiles : [] }] : []));
     if (imports.length > 0) {
-      const r = await runScrubbed([python, '-c', IMPORT_CHECK, JSON.stringify(imports.map(({ stmt, files }) => ({ stmt, files })))], { cwd: rootDir, ...run });
+      const r = await runScrubbed([python, '-c', IMPORT_CHECK, JSON.stringify(imports.map(({ stmt, files }) => ({ stmt, files })))], { cwd: rootDir, ...run }, spec);
       const line = r.output.split('\n').find((l) => l.startsWith(MARK));
       const parsed = line ? (JSON.parse(line.slice(MARK.length)) as Array<{ missing: string | null; error: string | null }>) : null;
       imports.forEach(({ i, stmt }, k) => {
@@ -156,7 +158,7 @@ export async function checkCriteria(deps: { config: Config; store: ArtifactStore
       } else if (c.kind === 'unchecked') {
         res.detail = c.why;
       } else if (c.kind === 'command') {
-        Object.assign(res, await runCriterionCommand(c.argv, req.workspace, python, scratch, i, run));
+        Object.assign(res, await runCriterionCommand(c.argv, req.workspace, python, scratch, i, run, spec));
       }
     }
     return { ok: results.every((r) => r.status !== 'unmet'), results };
@@ -173,6 +175,7 @@ async function runCriterionCommand(
   scratch: string,
   i: number,
   run: { env: Record<string, string>; timeoutMs: number; outputCap: number },
+  spec: SandboxSpec,
 ): Promise<Pick<Result, 'status' | 'detail'>> {
   for (const p of pathArguments(argv)) {
     try {
@@ -182,7 +185,7 @@ async function runCriterionCommand(
     }
   }
   const plan = planCommand(argv, python, path.join(scratch, `criterion-${i}.xml`));
-  const r = await runScrubbed(plan.argv, { cwd: path.resolve(workspace), ...run });
+  const r = await runScrubbed(plan.argv, { cwd: path.resolve(workspace), ...run }, { ...spec, cwd: path.resolve(workspace) });
   if (r.spawnError) return { status: 'unmet', detail: `cannot run ${argv.join(' ')}: ${r.spawnError}` };
   if (r.exitCode === 0) return { status: 'met', detail: `${argv.join(' ')} exited 0` };
   const why = r.timedOut ? `timed out after ${run.timeoutMs} ms` : r.capped ? 'output cap reached' : `exited ${r.exitCode}`;

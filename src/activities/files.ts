@@ -1,14 +1,14 @@
-// Writes generated files into the workspace: inside it only, atomically (temp file in the same
-// directory, fsync, rename), keeping the previous version, and never twice: a retried or resumed
-// activity that finds the file already holding this content leaves it alone.
-import { randomUUID } from 'node:crypto';
-import { lstat, mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+// Writes generated files into the workspace: inside it only, atomically and durably (write-atomic.ts),
+// keeping the previous version, and never twice: a retried or resumed activity that finds the file
+// already holding this content leaves it alone.
+import { lstat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { sha256, type ArtifactStore } from './artifacts.js';
 import type { Config } from '../config.js';
 import { PathError, resolveInside } from '../instructions/paths.js';
 import { WriteRequest, type WrittenFile } from '../schemas.js';
+import { writeAtomic } from './write-atomic.js';
 
 export async function writeDeliverables(
   deps: { config: Config; store: ArtifactStore },
@@ -67,24 +67,8 @@ async function existing(file: string): Promise<{ sha: string; bytes: Buffer; mod
   return { sha: sha256(bytes), bytes, mode: st.isSymbolicLink() ? 0o644 : st.mode & 0o7777 };
 }
 
-/** Temp file in the target's directory, fsync, rename: a reader sees the old file or the new one, never half. */
+/** Atomic and durable (write-atomic.ts); content-addressed copies are written once. */
 async function atomicWrite(target: string, bytes: Buffer, mode: number, skipIfExists: boolean): Promise<void> {
-  const dir = path.dirname(target);
-  await mkdir(dir, { recursive: true });
   if (skipIfExists && (await lstat(target).catch(() => null))) return; // content-addressed: same name, same bytes
-  const tmp = path.join(dir, `.${path.basename(target)}.${randomUUID()}.tmp`);
-  const fh = await open(tmp, 'wx', mode);
-  try {
-    try {
-      await fh.writeFile(bytes);
-      await fh.chmod(mode); // the umask may have narrowed it
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, target);
-  } catch (e) {
-    await rm(tmp, { force: true });
-    throw e;
-  }
+  await writeAtomic(target, bytes, { mode });
 }

@@ -11,6 +11,7 @@ import { log } from '@temporalio/activity';
 import type { ArtifactStore } from './artifacts.js';
 import { writeHumanReports } from '../report/write.js';
 import { tail } from './tests.js';
+import { detectIsolation } from './process/sandbox.js';
 
 const resultFile = (reportPath: string, workerId: string) =>
   path.join(path.dirname(reportPath), 'workers', `${workerId}.json`);
@@ -43,7 +44,9 @@ export async function buildReport(req: ReportRequest): Promise<Report> {
     hits: workers.reduce((n, w) => n + w.cacheHits, 0),
     savedUsd: workers.reduce((n, w) => n + w.savedUsd, 0),
   };
-  return Report.parse({ ...req.summary, cache, workers });
+  // Written on the workspace host, whose isolation is the one the tests ran in.
+  const isolation = await detectIsolation().catch(() => null);
+  return Report.parse({ ...req.summary, cache, isolation, workers });
 }
 
 export async function writeReport(store: ArtifactStore, req: ReportRequest): Promise<void> {

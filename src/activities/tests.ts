@@ -1,6 +1,7 @@
 // Runs the TEST_PROCESS commands on generated code. The code is untrusted: no shell, a scrubbed
-// environment (no API keys), cwd in the workspace, a time limit that kills the whole process
-// group (a test that forks a sleeper does not outlive it), and a cap on the output kept.
+// environment (no API keys), the worker's isolation (process/sandbox.ts: own PID and network
+// namespaces, only the Python root writable), cwd in the workspace, a time limit that kills the
+// whole process group (a test that forks a sleeper does not outlive it), and a cap on the output kept.
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -9,10 +10,10 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ArtifactStore } from './artifacts.js';
 import type { Config } from '../config.js';
 import { PathError, resolveInside } from '../instructions/paths.js';
-import { DEFAULT_RUNNERS, formatRunners, parseRunners } from '../instructions/commands.js';
-import { launcher } from './process/launcher.js';
+import { DEFAULT_RUNNERS, formatRunners, optionProblems, parseRunners, runnerOf } from '../instructions/commands.js';
 import type { RunOptions, RunResult } from './process/process-run.js';
-import { realPython } from './process/python.js';
+import { pythonDirs, realPython } from './process/python.js';
+import { defaultHidden, IsolationRefused, runSandboxed, type SandboxSpec } from './process/sandbox.js';
 import { startTestTimer } from '../temporal/metrics.js';
 import { TestRequest, type TestRun } from '../schemas.js';
 
@@ -68,16 +69,38 @@ function activityContext(): Context | undefined {
 }
 
 /**
- * Runs argv without a shell in its own process group (process-run.ts), from the launcher
- * process. Heartbeats while it runs; cancelling the activity kills the group.
+ * What a run of generated code may touch: it writes only the Python root and its own scratch dir
+ * (HOME, JUnit XML), reads the workspace and the interpreter, and never sees the checkout, the
+ * state dir or the worker's home.
  */
-export async function runScrubbed(argv: string[], o: RunOptions): Promise<RunResult> {
+export async function sandboxFor(o: { workspace: string; rootDir: string; scratch: string; python: string; stateDir: string; cwd: string }): Promise<SandboxSpec> {
+  return {
+    writable: [o.rootDir, o.scratch],
+    readable: [path.resolve(o.workspace), ...(await pythonDirs(o.python))],
+    hidden: defaultHidden(o.stateDir),
+    cwd: o.cwd,
+    scratch: o.scratch,
+  };
+}
+
+/**
+ * Runs argv without a shell in its own process group (process-run.ts), from the launcher
+ * process, in the sandbox. Heartbeats while it runs; cancelling the activity kills the group.
+ */
+export async function runScrubbed(argv: string[], o: RunOptions, spec: SandboxSpec): Promise<RunResult> {
   const [file] = argv;
   if (!file) throw ApplicationFailure.nonRetryable('empty command', 'BadRequest');
   const ctx = activityContext();
   const beat = ctx ? setInterval(() => ctx.heartbeat(), HEARTBEAT_MS) : undefined;
   try {
-    const r = await launcher().run(argv, o, ctx?.cancellationSignal);
+    let r: RunResult;
+    try {
+      r = await runSandboxed(argv, o, spec, ctx?.cancellationSignal);
+    } catch (e) {
+      // No isolation and none allowed: every run of generated code would fail the same way.
+      if (e instanceof IsolationRefused) throw ApplicationFailure.nonRetryable(e.message, 'NoIsolation');
+      throw e;
+    }
     // Cancelled (batch aborted): say so, rather than report a failed test.
     if (ctx?.cancellationSignal.aborted) throw new CancelledFailure(`cancelled while running ${file}`);
     return r;
@@ -134,9 +157,12 @@ export async function runTests(deps: { config: Config; store: ArtifactStore }, i
   // The manifest checked these already; a request from anywhere else is checked again here.
   const runners = deps.config.WINGMAN_ALLOWED_RUNNERS ? parseRunners(deps.config.WINGMAN_ALLOWED_RUNNERS) : DEFAULT_RUNNERS;
   for (const argv of req.commands) {
-    if (!runners.some((r) => r.length > 0 && r.every((t, i) => argv[i] === t))) {
+    const runner = runnerOf(argv, runners);
+    if (!runner) {
       throw ApplicationFailure.nonRetryable(`not an allowed test runner: ${argv.join(' ')} (allowed: ${formatRunners(runners)})`, 'CommandNotAllowed');
     }
+    const problems = optionProblems(argv, runner);
+    if (problems.length > 0) throw ApplicationFailure.nonRetryable(`${problems.join('; ')}: ${argv.join(' ')}`, 'CommandNotAllowed');
   }
   const cwd = pythonRootDir(req.workspace, req.pythonRoot);
   await mkdir(cwd, { recursive: true });
@@ -145,6 +171,7 @@ export async function runTests(deps: { config: Config; store: ArtifactStore }, i
   const home = path.join(scratch, 'home');
   await mkdir(home);
   const env = scrubbedEnv({ home, pythonPath: cwd, python });
+  const spec = await sandboxFor({ workspace: req.workspace, rootDir: cwd, scratch, python, stateDir: deps.config.stateDir, cwd });
   const deadline = Date.now() + deps.config.WINGMAN_TEST_TIMEOUT_MS;
   const timer = startTestTimer();
 
@@ -166,7 +193,7 @@ export async function runTests(deps: { config: Config; store: ArtifactStore }, i
       }
       const junit = path.join(scratch, `junit-${i}.xml`);
       const plan = planCommand(argv, python, junit);
-      const r = await runScrubbed(plan.argv, { cwd, env, timeoutMs: remaining, outputCap: deps.config.WINGMAN_TEST_OUTPUT_CAP });
+      const r = await runScrubbed(plan.argv, { cwd, env, timeoutMs: remaining, outputCap: deps.config.WINGMAN_TEST_OUTPUT_CAP }, spec);
       if (r.spawnError) throw ApplicationFailure.retryable(`cannot start ${argv[0]}: ${r.spawnError}`, 'TestInfrastructure');
       log.push(r.output.trimEnd());
       if (r.capped) log.push(`[output cap of ${deps.config.WINGMAN_TEST_OUTPUT_CAP} reached: the command was stopped]`);

@@ -42,7 +42,7 @@ export interface ReportActivities {
 
 export interface ReportRequest {
   reportPath: string;
-  summary: Omit<Report, 'workers' | 'cache'>;
+  summary: Omit<Report, 'workers' | 'cache' | 'isolation'>;
   /** Every worker of the batch, in manifest order. */
   manifest: ManifestRef;
   /** The ones that never ran, or were cancelled, with why. */

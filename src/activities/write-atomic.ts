@@ -1,16 +1,55 @@
-// Write a whole file or nothing: a reader (or a crash) never sees half of it.
+// Write a whole file or nothing, and make it last: a reader (or a crash) never sees half of it, and
+// after a power loss the file is either the old one or the new one, never empty. Without the fsync
+// of the file, the rename can reach the disk before the data; without the fsync of the directory,
+// the rename itself can be lost. Every file the orchestrator writes (artifacts, the LLM cache, the
+// manifest, results, reports, deliverables) goes through here.
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import * as fsp from 'node:fs/promises';
 import path from 'node:path';
 
-export async function writeAtomic(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${randomUUID()}.tmp`;
+/** The fs/promises functions used here (tests pass a recording stand-in). */
+export interface AtomicFs {
+  mkdir: typeof fsp.mkdir;
+  open: typeof fsp.open;
+  rename: typeof fsp.rename;
+  rm: typeof fsp.rm;
+}
+
+export interface WriteOptions {
+  /** File mode, applied after the write (the umask may have narrowed it). Default 0o644. */
+  mode?: number;
+  fs?: AtomicFs;
+}
+
+export async function writeAtomic(file: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
+  const fs = opts.fs ?? fsp;
+  const dir = path.dirname(file);
+  await fs.mkdir(dir, { recursive: true });
+  // A dot name in the same directory: same file system (rename is atomic), and no tool picks it up.
+  const tmp = path.join(dir, `.${path.basename(file)}.${randomUUID()}.tmp`);
   try {
-    await writeFile(tmp, text);
-    await rename(tmp, file);
+    const fh = await fs.open(tmp, 'wx', opts.mode ?? 0o644);
+    try {
+      await fh.writeFile(data);
+      if (opts.mode !== undefined) await fh.chmod(opts.mode);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, file);
   } catch (err) {
-    await rm(tmp, { force: true });
+    await fs.rm(tmp, { force: true });
     throw err;
+  }
+  await syncDir(fs, dir);
+}
+
+/** fsync of a directory: makes the entries created or renamed in it durable. */
+async function syncDir(fs: AtomicFs, dir: string): Promise<void> {
+  const dh = await fs.open(dir, 'r');
+  try {
+    await dh.sync();
+  } finally {
+    await dh.close();
   }
 }

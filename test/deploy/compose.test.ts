@@ -194,6 +194,9 @@ function checkStack(config: Json): void {
     expect(we).toHaveProperty(k, '');
   }
   expect(we.WINGMAN_STATE_DIR).toBe('/state');
+  // Generated code runs in bubblewrap: the default seccomp and AppArmor profiles would refuse it.
+  expect(worker.security_opt).toEqual(expect.arrayContaining(['seccomp=unconfined', 'apparmor=unconfined']));
+  expect(we).toHaveProperty('WINGMAN_ISOLATION', '');
   const wv = volumes(worker);
   expect(wv).toContainEqual({ source: path.join(root, 'workspace'), target: '/workspace' });
   expect(wv).toContainEqual({ source: 'wingman-state', target: '/state' });
@@ -400,6 +403,8 @@ describe('Dockerfile', () => {
     const nodeImage = from.startsWith('${') ? /ARG NODE_IMAGE=(\S+)/.exec(text)?.[1] : from;
     expect(nodeImage).toBe('node:20-bookworm-slim');
     expect(text).toMatch(/apt-get install[^\n]*\bpython3\b/);
+    // The sandbox generated code runs in (src/activities/process/sandbox.ts).
+    expect(text).toMatch(/apt-get install[^\n]*\bbubblewrap\b/);
     expect(text).toMatch(/pip install[^\n]*pytest/);
     expect(text).toMatch(/\bnpm ci\b/);
     expect(ins).toContainEqual({ op: 'COPY', args: 'package.json package-lock.json ./' });

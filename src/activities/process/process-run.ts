@@ -11,6 +11,9 @@ export interface RunOptions {
   outputCap: number;
   /** Given on stdin (else stdin is closed). */
   input?: string;
+  /** Run as this user and group (the sandbox's uid fallback; the launcher must be root). */
+  uid?: number;
+  gid?: number;
 }
 export interface RunResult {
   /** Null when the process did not exit by itself (killed, or could not start). */
@@ -42,6 +45,7 @@ export function startProcess(argv: string[], o: RunOptions): { result: Promise<R
     reject: false,
     maxBuffer: o.outputCap,
     stripFinalNewline: false,
+    ...(o.uid === undefined ? {} : { uid: o.uid, gid: o.gid }),
   });
   let timedOut = false;
   const killGroup = (): void => {

@@ -93,6 +93,26 @@ test('WORKER_001: the import is checked by importing, with the error line when i
   expect((await check('WORKER_001', []))?.results[0]?.detail).toMatch(/ImportError: cannot import name 'SemanticAnalyzer'/);
 });
 
+test('the import check runs generated code in the sandbox: the worker and the checkout are out of its sight', async () => {
+  // A module that, when imported, refuses to load if it can see the worker process or read the checkout.
+  const checkout = fileURLToPath(new URL('../../../', import.meta.url));
+  await write(
+    'wingman/validation/semantic_analyzer.py',
+    [
+      'import os',
+      `if os.path.exists("/proc/${process.pid}/environ"):`,
+      '    raise RuntimeError("sees the worker process")',
+      `if os.path.exists(${JSON.stringify(path.join(checkout, 'package.json'))}):`,
+      '    raise RuntimeError("reads the checkout")',
+      'class SemanticAnalyzer:',
+      '    pass',
+      '',
+    ].join('\n'),
+  );
+  const r = await check('WORKER_001', ['wingman/validation/semantic_analyzer.py']);
+  expect(r.results[0]).toMatchObject({ status: 'met' });
+});
+
 test('an import that hangs is stopped at the time limit', async () => {
   await write('wingman/validation/semantic_analyzer.py', 'import time\ntime.sleep(1000)\n');
   const started = Date.now();

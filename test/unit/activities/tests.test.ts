@@ -1,5 +1,5 @@
 // runTests with real python and pytest on generated files in a temp workspace.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -78,8 +78,10 @@ test('exit 5 (no tests collected) is not a pass; a collection error counts as a 
 });
 
 test('a usage error is a failed run, not an infrastructure error', async () => {
-  const run = await runTests(depsWith(), req([['pytest', '--no-such-option']]));
+  // An allowed option with a value pytest rejects (an unknown option is refused before the run).
+  const run = await runTests(depsWith(), req([['pytest', '--tb=nonsense']]));
   expect(run).toMatchObject({ ok: false, passed: 0, failed: 1 });
+  expect(run.summary).toMatch(/exit 4: pytest usage error/);
 });
 
 test('pytest that writes no JUnit XML is an infrastructure failure (retryable)', async () => {
@@ -121,7 +123,8 @@ test('generated code sees a scrubbed environment: no API key, no token, nothing 
     expect(run.ok).toBe(true);
     const line = (await deps.store.get(run.outputRef)).split('\n').find((l) => l.includes('ENV={'));
     const env = JSON.parse(line!.slice(line!.indexOf('ENV=') + 4)) as Record<string, string>;
-    expect(Object.keys(env).sort()).toEqual(
+    // PWD is set by the sandbox's chdir (bwrap), and says nothing of ours.
+    expect(Object.keys(env).filter((k) => k !== 'PWD').sort()).toEqual(
       // PYTEST_* are pytest's own
       ['HOME', 'LANG', 'PATH', 'PYTEST_CURRENT_TEST', 'PYTEST_VERSION', 'PYTHONDONTWRITEBYTECODE', 'PYTHONHASHSEED', 'PYTHONPATH'].sort(),
     );
@@ -148,62 +151,85 @@ function alive(pid: number): boolean {
   }
 }
 
-const SLEEPER = (pidFile: string) => `import subprocess, time
+/**
+ * Host pids of the live processes whose command line is exactly argv. Tests run in their own PID
+ * namespace (the sandbox), so a pid they write down means nothing here: they are found by a
+ * command line of their own instead (`sleep 1000.<random digits>`).
+ */
+function pidsOf(argv: string[]): number[] {
+  const want = argv.join('\0') + '\0';
+  const found: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'utf8') === want && alive(Number(name))) found.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+const marker = () => `1000.${Math.floor(Math.random() * 1e9)}`;
+
+const SLEEPER = (seconds: string) => `import subprocess, time
 
 def test_hangs():
-    child = subprocess.Popen(["sleep", "1000"])
-    with open(${JSON.stringify(pidFile)}, "w") as fh:
-        fh.write(str(child.pid))
+    child = subprocess.Popen(["sleep", "${seconds}"])
     time.sleep(1000)
 `;
 
-async function childPid(pidFile: string): Promise<number> {
-  for (let i = 0; i < 100 && !existsSync(pidFile); i++) await new Promise((r) => setTimeout(r, 50));
-  return Number(await readFile(pidFile, 'utf8'));
+async function started(argv: string[]): Promise<number> {
+  for (let i = 0; i < 200 && pidsOf(argv).length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+  const [pid] = pidsOf(argv);
+  if (pid === undefined) throw new Error(`${argv.join(' ')} never started`);
+  return pid;
 }
 
 test('a test that hangs is killed at the time limit, with the child it forked', async () => {
-  const pidFile = path.join(dir, 'child.pid');
-  await write('wingman/tests/test_hang.py', SLEEPER(pidFile));
-  const started = Date.now();
-  const run = await runTests(depsWith({ WINGMAN_TEST_TIMEOUT_MS: '2500' }), req([['pytest', 'tests/test_hang.py'], ['python', '-m', 'py_compile', 'validation/calc.py']]));
-  const took = Date.now() - started;
+  const seconds = marker();
+  await write('wingman/tests/test_hang.py', SLEEPER(seconds));
+  const t0 = Date.now();
+  const running = runTests(depsWith({ WINGMAN_TEST_TIMEOUT_MS: '2500' }), req([['pytest', 'tests/test_hang.py'], ['python', '-m', 'py_compile', 'validation/calc.py']]));
+  const pid = await started(['sleep', seconds]);
+  const run = await running;
+  const took = Date.now() - t0;
   expect(run).toMatchObject({ ok: false, timedOut: true, passed: 0 });
   expect(run.failed).toBe(2); // the killed pytest, and the command the time limit left no room for
   expect(run.summary).toMatch(/killed \(with its process group\) after the time limit of 2500 ms/);
   expect(took).toBeGreaterThanOrEqual(2500);
   expect(took).toBeLessThan(6000);
-  const pid = await childPid(pidFile);
   await new Promise((r) => setTimeout(r, 200));
   expect(alive(pid)).toBe(false);
 });
 
 test('cancelling the activity kills the process group', async () => {
-  const pidFile = path.join(dir, 'child.pid');
-  await write('wingman/tests/test_hang.py', SLEEPER(pidFile));
+  const seconds = marker();
+  await write('wingman/tests/test_hang.py', SLEEPER(seconds));
   const env = new MockActivityEnvironment();
   const deps = depsWith({ WINGMAN_TEST_TIMEOUT_MS: '60000' });
-  const started = Date.now();
+  const t0 = Date.now();
   const running = env.run(runTests, deps, req([['pytest', 'tests/test_hang.py']]));
-  const pid = await childPid(pidFile);
+  const pid = await started(['sleep', seconds]);
   env.cancel();
   await expect(running).rejects.toBeInstanceOf(CancelledFailure);
-  expect(Date.now() - started).toBeLessThan(10_000);
+  expect(Date.now() - t0).toBeLessThan(10_000);
   await new Promise((r) => setTimeout(r, 200));
   expect(alive(pid)).toBe(false);
 });
 
 test('a process that leaves the group but holds the output pipe does not keep us waiting', async () => {
-  const pidFile = path.join(dir, 'escaped.pid');
+  const seconds = marker().replace(/^1000/, '30');
   await write(
     'wingman/tests/test_escape.py',
-    `import subprocess\n\ndef test_escape():\n    child = subprocess.Popen(["sleep", "30"], start_new_session=True)\n    open(${JSON.stringify(pidFile)}, "w").write(str(child.pid))\n`,
+    `import subprocess\n\ndef test_escape():\n    subprocess.Popen(["sleep", "${seconds}"], start_new_session=True)\n`,
   );
-  const started = Date.now();
+  const t0 = Date.now();
   const run = await runTests(depsWith(), req([['pytest', 'tests/test_escape.py', '-s']]));
   expect(run).toMatchObject({ ok: true, passed: 1 });
-  expect(Date.now() - started).toBeLessThan(5000);
-  process.kill(await childPid(pidFile), 'SIGKILL'); // out of our reach by design (setsid): clean up here
+  expect(Date.now() - t0).toBeLessThan(5000);
+  // Out of our reach by design (setsid), unless the sandbox's PID namespace took it down: clean up here.
+  for (const pid of pidsOf(['sleep', seconds])) process.kill(pid, 'SIGKILL');
 });
 
 test('output is capped; the command is stopped and fails', async () => {
@@ -219,6 +245,11 @@ test('output is capped; the command is stopped and fails', async () => {
 test('a command that is not an allowed runner is refused, not run', async () => {
   await expect(runTests(depsWith(), req([['python', '-c', 'open("/tmp/pwned", "w")']]))).rejects.toMatchObject({ type: 'CommandNotAllowed', nonRetryable: true });
   await expect(runTests(depsWith(), req([['curl', 'http://example.com']]))).rejects.toMatchObject({ type: 'CommandNotAllowed' });
+  // Options are checked again here, not only in the manifest.
+  await expect(runTests(depsWith(), req([['pytest', '--basetemp=/']]))).rejects.toMatchObject({
+    type: 'CommandNotAllowed',
+    message: 'option `--basetemp=/` is not allowed in a test command: pytest empties that directory: pytest --basetemp=/',
+  });
   const custom = await runTests(depsWith({ WINGMAN_ALLOWED_RUNNERS: 'python -c' }), req([['python', '-c', 'print(42)']]));
   expect(custom).toMatchObject({ ok: true, passed: 1 });
 });

@@ -180,13 +180,77 @@ describe('property', () => {
   });
 
   test('an accepted command always starts with an allowed runner', () => {
+    // Words, not options (those are judged by the allow-list: see 'runner options').
     fc.assert(
-      fc.property(fc.constantFrom(...DEFAULT_RUNNERS), fc.array(fc.stringMatching(/^[\w./=:-]{1,12}$/), { maxLength: 5 }), (runner, args) => {
+      fc.property(fc.constantFrom(...DEFAULT_RUNNERS), fc.array(fc.stringMatching(/^[\w./=:][\w./=:-]{0,11}$/), { maxLength: 5 }), (runner, args) => {
         const argv = checkTestCommand([...runner, ...args].join(' '));
         expect(argv.slice(0, runner.length)).toEqual(runner);
         expect(argv.slice(runner.length)).toEqual(args);
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('runner options', () => {
+  // Every spelling that writes, deletes or loads files, or loads code: refused with the option named.
+  test.each<[string, string]>([
+    ['pytest --basetemp=/', '`--basetemp=/` is not allowed in a test command: pytest empties that directory'],
+    ['pytest --basetemp /tmp/x tests', '`--basetemp` is not allowed in a test command: pytest empties that directory'],
+    ['pytest -o cache_dir=/etc', '`-o` is not allowed in a test command: rewrites the configuration'],
+    ['pytest -ocache_dir=/etc', '`-o` (in `-ocache_dir=/etc`) is not allowed'],
+    ['pytest --override-ini=log_file=/x', '`--override-ini=log_file=/x` is not allowed in a test command: rewrites the configuration'],
+    ['pytest --override-ini log_file=/x', '`--override-ini` is not allowed'],
+    ['pytest --log-file=../other/x', '`--log-file=../other/x` is not allowed in a test command: writes a file'],
+    ['pytest --log-file ../other/x', '`--log-file` is not allowed in a test command: writes a file'],
+    ['pytest --junitxml=../WORKER_002.xml', '`--junitxml=../WORKER_002.xml` is not allowed in a test command: writes a file'],
+    ['pytest --junit-xml=x.xml', '`--junit-xml=x.xml` is not allowed'],
+    ['pytest -p evil', '`-p evil` is not allowed in a test command: loads a plugin'],
+    ['pytest -pevil', '`-p evil` is not allowed'],
+    ['python -m pytest -xp evil', '`-p evil` is not allowed'],
+    ['pytest -c /etc/x.ini', '`-c` is not allowed in a test command: loads another configuration file'],
+    ['pytest -c/etc/x.ini', '`-c` (in `-c/etc/x.ini`) is not allowed'],
+    ['pytest -vc /etc/x.ini', '`-c` (in `-vc`) is not allowed'],
+    ['pytest -xvo cache_dir=/x', '`-o` (in `-xvo`) is not allowed'],
+    ['pytest --config-file=/etc/x.ini', '`--config-file=/etc/x.ini` is not allowed in a test command: loads another configuration file'],
+    ['pytest --confcutdir=/', '`--confcutdir=/` is not allowed'],
+    ['pytest --cache-dir=/x', '`--cache-dir=/x` is not allowed in a test command: writes a cache directory'],
+    ['pytest --result-log=/x', '`--result-log=/x` is not allowed in a test command: writes a file'],
+    ['pytest --pastebin=all', '`--pastebin=all` is not allowed in a test command: sends the output to a web service'],
+    ['pytest --debug=/tmp/x.log', '`--debug=/tmp/x.log` is not allowed in a test command: writes a file'],
+    ['pytest --debug', '`--debug` is not allowed'],
+    ['pytest --pdb', '`--pdb` is not allowed in a test command: waits for a debugger'],
+    ['pytest @/etc/args', '`@/etc/args` is not allowed in a test command: pytest reads more arguments from that file'],
+    ['pytest --basete=/', '`--basete=/` is not allowed in a test command: not an option test runs may use'],
+    ['pytest --exitfirst=yes', '`--exitfirst=yes` is not allowed in a test command: takes no value'],
+    ['pytest -k', '`-k` is not allowed in a test command: needs a value'],
+    ['python -m py_compile -o x.pyc a.py', '`-o` is not allowed in a test command: python -m py_compile takes files only'],
+    ['bash -n --rcfile /etc/x a.sh', '`--rcfile` is not allowed in a test command: bash -n takes files only'],
+  ])('refused: %s', (line, message) => {
+    const e = refused(() => checkTestCommand(line));
+    expect(e.message).toContain(`option ${message}`);
+  });
+
+  test.each<[string, string[]]>([
+    ['pytest tests/test_x.py -q', ['pytest', 'tests/test_x.py', '-q']],
+    ['pytest -k name', ['pytest', '-k', 'name']],
+    ['pytest -k "a and not b" -x', ['pytest', '-k', 'a and not b', '-x']],
+    ['pytest -x', ['pytest', '-x']],
+    ['pytest -xvs tests', ['pytest', '-xvs', 'tests']],
+    ['pytest -vv -rA --tb=short', ['pytest', '-vv', '-rA', '--tb=short']],
+    ['pytest --tb short --maxfail 2 --durations=5', ['pytest', '--tb', 'short', '--maxfail', '2', '--durations=5']],
+    ['pytest -xk name', ['pytest', '-xk', 'name']],
+    ['pytest -m "not slow" -W error', ['pytest', '-m', 'not slow', '-W', 'error']],
+    ['pytest -p no:randomly --import-mode=importlib', ['pytest', '-p', 'no:randomly', '--import-mode=importlib']],
+    ['pytest --ignore=tests/slow --deselect tests/t.py::test_a', ['pytest', '--ignore=tests/slow', '--deselect', 'tests/t.py::test_a']],
+    ['pytest -- --basetemp=x', ['pytest', '--', '--basetemp=x']],
+    ['python -m pytest tests/test_x.py -v', ['python', '-m', 'pytest', 'tests/test_x.py', '-v']],
+    ['python3 -m pytest -q --no-header', ['python3', '-m', 'pytest', '-q', '--no-header']],
+    ['python -m py_compile -q a.py b.py', ['python', '-m', 'py_compile', '-q', 'a.py', 'b.py']],
+    ['bash -n deploy/x.sh', ['bash', '-n', 'deploy/x.sh']],
+  ])('accepted: %s', (line, argv) => expect(checkTestCommand(line)).toEqual(argv));
+
+  test('a configured runner beyond the known ones is checked for paths only', () => {
+    expect(checkTestCommand('python -c pass', parseRunners('python -c'))).toEqual(['python', '-c', 'pass']);
   });
 });

@@ -203,7 +203,7 @@ describe('hostile fixtures', () => {
     const e = await refusal(opts(await folder([path.join(hostile, 'WORKER_912.md')])));
     expect(e.message.split('\n')).toEqual([
       'WORKER_912.md: test command path leaves the workspace (commands run in wingman/): ../../etc in `pytest ../../etc`',
-      'WORKER_912.md: test command names an absolute path (commands run in wingman/): /home in `python -m pytest --basetemp=/home tests/`',
+      'WORKER_912.md: test command refused: option `--basetemp=/home` is not allowed in a test command: pytest empties that directory: `python -m pytest --basetemp=/home tests/`',
     ]);
   });
 
