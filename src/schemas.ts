@@ -130,12 +130,12 @@ export type InstructionDone = z.infer<typeof InstructionDone>;
 export const TestCounts = z.object({ passed: z.number().int(), failed: z.number().int() });
 
 /** One attempt that did not work, in a sentence (the guide reason, the failing assertion, the criterion not met). */
-export const AttemptFailure = z.object({
+export const Failure = z.object({
   attempt: z.number().int(),
   kind: z.enum(['guide', 'tests', 'criteria', 'llm']),
   message: z.string(),
 });
-export type AttemptFailure = z.infer<typeof AttemptFailure>;
+export type Failure = z.infer<typeof Failure>;
 
 export const InstructionResult = z.object({
   id: z.string(),
@@ -165,7 +165,7 @@ export const InstructionResult = z.object({
   /** The whole output of the last test run, in the artifact store. */
   testOutputRef: z.string().nullable(),
   /** Each attempt that did not work, and what changed before the one that did (filled by the instruction workflow). */
-  failures: z.array(AttemptFailure).optional(),
+  failures: z.array(Failure).optional(),
   changes: z.string().nullable().optional(),
 });
 export type InstructionResult = z.infer<typeof InstructionResult>;
@@ -353,7 +353,7 @@ export const Retrospective = z.object({
   durationMs: z.number().optional(),
   tests: TestCounts.optional(),
   error: z.string().nullable().optional(),
-  failures: z.array(AttemptFailure).optional(),
+  failures: z.array(Failure).optional(),
   changes: z.string().nullable().optional(),
   /** The instruction (its RETROSPECTIVE questions) and the last test log, both in the artifact store. */
   instructionSha256: z.string().nullable().optional(),

@@ -6,7 +6,9 @@ import { createLlmActivities } from './llm/index.js';
 import { manifestActivities } from './manifest-store.js';
 import { createReportActivities } from './report.js';
 import { workerSteps } from './instruction-steps.js';
-import { createWorkspaceActivities } from './workspace.js';
+import { createWorkspaceActivities, deterministic } from './workspace.js';
+import { runSuite } from './suite.js';
+import type { SuiteActivities } from './types.js';
 
 export function createActivities(config: Config) {
   const store = new ArtifactStore(path.join(config.stateDir, 'artifacts'));
@@ -14,6 +16,10 @@ export function createActivities(config: Config) {
   return {
     llm: createLlmActivities({ config, store }),
     // Workers call the four steps; workflows started before the steps were merged, the single ones.
-    workspace: { ...single, ...workerSteps(single) },
+    workspace: { ...single, ...workerSteps(single), ...suiteActivities(config) },
   };
+}
+
+function suiteActivities(config: Config): SuiteActivities {
+  return { runSuite: deterministic((req) => runSuite({ config }, req)) };
 }

@@ -2,8 +2,7 @@
 // lesson (what failed, in a sentence, and what fixed it); before its first generation a worker
 // ranks the stored lessons by how close their author is to it (a dependency, the same file, the
 // same package, the same error class) and its prompt carries the best few, bounded and scrubbed.
-import path from 'node:path';
-import type { AttemptFailure, Retrospective } from '../schemas.js';
+import type { Failure, Retrospective } from '../schemas.js';
 
 /** The prompt's lessons section stays under this many characters... */
 export const LESSONS_MAX_CHARS = 1_500;
@@ -71,12 +70,27 @@ function oneLine(text: string, max: number): string {
 // ---- reading failures ----
 
 /**
- * The failing assertions of a pytest log, at most three lines: the "short test summary" lines
- * (`FAILED test_x.py::test_y - AssertionError: …`), else the `E   ` lines, else error lines.
+ * The failing assertions of a pytest log, at most three: each failing test's id (from the short
+ * test summary, whose message pytest cuts to the terminal width) with the first `E   ` line of its
+ * section (the whole message); else the summary lines; else lines naming an error.
  */
 export function failingAssertions(output: string): string[] {
   const lines = output.split(/\r?\n/);
   const summary = lines.filter((l) => /^(?:FAILED|ERROR) \S+/.test(l));
+  const ids = summary.map((l) => l.replace(/^(?:FAILED|ERROR) /, '').split(' - ')[0]!.trim());
+  // The first E line of each failure's section (`____ test_name ____`).
+  const firstE: string[] = [];
+  let inSection = false;
+  for (const l of lines) {
+    if (/^_{3,} .+ _{3,}$/.test(l)) inSection = true;
+    else if (inSection && /^E\s{2,}\S/.test(l)) {
+      firstE.push(l.replace(/^E\s+/, ''));
+      inSection = false;
+    }
+  }
+  if (firstE.length > 0) {
+    return firstE.slice(0, MAX_OUTPUT_LINES).map((e, i) => oneLine(ids.length === firstE.length ? `${ids[i]}: ${e}` : e, 240));
+  }
   if (summary.length > 0) return summary.slice(0, MAX_OUTPUT_LINES).map((l) => oneLine(l, 240));
   const e = lines.filter((l) => /^E\s{2,}\S/.test(l)).map((l) => l.replace(/^E\s+/, ''));
   if (e.length > 0) return e.slice(0, MAX_OUTPUT_LINES).map((l) => oneLine(l, 240));
@@ -85,7 +99,7 @@ export function failingAssertions(output: string): string[] {
 }
 
 /** `AssertionError` from "… - AssertionError: assert 1 == 2"; the failure kind when the message names no class. */
-export function errorClassOf(f: Pick<AttemptFailure, 'kind' | 'message'>): string {
+export function errorClassOf(f: Pick<Failure, 'kind' | 'message'>): string {
   const m = /\b([A-Z][A-Za-z0-9]*(?:Error|Exception|Exit|Failure))\b/.exec(f.message);
   if (m?.[1]) return m[1];
   if (f.kind === 'tests' && /\bassert\b/.test(f.message)) return 'AssertionError';
@@ -128,25 +142,26 @@ export function answerQuestions(questions: string[], r: Retrospective): Array<{ 
 
 // ---- building a lesson ----
 
+/** The directories of files (no node:path: this module is plain code, usable anywhere). */
 export function packagesOf(files: string[]): string[] {
-  return [...new Set(files.map((f) => path.posix.dirname(f.replace(/\\/g, '/'))).filter((d) => d !== '.' && d !== ''))];
+  return [...new Set(files.map((f) => f.replace(/\\/g, '/').replace(/\/[^/]*$|^[^/]*$/, '')).filter((d) => d !== '.' && d !== ''))];
 }
 
 /**
  * The failures of a retrospective: the instruction workflow's attempt log when it has one, else
  * (a result recorded without it) the final error with the failing assertions of the last test log.
  */
-export function failuresOf(r: Retrospective, lastTestOutput: string | null): AttemptFailure[] {
+export function failuresOf(r: Retrospective, lastTestOutput: string | null): Failure[] {
   if (r.failures && r.failures.length > 0) return r.failures;
   if (r.outcome === 'passed' || r.outcome === 'skipped') return [];
-  const kind: AttemptFailure['kind'] = r.outcome === 'guide' ? 'guide' : r.outcome === 'llm_timeout' || r.outcome === 'error' ? 'llm' : 'tests';
+  const kind: Failure['kind'] = r.outcome === 'guide' ? 'guide' : r.outcome === 'llm_timeout' || r.outcome === 'error' ? 'llm' : 'tests';
   const asserts = kind === 'tests' && lastTestOutput ? failingAssertions(lastTestOutput) : [];
   const message = asserts.length > 0 ? asserts.join(' | ') : (r.error ?? r.outcome);
   return [{ attempt: Math.max(1, r.attempts), kind, message }];
 }
 
 /** The sentence later workers read. Null when there is nothing to learn (passed on the first try, or never ran). */
-export function lessonSentence(r: Retrospective, failures: AttemptFailure[]): string | null {
+export function lessonSentence(r: Retrospective, failures: Failure[]): string | null {
   if (failures.length === 0) return null;
   const where = r.files.length > 0 ? ` (${r.files.slice(0, 2).join(', ')}${r.files.length > 2 ? ', …' : ''})` : '';
   const what = failures.slice(0, 3).map((f) => `attempt ${f.attempt} ${f.kind === 'tests' ? 'failed its tests' : f.kind === 'guide' ? 'was a guide' : f.kind === 'criteria' ? 'missed a criterion' : 'got no answer'}: ${oneLine(f.message, 220)}`);
@@ -156,7 +171,7 @@ export function lessonSentence(r: Retrospective, failures: AttemptFailure[]): st
   return oneLine(scrubSecrets(`${r.workerId}${where} ${what.join('; ')}. ${end}`), LESSON_MAX_CHARS);
 }
 
-export function lessonRecord(r: Retrospective, extra: { dependencies: string[]; failures: AttemptFailure[]; lesson: string | null; storedAt: string }): LessonRecord | null {
+export function lessonRecord(r: Retrospective, extra: { dependencies: string[]; failures: Failure[]; lesson: string | null; storedAt: string }): LessonRecord | null {
   if (!extra.lesson) return null;
   return {
     workerId: r.workerId,

@@ -9,7 +9,7 @@ import { request } from 'undici';
 import type { ArtifactStore } from './artifacts.js';
 import type { Config } from '../config.js';
 import { parseInstruction } from '../instructions/parse.js';
-import { Retrospective, type AttemptFailure } from '../schemas.js';
+import { Retrospective, type Failure } from '../schemas.js';
 import {
   answerQuestions, chooseLessons, failuresOf, lessonRecord, lessonSentence, LESSONS_MAX, packagesOf, retrospectiveQuestions,
   scrubSecrets, type ChosenLesson, type LessonRecord, type LessonTarget,
@@ -22,7 +22,7 @@ export const MEM0_SEARCH_TIMEOUT_MS = 3_000;
 /** What the activity learns beyond the result: from the instruction and the last test log. */
 export interface RetrospectiveDetails {
   dependencies: string[];
-  failures: AttemptFailure[];
+  failures: Failure[];
   answers: Array<{ question: string; answer: string }>;
   lesson: string | null;
 }

@@ -42,7 +42,7 @@ export async function buildReport(req: ReportRequest): Promise<Report> {
     hits: workers.reduce((n, w) => n + w.cacheHits, 0),
     savedUsd: workers.reduce((n, w) => n + w.savedUsd, 0),
   };
-  return Report.parse({ ...req.summary, cache, workers });
+  return Report.parse({ ...req.summary, cache, suite: req.suite ?? null, workers });
 }
 
 export async function writeReport(store: ArtifactStore, req: ReportRequest): Promise<void> {

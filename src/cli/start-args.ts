@@ -22,13 +22,17 @@ const StartArgs = z.object({
   json: z.boolean(),
   cache: z.boolean(),
   replayFrom: z.string().optional(),
+  /** The whole suite after the last worker (default `pytest`), or none with --no-suite. */
+  suite: z.string().min(1).optional(),
+  noSuite: z.boolean(),
 });
 export type StartArgs = z.infer<typeof StartArgs>;
 
 export const USAGE = `usage: npm run start-batch -- --workers DIR --workspace DIR --python-root REL
        [--batch-id ID] [--concurrency N] [--only WORKER_001,WORKER_013] [--report FILE] [--dry-run]
        [--budget USD] [--min-sample N] [--max-guide-rate R] [--max-failed-rate R] [--max-timeout-rate R]
-       [--cache] [--replay-from BATCH_ID] [--no-worker] [--json]`;
+       [--cache] [--replay-from BATCH_ID] [--no-worker] [--json]
+       [--suite CMD | --no-suite]`;
 
 export function parseStartArgs(argv: string[]): StartArgs {
   let values: Record<string, string | boolean | undefined>;
@@ -53,6 +57,8 @@ export function parseStartArgs(argv: string[]): StartArgs {
         json: { type: 'boolean', default: false },
         cache: { type: 'boolean', default: false },
         'replay-from': { type: 'string' },
+        suite: { type: 'string' },
+        'no-suite': { type: 'boolean', default: false },
       },
     }));
   } catch (err) {
@@ -76,6 +82,8 @@ export function parseStartArgs(argv: string[]): StartArgs {
     json: values.json,
     cache: values.cache,
     replayFrom: values['replay-from'],
+    suite: values.suite,
+    noSuite: values['no-suite'],
   });
   if (!parsed.success) {
     const flag = (p: PropertyKey | undefined) => `--${String(p).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

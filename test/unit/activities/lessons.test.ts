@@ -54,8 +54,10 @@ const record = (over: Partial<LessonRecord>): LessonRecord => ({
   ...over,
 });
 
-test('the failing assertions of a pytest log are its short summary lines', () => {
-  expect(failingAssertions(PYTEST_LOG)).toEqual(["FAILED tests/test_bands.py::test_high - AssertionError: assert 'Medium' == 'High'"]);
+test("the failing assertions of a pytest log: each test's id with the whole first E line of its section", () => {
+  expect(failingAssertions(PYTEST_LOG)).toEqual(["tests/test_bands.py::test_high: AssertionError: assert 'Medium' == 'High'"]);
+  // The summary line alone (pytest cut it to the terminal width) when no section says more.
+  expect(failingAssertions('FAILED tests/t.py::x - AssertionError: a long mess...\n1 failed')).toEqual(['FAILED tests/t.py::x - AssertionError: a long mess...']);
   expect(failingAssertions('E       ModuleNotFoundError: No module named wingman\nE   second\nE  third\nE  fourth')).toEqual([
     'ModuleNotFoundError: No module named wingman', 'second', 'third',
   ]);
@@ -80,7 +82,7 @@ test('a lesson names the failure and what fixed it; nothing to learn from a firs
 
 test('without an attempt log, a failed worker teaches the failing assertion of its last test log', () => {
   const r = retro({ outcome: 'failed', failures: undefined, error: 'tests failed: [exit 1 ...]' });
-  expect(failuresOf(r, PYTEST_LOG)).toEqual([{ attempt: 2, kind: 'tests', message: "FAILED tests/test_bands.py::test_high - AssertionError: assert 'Medium' == 'High'" }]);
+  expect(failuresOf(r, PYTEST_LOG)).toEqual([{ attempt: 2, kind: 'tests', message: "tests/test_bands.py::test_high: AssertionError: assert 'Medium' == 'High'" }]);
   expect(failuresOf(retro({ outcome: 'guide', failures: [], error: 'still a guide: Step 1:' }), null)).toEqual([{ attempt: 2, kind: 'guide', message: 'still a guide: Step 1:' }]);
   expect(failuresOf(retro({ outcome: 'passed', failures: [] }), PYTEST_LOG)).toEqual([]);
 });
