@@ -192,8 +192,8 @@ const GENERIC_CLASSES = new Set(['AssertionError', 'guide', 'criteria', 'tests',
 
 /**
  * The lessons closest to the target, best first: its dependencies' (and its own from an
- * earlier batch), then the same file, the same package, the same error class as one already
- * chosen or a non-generic one (an ImportError, not a failed assertion) that recurs across workers. One lesson per author (the newest), no duplicates.
+ * earlier batch), then the same file, the same package, then the same error class (an ImportError,
+ * not a failed assertion) as a lesson already chosen or recurring across workers. One lesson per author (the newest), no duplicates.
  */
 export function chooseLessons(records: LessonRecord[], target: LessonTarget, max = LESSONS_MAX): ChosenLesson[] {
   const deps = new Set(target.dependencies);
@@ -221,10 +221,10 @@ export function chooseLessons(records: LessonRecord[], target: LessonTarget, max
   const close = scored.filter((s) => s.score > 0);
   const closeClasses = new Set(close.flatMap((s) => s.record.errorClasses));
   for (const s of scored.filter((x) => x.score === 0)) {
-    // A class shared with a close lesson, or one that recurs across workers and says something about the
-    // environment (an import that fails everywhere); a failed assertion or a guide elsewhere says little here.
-    const shared = s.record.errorClasses.find((c) => closeClasses.has(c) || (!GENERIC_CLASSES.has(c) && (classAuthors.get(c)?.size ?? 0) >= 2));
-    if (shared && shared !== 'llm') {
+    // A class that says something beyond one module (an import that fails, a name that is wrong), shared with
+    // a close lesson or recurring across workers; a failed assertion or a guide elsewhere says little here.
+    const shared = s.record.errorClasses.find((c) => !GENERIC_CLASSES.has(c) && (closeClasses.has(c) || (classAuthors.get(c)?.size ?? 0) >= 2));
+    if (shared) {
       s.score = 1;
       s.why = `same error class ${shared} (${classAuthors.get(shared)?.size ?? 1} worker${(classAuthors.get(shared)?.size ?? 1) === 1 ? '' : 's'})`;
     }

@@ -117,8 +117,9 @@ test('lessons are ranked: dependency, same file, same package, same error class;
     record({ workerId: 'WORKER_003', files: ['wingman/validation/other.py'], packages: ['wingman/validation'], errorClasses: ['guide'], lesson: 'package lesson' }),
     record({ workerId: 'WORKER_002', files: ['wingman/validation/bands.py'], packages: ['wingman/validation'], errorClasses: ['criteria'], lesson: 'file lesson' }),
     record({ workerId: 'WORKER_001', lesson: 'old dependency lesson', storedAt: '2026-11-28T00:00:00.000Z' }),
-    record({ workerId: 'WORKER_001', lesson: 'new dependency lesson', storedAt: '2026-11-29T00:00:00.000Z' }),
-    record({ workerId: 'WORKER_007', errorClasses: ['AssertionError'], lesson: 'shares the dependency lesson class' }),
+    record({ workerId: 'WORKER_001', lesson: 'new dependency lesson', storedAt: '2026-11-29T00:00:00.000Z', errorClasses: ['AssertionError', 'NameError'] }),
+    record({ workerId: 'WORKER_007', errorClasses: ['NameError'], lesson: 'shares the dependency lesson class' }),
+    record({ workerId: 'WORKER_008', errorClasses: ['AssertionError'], lesson: 'a failed assertion elsewhere' }),
   ];
   const chosen = chooseLessons(records, { workerId: 'WORKER_010', dependencies: ['WORKER_001'], deliverables: ['wingman/validation/bands.py'] });
   expect(chosen.map((c) => [c.record.workerId, c.why])).toEqual([
@@ -132,9 +133,11 @@ test('lessons are ranked: dependency, same file, same package, same error class;
   const more = chooseLessons(records, { workerId: 'WORKER_010', dependencies: ['WORKER_001'], deliverables: ['wingman/validation/bands.py'] }, 10);
   expect(more.map((c) => c.record.workerId)).toContain('WORKER_007');
   expect(more.map((c) => c.record.workerId)).not.toContain('WORKER_005');
+  expect(more.map((c) => c.record.workerId)).not.toContain('WORKER_008');
   expect(chosen[0]!.record.lesson).toBe('new dependency lesson');
   expect(chooseLessons(records, { workerId: 'WORKER_010', dependencies: [], deliverables: ['x/y.py'] }).map((c) => c.record.workerId).sort())
-    .toEqual(['WORKER_004', 'WORKER_006']); // AssertionError recurs too (001, 007), but says little to an unrelated worker
+    // NameError and ModuleNotFoundError recur across two workers each; AssertionError recurs too (001, 008), but says little here.
+    .toEqual(['WORKER_001', 'WORKER_004', 'WORKER_006', 'WORKER_007']);
 });
 
 test('the prompt section is capped in lessons and characters, and scrubbed', () => {
