@@ -143,6 +143,19 @@ describe('lessons through the local JSONL store (mem0 not configured)', () => {
     expect(lines.find((l) => l.workerId === 'WORKER_102').lesson).toBeNull(); // passed on the first try: nothing to teach
   });
 
+  test('npm run batch -- retro ID answers the review questions from the report (given, or where Temporal says it is)', async () => {
+    const env = cliEnv({ TEMPORAL_ADDRESS: server.address, WINGMAN_STATE_DIR: dirs.state });
+    const given = await runCli('batch-control', ['retro', run.report.batchId, '--report', dirs.report], { cwd: dirs.root, env });
+    expect(given).toMatchObject({ exitCode: 0 });
+    expect(given.stdout).toContain('Took longest:');
+    expect(given.stdout).toMatch(/openai gpt-4o-mini: 4 workers, passed first try \d/);
+    expect(given.stdout).toMatch(/Most common test failures:\n\s+\d+×\s+AssertionError: .*BANDS_MARKER/);
+    const asked = await runCli('batch-control', ['retro', run.report.batchId, '--json'], { cwd: dirs.root, env });
+    expect(asked).toMatchObject({ exitCode: 0 });
+    expect(JSON.parse(asked.stdout).longest).toHaveLength(4);
+    expect(await runCli('batch-control', ['retro', 'no-such-batch', '--report', path.join(dirs.root, 'none.json')], { cwd: dirs.root, env })).toMatchObject({ exitCode: 3 });
+  }, 60_000);
+
   test('WINGMAN_LESSONS=off: the same batch without lessons regenerates', async () => {
     const off = setup('lessons-off');
     const r = await runBatch(off, { WINGMAN_LESSONS: 'off' });
