@@ -8,6 +8,7 @@ import { formatProgress } from './cli/follow.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { formatReview, reviewOf } from './report/review.js';
+import { ArtifactStore } from './activities/artifacts.js';
 import { ConfigError, readConfig } from './config.js';
 import type { BatchSummary, Progress, Report } from './schemas.js';
 import { connectClient } from './temporal/connection.js';
@@ -108,8 +109,24 @@ async function retro(batchId: string, reportFile: string | undefined, json: bool
     return 3;
   }
   const report = JSON.parse(text) as Report;
-  console.log(json ? JSON.stringify(reviewOf(report)) : formatReview(report));
+  const review = reviewOf(report, 5, await failedTestOutput(report));
+  console.log(json ? JSON.stringify(review) : formatReview(report, review));
   return 0;
+}
+
+/** The last test output of each failed worker, from this host's artifact store (where the batch ran); none when it is elsewhere. */
+async function failedTestOutput(report: Report): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  let store: ArtifactStore;
+  try {
+    store = new ArtifactStore(path.join(readConfig().stateDir, 'artifacts'));
+  } catch {
+    return out;
+  }
+  for (const w of report.workers) {
+    if (w.outcome === 'failed' && w.testOutputRef && (await store.has(w.testOutputRef))) out[w.id] = await store.get(w.testOutputRef);
+  }
+  return out;
 }
 
 /** The progress of an ended batch, from its result. */

@@ -340,7 +340,7 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
   out.push('</section>');
 
   // Review: best provider and model, most common test failures.
-  out.push(reviewHtml(report));
+  out.push(reviewHtml(report, extras?.testOutput));
 
   // Timeline.
   out.push('<section id="timeline"><h2>Timeline</h2>', renderTimeline(report, extras), '</section>');

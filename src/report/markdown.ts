@@ -78,7 +78,7 @@ export function renderMarkdown(report: Report, extras?: RenderExtras): string {
   }
 
   // Review: best provider and model, most common test failures.
-  out.push(...reviewMarkdown(report));
+  out.push(...reviewMarkdown(report, extras?.testOutput));
 
   // Slowest.
   const slowest = slowestWorkers(report, 5);

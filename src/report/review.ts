@@ -2,7 +2,7 @@
 // took longest, which provider and model did best (passed on the first try, cost per passed
 // worker), which test failures were most common. `npm run batch -- retro ID` prints it; the
 // Markdown and HTML reports carry it as a section.
-import { errorClassOf } from '../activities/lessons.js';
+import { errorClassOf, failingAssertions } from '../activities/lessons.js';
 import type { Report } from '../schemas.js';
 import {
   escapeHtml as esc, formatDuration, formatInt, formatPercent, formatUsd, mdCell, mdCode, mdText, slowestWorkers, type ReportWorker,
@@ -43,14 +43,22 @@ function normalize(message: string): string {
   return flat.length > 160 ? `${flat.slice(0, 159)}…` : flat;
 }
 
-/** The test failures of a worker: its attempt log, else (a report without one) its final error. */
-function testFailures(w: ReportWorker): Array<{ kind: string; message: string }> {
+/**
+ * The test failures of a worker: its attempt log, else (a result recorded without one) the failing
+ * assertions of its last test output when we have it, else its final error.
+ */
+function testFailures(w: ReportWorker, testOutput: Record<string, string>): Array<{ kind: string; message: string }> {
   const logged = (w.failures ?? []).filter((f) => f.kind === 'tests' || f.kind === 'criteria');
   if (logged.length > 0 || (w.failures ?? []).length > 0) return logged;
-  return w.outcome === 'failed' && w.error ? [{ kind: 'tests', message: w.error }] : [];
+  if (w.outcome !== 'failed') return [];
+  const output = Object.hasOwn(testOutput, w.id) ? testOutput[w.id] : undefined;
+  const asserts = output ? failingAssertions(output).map((a) => a.replace(/^[^\s:]+::[^\s:]+: /, '')) : [];
+  if (asserts.length > 0) return asserts.map((message) => ({ kind: 'tests', message }));
+  return w.error ? [{ kind: 'tests', message: w.error }] : [];
 }
 
-export function reviewOf(report: Report, n = 5): Review {
+/** `testOutput`: worker id → its last test output (the report's extras), for results without an attempt log. */
+export function reviewOf(report: Report, n = 5, testOutput: Record<string, string> = {}): Review {
   const longest = slowestWorkers(report, n).map((w) => ({ id: w.id, name: w.name, outcome: w.outcome, durationMs: w.durationMs, attempts: w.attempts }));
 
   const byModel = new Map<string, ModelScore>();
@@ -77,7 +85,7 @@ export function reviewOf(report: Report, n = 5): Review {
     if (!c.workers.includes(id)) c.workers.push(id);
     common.set(m, c);
   };
-  for (const w of report.workers) for (const f of testFailures(w)) add(w.id, f.kind, f.message);
+  for (const w of report.workers) for (const f of testFailures(w, testOutput)) add(w.id, f.kind, f.message);
   for (const f of report.suite?.failures ?? []) add(`suite: ${f.test}`, 'tests', f.message);
   const failures = [...common.values()].sort((a, b) => b.count - a.count || (a.message < b.message ? -1 : 1)).slice(0, n * 2);
   return { longest, models, failures };
@@ -108,8 +116,8 @@ export function formatReview(report: Report, r: Review = reviewOf(report)): stri
 const mdRow = (cells: string[]) => `| ${cells.map(mdCell).join(' | ')} |`;
 
 /** The review as a Markdown section (the slowest workers have their own section). */
-export function reviewMarkdown(report: Report): string[] {
-  const r = reviewOf(report);
+export function reviewMarkdown(report: Report, testOutput: Record<string, string> = {}): string[] {
+  const r = reviewOf(report, 5, testOutput);
   const out = ['## Review', '', '### Provider and model', '', 'Best first: passed on the first try, then cost per passed worker.', ''];
   out.push(mdRow(['Provider', 'Model', 'Workers', 'Passed first try', 'Passed', 'Cost', 'Cost per passed worker']), mdRow(['---', '---', '---:', '---:', '---:', '---:', '---:']));
   for (const m of r.models) {
@@ -127,8 +135,8 @@ export function reviewMarkdown(report: Report): string[] {
 }
 
 /** The review as an HTML section. */
-export function reviewHtml(report: Report): string {
-  const r = reviewOf(report);
+export function reviewHtml(report: Report, testOutput: Record<string, string> = {}): string {
+  const r = reviewOf(report, 5, testOutput);
   const out = ['<section id="review"><h2>Review</h2><h3>Provider and model</h3><p class="note">Best first: passed on the first try, then cost per passed worker.</p>',
     '<table><thead><tr><th>Provider</th><th>Model</th><th class="n">Workers</th><th class="n">Passed first try</th><th class="n">Passed</th><th class="n">Cost</th><th class="n">Cost per passed worker</th></tr></thead><tbody>'];
   for (const m of r.models) {
