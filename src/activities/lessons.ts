@@ -33,6 +33,8 @@ export interface LessonRecord {
 /** What a worker about to start knows about itself. */
 export interface LessonTarget {
   workerId: string;
+  /** The instruction's sha256: one that passed before needs no lessons (and keeps its cached prompt). */
+  instructionSha256?: string;
   dependencies: string[];
   deliverables: string[];
 }

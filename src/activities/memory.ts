@@ -144,6 +144,7 @@ async function postToMem0(config: Config, base: string, r: Retrospective, text: 
       files: r.files,
       durationMs: r.durationMs ?? null,
       costUsd: r.costUsd ?? null,
+      instructionSha256: r.instructionSha256 ?? null,
       source: 'wingman-orchestrator',
       // Read back by the lesson lookup, whatever mem0's fact extraction makes of the text.
       ...(lesson ? { lesson: lesson.lesson, packages: lesson.packages, dependencies: lesson.dependencies, errorClasses: lesson.errorClasses } : {}),
@@ -170,18 +171,26 @@ async function postToMem0(config: Config, base: string, r: Retrospective, text: 
  */
 export async function findLessons(deps: MemoryDeps, target: LessonTarget, max = LESSONS_MAX): Promise<ChosenLesson[]> {
   const records: LessonRecord[] = [];
+  let passedBefore = false;
   try {
-    records.push(...(await readLocalLessons(localMemoryFile(deps.config))));
+    const local = await readLocalMemory(localMemoryFile(deps.config));
+    records.push(...local.records);
+    passedBefore ||= !!target.instructionSha256 && local.passed.has(target.instructionSha256);
   } catch (e) {
     warn('local lessons not read', { workerId: target.workerId, error: (e as Error).message });
   }
-  if (deps.config.MEM0_API_URL) {
+  if (deps.config.MEM0_API_URL && !passedBefore) {
     try {
-      records.push(...(await searchMem0(deps.config, deps.config.MEM0_API_URL, target)));
+      const found = await searchMem0(deps.config, deps.config.MEM0_API_URL, target);
+      records.push(...found.records);
+      passedBefore ||= found.passedBefore;
     } catch (e) {
       warn('mem0 search failed, lessons from the local store only', { workerId: target.workerId, error: (e as Error).message });
     }
   }
+  // This very instruction passed before: its prompt stays the one it passed with (and the generation
+  // cache holds), so a re-run with --cache does not pay for it again.
+  if (passedBefore) return [];
   return chooseLessons(records, target, max);
 }
 
@@ -193,10 +202,11 @@ export function lessonQueries(target: LessonTarget): string[] {
     `lesson ${[...target.deliverables, ...pkgs].join(' ')}`,
     `lesson ${target.workerId}`,
     'lesson failed its tests Error',
+    ...(target.instructionSha256 ? [`Worker ${target.workerId} ended passed`] : []),
   ];
 }
 
-async function searchMem0(config: Config, base: string, target: LessonTarget): Promise<LessonRecord[]> {
+async function searchMem0(config: Config, base: string, target: LessonTarget): Promise<{ records: LessonRecord[]; passedBefore: boolean }> {
   const results = await Promise.all(lessonQueries(target).map(async (query) => {
     const res = await request(`${base.replace(/\/+$/, '')}/search`, {
       method: 'POST',
@@ -211,10 +221,14 @@ async function searchMem0(config: Config, base: string, target: LessonTarget): P
     if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`mem0 search answered ${res.statusCode}: ${reply.slice(0, 200)}`);
     const json = JSON.parse(reply) as unknown;
     // `{results: [...]}`, or a bare list from older servers.
-    const list = Array.isArray(json) ? json : Array.isArray((json as { results?: unknown }).results) ? (json as { results: unknown[] }).results : [];
-    return list.map(fromMem0).filter((r): r is LessonRecord => r !== null);
+    return Array.isArray(json) ? json : Array.isArray((json as { results?: unknown }).results) ? (json as { results: unknown[] }).results : [];
   }));
-  return results.flat();
+  const hits = results.flat();
+  const passedBefore = hits.some((h) => {
+    const m = (h as { metadata?: Record<string, unknown> | null } | null)?.metadata;
+    return !!m && m.outcome === 'passed' && !!target.instructionSha256 && m.instructionSha256 === target.instructionSha256;
+  });
+  return { records: hits.map(fromMem0).filter((r): r is LessonRecord => r !== null), passedBefore };
 }
 
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
@@ -247,46 +261,54 @@ export function fromMem0(hit: unknown): LessonRecord | null {
  * The lessons in the local JSONL file. Read incrementally: each call reads only what was
  * appended since the last one (a batch of thousands would otherwise re-read the whole file per worker).
  */
-const localCache = new Map<string, { offset: number; records: LessonRecord[] }>();
+interface LocalMemory {
+  offset: number;
+  records: LessonRecord[];
+  /** Instructions (sha256) that passed. */
+  passed: Set<string>;
+}
+const localCache = new Map<string, LocalMemory>();
 
 export async function readLocalLessons(file: string): Promise<LessonRecord[]> {
+  return (await readLocalMemory(file)).records;
+}
+
+export async function readLocalMemory(file: string): Promise<Omit<LocalMemory, 'offset'>> {
   let handle;
   try {
     handle = await open(file, 'r');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { records: [], passed: new Set() };
     throw e;
   }
   try {
     const { size } = await handle.stat();
     let cached = localCache.get(file);
     if (!cached || size < cached.offset) {
-      cached = { offset: 0, records: [] };
+      cached = { offset: 0, records: [], passed: new Set() };
       localCache.set(file, cached);
     }
-    if (size === cached.offset) return cached.records;
+    if (size === cached.offset) return cached;
     const buf = Buffer.alloc(size - cached.offset);
     const { bytesRead } = await handle.read(buf, 0, buf.length, cached.offset);
     const text = buf.subarray(0, bytesRead).toString('utf8');
     const end = text.lastIndexOf('\n'); // a line still being written waits for the next call
-    if (end < 0) return cached.records;
-    for (const line of text.slice(0, end).split('\n')) {
-      const record = fromLocalLine(line);
-      if (record) cached.records.push(record);
-    }
+    if (end < 0) return cached;
+    for (const line of text.slice(0, end).split('\n')) readLocalLine(line, cached);
     cached.offset += Buffer.byteLength(text.slice(0, end + 1));
-    return cached.records;
+    return cached;
   } finally {
     await handle.close();
   }
 }
 
-function fromLocalLine(line: string): LessonRecord | null {
+function readLocalLine(line: string, into: LocalMemory): void {
   try {
-    const json = JSON.parse(line) as { lesson?: LessonRecord | null };
+    const json = JSON.parse(line) as { lesson?: LessonRecord | null; outcome?: unknown; instructionSha256?: unknown };
     const l = json.lesson;
-    return l && typeof l === 'object' && typeof l.lesson === 'string' && typeof l.workerId === 'string' ? l : null;
+    if (l && typeof l === 'object' && typeof l.lesson === 'string' && typeof l.workerId === 'string') into.records.push(l);
+    if (json.outcome === 'passed' && typeof json.instructionSha256 === 'string') into.passed.add(json.instructionSha256);
   } catch {
-    return null; // a damaged line costs one lesson, not the lookup
+    // a damaged line costs one lesson, not the lookup
   }
 }

@@ -148,7 +148,9 @@ export async function preparePrompt(deps: { config: Config; store: ArtifactStore
 
   // The first prompt learns from earlier workers; a regeneration has its own failure to fix.
   if (req.feedback === null && deps.config.WINGMAN_LESSONS !== 'off') {
-    const lessons = lessonsSection(await findLessons(deps, { workerId: req.workerId, dependencies, deliverables: req.deliverables }));
+    const lessons = lessonsSection(await findLessons(deps, {
+      workerId: req.workerId, instructionSha256: req.instructionSha256, dependencies, deliverables: req.deliverables,
+    }));
     if (lessons.length > 0) out.push('', ...lessons);
   }
 

@@ -211,3 +211,27 @@ test('mem0 search down: lessons from the local store, no throw', async () => {
   expect(chosen.map((c) => c.record.workerId)).toEqual(['WORKER_001']);
   expect(seen.some((s) => s.url === '/search')).toBe(true);
 });
+
+test('an instruction that passed before gets no lessons (its prompt stays the cached one), from either store', async () => {
+  const sha = 'c'.repeat(64);
+  const target = { ...dependent, instructionSha256: sha };
+  const passed = taught({ workerId: 'WORKER_013', files: dependent.deliverables, failures: [], attempts: 1, instructionSha256: sha });
+  const local = config({});
+  await storeRetrospective({ config: local }, taught());
+  expect((await findLessons({ config: local }, target)).map((c) => c.record.workerId)).toEqual(['WORKER_001']);
+  await storeRetrospective({ config: local }, passed);
+  expect(await findLessons({ config: local }, target)).toEqual([]);
+  expect((await findLessons({ config: local }, { ...target, instructionSha256: 'd'.repeat(64) })).length).toBe(1); // the instruction changed
+
+  const standin = await startMem0StandIn();
+  try {
+    const cfg = { ...config({ MEM0_API_URL: standin.url }), stateDir: path.join(dir, 'state-mem0') };
+    await storeRetrospective({ config: cfg }, taught());
+    expect((await findLessons({ config: cfg }, target)).length).toBe(1);
+    await storeRetrospective({ config: cfg }, passed);
+    expect(standin.memories.at(-1)!.metadata).toMatchObject({ instructionSha256: sha, outcome: 'passed' });
+    expect(await findLessons({ config: cfg }, target)).toEqual([]);
+  } finally {
+    await standin.close();
+  }
+});
