@@ -49,7 +49,14 @@ export function lessonsWorkload(o: { packages: number; learners: number }): Less
 export function writeLessonsWorkload(workersDir: string, workspace: string, workers: LessonWorker[]): void {
   mkdirSync(workersDir, { recursive: true });
   for (const w of workers) {
-    const spec = { id: w.id, name: `${w.pkg} ${w.teacher ? 'early' : 'later'} ${w.file}`, files: [w.file], dependsOn: w.dependsOn, test: w.test, llm: 'openai' as const };
+    const spec = {
+      id: w.id,
+      name: `${w.pkg} ${w.teacher ? 'early' : 'later'} ${w.file}`,
+      files: [w.file],
+      dependsOn: w.dependsOn,
+      test: w.test,
+      llm: 'openai' as const,
+    };
     writeFileSync(path.join(workersDir, `${w.id}.md`), instructionText(spec));
     const test = path.join(workspace, 'wingman', w.testFile);
     mkdirSync(path.dirname(test), { recursive: true });

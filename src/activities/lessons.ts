@@ -55,7 +55,8 @@ const SECRET_PATTERNS: RegExp[] = [
   /\b(?=[A-Za-z0-9+=]*\d)(?=[A-Za-z0-9+=]*[A-Za-z])[A-Za-z0-9+=]{32,}/g,
 ];
 /** `API_KEY=...`, `"password": "..."`: the name stays, the value goes. */
-const NAMED_SECRET = /\b([A-Za-z_]*(?:api[_-]?key|secret|token|password|passwd)[A-Za-z_]*)(["']?\s*[:=]\s*["']?)(?!\d+\b)[^\s"',]{6,}/gi;
+const NAMED_SECRET =
+  /\b([A-Za-z_]*(?:api[_-]?key|secret|token|password|passwd)[A-Za-z_]*)(["']?\s*[:=]\s*["']?)(?!\d+\b)[^\s"',]{6,}/gi;
 
 /** Removes anything that looks like a key or token; lessons travel to prompts and to mem0. */
 export function scrubSecrets(text: string): string {
@@ -79,7 +80,12 @@ function oneLine(text: string, max: number): string {
 export function failingAssertions(output: string): string[] {
   const lines = output.split(/\r?\n/);
   const summary = lines.filter((l) => /^(?:FAILED|ERROR) \S+/.test(l));
-  const ids = summary.map((l) => l.replace(/^(?:FAILED|ERROR) /, '').split(' - ')[0]!.trim());
+  const ids = summary.map((l) =>
+    l
+      .replace(/^(?:FAILED|ERROR) /, '')
+      .split(' - ')[0]!
+      .trim(),
+  );
   // The first E line of each failure's section (`____ test_name ____`).
   const firstE: string[] = [];
   let inSection = false;
@@ -91,7 +97,9 @@ export function failingAssertions(output: string): string[] {
     }
   }
   if (firstE.length > 0) {
-    return firstE.slice(0, MAX_OUTPUT_LINES).map((e, i) => oneLine(ids.length === firstE.length ? `${ids[i]}: ${e}` : e, 240));
+    return firstE
+      .slice(0, MAX_OUTPUT_LINES)
+      .map((e, i) => oneLine(ids.length === firstE.length ? `${ids[i]}: ${e}` : e, 240));
   }
   if (summary.length > 0) return summary.slice(0, MAX_OUTPUT_LINES).map((l) => oneLine(l, 240));
   const e = lines.filter((l) => /^E\s{2,}\S/.test(l)).map((l) => l.replace(/^E\s+/, ''));
@@ -130,9 +138,12 @@ export function answerQuestions(questions: string[], r: Retrospective): Array<{ 
     const q = question.toLowerCase();
     let answer = 'not answered by the data';
     if (/hard|difficult|fail|false positive|problem|issue|wrong|tricky|pin down|error|test/.test(q)) {
-      answer = failures.length > 0
-        ? failures.map((f) => `attempt ${f.attempt} ${f.kind}: ${oneLine(f.message, 160)}`).join('; ')
-        : r.outcome === 'passed' ? `nothing failed: passed on the first try (${r.tests?.passed ?? 0} tests)` : answer;
+      answer =
+        failures.length > 0
+          ? failures.map((f) => `attempt ${f.attempt} ${f.kind}: ${oneLine(f.message, 160)}`).join('; ')
+          : r.outcome === 'passed'
+            ? `nothing failed: passed on the first try (${r.tests?.passed ?? 0} tests)`
+            : answer;
     } else if (/slow|time|long|performance|fast/.test(q) && r.durationMs !== undefined) {
       answer = `${Math.round(r.durationMs / 100) / 10} s over ${r.attempts} generation${r.attempts === 1 ? '' : 's'}`;
     } else if (/cost|token|price|spend/.test(q) && r.costUsd !== undefined) {
@@ -146,7 +157,11 @@ export function answerQuestions(questions: string[], r: Retrospective): Array<{ 
 
 /** The directories of files (no node:path: this module is plain code, usable anywhere). */
 export function packagesOf(files: string[]): string[] {
-  return [...new Set(files.map((f) => f.replace(/\\/g, '/').replace(/\/[^/]*$|^[^/]*$/, '')).filter((d) => d !== '.' && d !== ''))];
+  return [
+    ...new Set(
+      files.map((f) => f.replace(/\\/g, '/').replace(/\/[^/]*$|^[^/]*$/, '')).filter((d) => d !== '.' && d !== ''),
+    ),
+  ];
 }
 
 /**
@@ -156,7 +171,8 @@ export function packagesOf(files: string[]): string[] {
 export function failuresOf(r: Retrospective, lastTestOutput: string | null): Failure[] {
   if (r.failures && r.failures.length > 0) return r.failures;
   if (r.outcome === 'passed' || r.outcome === 'skipped') return [];
-  const kind: Failure['kind'] = r.outcome === 'guide' ? 'guide' : r.outcome === 'llm_timeout' || r.outcome === 'error' ? 'llm' : 'tests';
+  const kind: Failure['kind'] =
+    r.outcome === 'guide' ? 'guide' : r.outcome === 'llm_timeout' || r.outcome === 'error' ? 'llm' : 'tests';
   const asserts = kind === 'tests' && lastTestOutput ? failingAssertions(lastTestOutput) : [];
   const message = asserts.length > 0 ? asserts.join(' | ') : (r.error ?? r.outcome);
   return [{ attempt: Math.max(1, r.attempts), kind, message }];
@@ -166,14 +182,23 @@ export function failuresOf(r: Retrospective, lastTestOutput: string | null): Fai
 export function lessonSentence(r: Retrospective, failures: Failure[]): string | null {
   if (failures.length === 0) return null;
   const where = r.files.length > 0 ? ` (${r.files.slice(0, 2).join(', ')}${r.files.length > 2 ? ', …' : ''})` : '';
-  const what = failures.slice(0, 3).map((f) => `attempt ${f.attempt} ${f.kind === 'tests' ? 'failed its tests' : f.kind === 'guide' ? 'was a guide' : f.kind === 'criteria' ? 'missed a criterion' : 'got no answer'}: ${oneLine(f.message, 220)}`);
-  const end = r.outcome === 'passed'
-    ? `Fixed by: ${r.changes ? oneLine(r.changes, 120) : 'a regeneration with that failure in the prompt'}.`
-    : `It ended ${r.outcome}.`;
+  const what = failures
+    .slice(0, 3)
+    .map(
+      (f) =>
+        `attempt ${f.attempt} ${f.kind === 'tests' ? 'failed its tests' : f.kind === 'guide' ? 'was a guide' : f.kind === 'criteria' ? 'missed a criterion' : 'got no answer'}: ${oneLine(f.message, 220)}`,
+    );
+  const end =
+    r.outcome === 'passed'
+      ? `Fixed by: ${r.changes ? oneLine(r.changes, 120) : 'a regeneration with that failure in the prompt'}.`
+      : `It ended ${r.outcome}.`;
   return oneLine(scrubSecrets(`${r.workerId}${where} ${what.join('; ')}. ${end}`), LESSON_MAX_CHARS);
 }
 
-export function lessonRecord(r: Retrospective, extra: { dependencies: string[]; failures: Failure[]; lesson: string | null; storedAt: string }): LessonRecord | null {
+export function lessonRecord(
+  r: Retrospective,
+  extra: { dependencies: string[]; failures: Failure[]; lesson: string | null; storedAt: string },
+): LessonRecord | null {
   if (!extra.lesson) return null;
   return {
     workerId: r.workerId,
@@ -208,13 +233,15 @@ export function chooseLessons(records: LessonRecord[], target: LessonTarget, max
     if (!prev || (r.storedAt ?? '') >= (prev.storedAt ?? '')) newest.set(r.workerId, r);
   }
   const classAuthors = new Map<string, Set<string>>();
-  for (const r of newest.values()) for (const c of r.errorClasses) (classAuthors.get(c) ?? classAuthors.set(c, new Set()).get(c)!).add(r.workerId);
+  for (const r of newest.values())
+    for (const c of r.errorClasses) (classAuthors.get(c) ?? classAuthors.set(c, new Set()).get(c)!).add(r.workerId);
 
   const scored: Array<{ record: LessonRecord; score: number; why: string }> = [];
   for (const r of newest.values()) {
     const sameFile = r.files.find((f) => files.has(f));
     const samePkg = r.packages.find((p) => pkgs.has(p));
-    if (r.workerId === target.workerId) scored.push({ record: r, score: 5, why: 'this instruction, in an earlier run' });
+    if (r.workerId === target.workerId)
+      scored.push({ record: r, score: 5, why: 'this instruction, in an earlier run' });
     else if (deps.has(r.workerId)) scored.push({ record: r, score: 4, why: `your dependency ${r.workerId}` });
     else if (sameFile) scored.push({ record: r, score: 3, why: `wrote the same file ${sameFile}` });
     else if (samePkg) scored.push({ record: r, score: 2, why: `same package ${samePkg}` });
@@ -225,7 +252,9 @@ export function chooseLessons(records: LessonRecord[], target: LessonTarget, max
   for (const s of scored.filter((x) => x.score === 0)) {
     // A class that says something beyond one module (an import that fails, a name that is wrong), shared with
     // a close lesson or recurring across workers; a failed assertion or a guide elsewhere says little here.
-    const shared = s.record.errorClasses.find((c) => !GENERIC_CLASSES.has(c) && (closeClasses.has(c) || (classAuthors.get(c)?.size ?? 0) >= 2));
+    const shared = s.record.errorClasses.find(
+      (c) => !GENERIC_CLASSES.has(c) && (closeClasses.has(c) || (classAuthors.get(c)?.size ?? 0) >= 2),
+    );
     if (shared) {
       s.score = 1;
       s.why = `same error class ${shared} (${classAuthors.get(shared)?.size ?? 1} worker${(classAuthors.get(shared)?.size ?? 1) === 1 ? '' : 's'})`;
@@ -234,7 +263,15 @@ export function chooseLessons(records: LessonRecord[], target: LessonTarget, max
   const seen = new Set<string>();
   return scored
     .filter((s) => s.score > 0)
-    .sort((a, b) => b.score - a.score || ((b.record.storedAt ?? '') < (a.record.storedAt ?? '') ? -1 : (b.record.storedAt ?? '') > (a.record.storedAt ?? '') ? 1 : 0))
+    .sort(
+      (a, b) =>
+        b.score - a.score ||
+        ((b.record.storedAt ?? '') < (a.record.storedAt ?? '')
+          ? -1
+          : (b.record.storedAt ?? '') > (a.record.storedAt ?? '')
+            ? 1
+            : 0),
+    )
     .filter((s) => {
       const key = s.record.lesson.replace(/^WORKER_\d+\s*/, '');
       if (seen.has(key)) return false;

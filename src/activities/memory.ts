@@ -11,8 +11,18 @@ import type { Config } from '../config.js';
 import { parseInstruction } from '../instructions/parse.js';
 import { Retrospective, type Failure } from '../schemas.js';
 import {
-  answerQuestions, chooseLessons, failuresOf, lessonRecord, lessonSentence, LESSONS_MAX, packagesOf, retrospectiveQuestions,
-  scrubSecrets, type ChosenLesson, type LessonRecord, type LessonTarget,
+  answerQuestions,
+  chooseLessons,
+  failuresOf,
+  lessonRecord,
+  lessonSentence,
+  LESSONS_MAX,
+  packagesOf,
+  retrospectiveQuestions,
+  scrubSecrets,
+  type ChosenLesson,
+  type LessonRecord,
+  type LessonTarget,
 } from './lessons.js';
 
 export const MEM0_TIMEOUT_MS = 5_000;
@@ -31,7 +41,9 @@ export interface RetrospectiveDetails {
 export function retrospectiveText(r: Retrospective, d?: RetrospectiveDetails): string {
   const lines = [
     `Worker ${r.workerId} (${r.name}) in batch ${r.batchId} ended ${r.outcome} after ${r.attempts} generation${r.attempts === 1 ? '' : 's'}` +
-      (r.provider ? ` with provider ${r.provider}${r.model ? ` (${r.model})` : ''}.` : ' without a provider answering.'),
+      (r.provider
+        ? ` with provider ${r.provider}${r.model ? ` (${r.model})` : ''}.`
+        : ' without a provider answering.'),
     r.files.length > 0 ? `Files: ${r.files.join(', ')}.` : 'No files were written.',
   ];
   if (r.durationMs !== undefined || r.costUsd !== undefined) {
@@ -41,10 +53,14 @@ export function retrospectiveText(r: Retrospective, d?: RetrospectiveDetails): s
   if (r.tests) lines.push(`Tests: ${r.tests.passed} passed, ${r.tests.failed} failed.`);
   if (d && d.dependencies.length > 0) lines.push(`Depends on: ${d.dependencies.join(', ')}.`);
   if (d && d.failures.length > 0) {
-    lines.push('Attempts that failed:', ...d.failures.map((f) => `- attempt ${f.attempt} (${f.kind}): ${scrubSecrets(f.message).slice(0, 300)}`));
+    lines.push(
+      'Attempts that failed:',
+      ...d.failures.map((f) => `- attempt ${f.attempt} (${f.kind}): ${scrubSecrets(f.message).slice(0, 300)}`),
+    );
   }
   if (r.changes) lines.push(`What changed before it passed: ${r.changes}`);
-  if (d && d.answers.length > 0) lines.push('Retrospective questions:', ...d.answers.map((a) => `- ${a.question} ${a.answer}`));
+  if (d && d.answers.length > 0)
+    lines.push('Retrospective questions:', ...d.answers.map((a) => `- ${a.question} ${a.answer}`));
   if (r.notes.length > 0) lines.push('Notes:', ...r.notes.map((n) => `- ${n}`));
   if (d?.lesson) lines.push(`Lesson: ${d.lesson}`);
   return lines.join('\n');
@@ -70,7 +86,8 @@ export async function retrospectiveDetails(deps: MemoryDeps, r: Retrospective): 
   let dependencies: string[] = [];
   let questions: string[] = [];
   let testOutput: string | null = null;
-  const get = async (ref: string | null | undefined) => (ref && deps.store && (await deps.store.has(ref)) ? deps.store.get(ref) : null);
+  const get = async (ref: string | null | undefined) =>
+    ref && deps.store && (await deps.store.has(ref)) ? deps.store.get(ref) : null;
   try {
     const instruction = await get(r.instructionSha256);
     if (instruction !== null) {
@@ -84,10 +101,18 @@ export async function retrospectiveDetails(deps: MemoryDeps, r: Retrospective): 
   }
   const failures = failuresOf(r, testOutput);
   const withFailures = { ...r, failures };
-  return { dependencies, failures, answers: answerQuestions(questions, withFailures), lesson: lessonSentence(withFailures, failures) };
+  return {
+    dependencies,
+    failures,
+    answers: answerQuestions(questions, withFailures),
+    lesson: lessonSentence(withFailures, failures),
+  };
 }
 
-export async function storeRetrospective(deps: MemoryDeps, input: Retrospective): Promise<{ stored: 'mem0' | 'local' }> {
+export async function storeRetrospective(
+  deps: MemoryDeps,
+  input: Retrospective,
+): Promise<{ stored: 'mem0' | 'local' }> {
   const parsed = Retrospective.safeParse(input);
   // Even a malformed one is kept locally rather than lost.
   const r = parsed.success ? parsed.data : (input as Retrospective);
@@ -107,14 +132,20 @@ export async function storeRetrospective(deps: MemoryDeps, input: Retrospective)
     }
   }
   const file = localMemoryFile(deps.config);
-  const extra = details ? { dependencies: details.dependencies, failures: details.failures, answers: details.answers, lesson: record } : {};
+  const extra = details
+    ? { dependencies: details.dependencies, failures: details.failures, answers: details.answers, lesson: record }
+    : {};
   const line = JSON.stringify({ ...r, ...extra, text, storedAt, ...(mem0Error ? { mem0Error } : {}) });
   try {
     await mkdir(deps.config.stateDir, { recursive: true });
     // One write with O_APPEND: concurrent workers' lines do not interleave.
     await appendFile(file, `${line}\n`);
   } catch (e) {
-    warn('could not store the retrospective locally either', { workerId: r.workerId, file, error: (e as Error).message });
+    warn('could not store the retrospective locally either', {
+      workerId: r.workerId,
+      file,
+      error: (e as Error).message,
+    });
   }
   return { stored: 'local' };
 }
@@ -129,7 +160,14 @@ function mem0Headers(config: Config): Record<string, string> {
   return headers;
 }
 
-async function postToMem0(config: Config, base: string, r: Retrospective, text: string, lesson: LessonRecord | null, timeoutMs: number): Promise<void> {
+async function postToMem0(
+  config: Config,
+  base: string,
+  r: Retrospective,
+  text: string,
+  lesson: LessonRecord | null,
+  timeoutMs: number,
+): Promise<void> {
   const body = JSON.stringify({
     messages: [{ role: 'user', content: text }],
     user_id: config.MEM0_USER_ID,
@@ -147,7 +185,14 @@ async function postToMem0(config: Config, base: string, r: Retrospective, text: 
       instructionSha256: r.instructionSha256 ?? null,
       source: 'wingman-orchestrator',
       // Read back by the lesson lookup, whatever mem0's fact extraction makes of the text.
-      ...(lesson ? { lesson: lesson.lesson, packages: lesson.packages, dependencies: lesson.dependencies, errorClasses: lesson.errorClasses } : {}),
+      ...(lesson
+        ? {
+            lesson: lesson.lesson,
+            packages: lesson.packages,
+            dependencies: lesson.dependencies,
+            errorClasses: lesson.errorClasses,
+          }
+        : {}),
     },
   });
   const res = await request(`${base.replace(/\/+$/, '')}/memories`, {
@@ -159,7 +204,8 @@ async function postToMem0(config: Config, base: string, r: Retrospective, text: 
     signal: AbortSignal.timeout(timeoutMs),
   });
   const reply = await res.body.text(); // read it all, so the connection is released
-  if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`mem0 answered ${res.statusCode}: ${reply.slice(0, 200)}`);
+  if (res.statusCode < 200 || res.statusCode >= 300)
+    throw new Error(`mem0 answered ${res.statusCode}: ${reply.slice(0, 200)}`);
 }
 
 // ---- reading lessons back ----
@@ -185,7 +231,10 @@ export async function findLessons(deps: MemoryDeps, target: LessonTarget, max = 
       records.push(...found.records);
       passedBefore ||= found.passedBefore;
     } catch (e) {
-      warn('mem0 search failed, lessons from the local store only', { workerId: target.workerId, error: (e as Error).message });
+      warn('mem0 search failed, lessons from the local store only', {
+        workerId: target.workerId,
+        error: (e as Error).message,
+      });
     }
   }
   // This very instruction passed before: its prompt stays the one it passed with (and the generation
@@ -206,27 +255,40 @@ export function lessonQueries(target: LessonTarget): string[] {
   ];
 }
 
-async function searchMem0(config: Config, base: string, target: LessonTarget): Promise<{ records: LessonRecord[]; passedBefore: boolean }> {
-  const results = await Promise.all(lessonQueries(target).map(async (query) => {
-    const res = await request(`${base.replace(/\/+$/, '')}/search`, {
-      method: 'POST',
-      headers: mem0Headers(config),
-      // The self-hosted server reads `user_id` (older) or `filters.user_id` (newer): send both.
-      body: JSON.stringify({ query, user_id: config.MEM0_USER_ID, filters: { user_id: config.MEM0_USER_ID } }),
-      headersTimeout: MEM0_SEARCH_TIMEOUT_MS,
-      bodyTimeout: MEM0_SEARCH_TIMEOUT_MS,
-      signal: AbortSignal.timeout(MEM0_SEARCH_TIMEOUT_MS),
-    });
-    const reply = await res.body.text();
-    if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`mem0 search answered ${res.statusCode}: ${reply.slice(0, 200)}`);
-    const json = JSON.parse(reply) as unknown;
-    // `{results: [...]}`, or a bare list from older servers.
-    return Array.isArray(json) ? json : Array.isArray((json as { results?: unknown }).results) ? (json as { results: unknown[] }).results : [];
-  }));
+async function searchMem0(
+  config: Config,
+  base: string,
+  target: LessonTarget,
+): Promise<{ records: LessonRecord[]; passedBefore: boolean }> {
+  const results = await Promise.all(
+    lessonQueries(target).map(async (query) => {
+      const res = await request(`${base.replace(/\/+$/, '')}/search`, {
+        method: 'POST',
+        headers: mem0Headers(config),
+        // The self-hosted server reads `user_id` (older) or `filters.user_id` (newer): send both.
+        body: JSON.stringify({ query, user_id: config.MEM0_USER_ID, filters: { user_id: config.MEM0_USER_ID } }),
+        headersTimeout: MEM0_SEARCH_TIMEOUT_MS,
+        bodyTimeout: MEM0_SEARCH_TIMEOUT_MS,
+        signal: AbortSignal.timeout(MEM0_SEARCH_TIMEOUT_MS),
+      });
+      const reply = await res.body.text();
+      if (res.statusCode < 200 || res.statusCode >= 300)
+        throw new Error(`mem0 search answered ${res.statusCode}: ${reply.slice(0, 200)}`);
+      const json = JSON.parse(reply) as unknown;
+      // `{results: [...]}`, or a bare list from older servers.
+      return Array.isArray(json)
+        ? json
+        : Array.isArray((json as { results?: unknown }).results)
+          ? (json as { results: unknown[] }).results
+          : [];
+    }),
+  );
   const hits = results.flat();
   const passedBefore = hits.some((h) => {
     const m = (h as { metadata?: Record<string, unknown> | null } | null)?.metadata;
-    return !!m && m.outcome === 'passed' && !!target.instructionSha256 && m.instructionSha256 === target.instructionSha256;
+    return (
+      !!m && m.outcome === 'passed' && !!target.instructionSha256 && m.instructionSha256 === target.instructionSha256
+    );
   });
   return { records: hits.map(fromMem0).filter((r): r is LessonRecord => r !== null), passedBefore };
 }
@@ -243,7 +305,8 @@ export function fromMem0(hit: unknown): LessonRecord | null {
   const lesson = lessonLine ?? (typeof m.lesson === 'string' ? m.lesson : null);
   const workerId = typeof m.workerId === 'string' ? m.workerId : /\b(WORKER_\d+)\b/.exec(memory)?.[1];
   if (!lesson || !workerId) return null;
-  const files = strings(m.files).length > 0 ? strings(m.files) : (/^Files: (.+)\.$/m.exec(memory)?.[1]?.split(', ') ?? []);
+  const files =
+    strings(m.files).length > 0 ? strings(m.files) : (/^Files: (.+)\.$/m.exec(memory)?.[1]?.split(', ') ?? []);
   return {
     workerId,
     batchId: typeof m.batchId === 'string' ? m.batchId : null,
@@ -306,8 +369,10 @@ function readLocalLine(line: string, into: LocalMemory): void {
   try {
     const json = JSON.parse(line) as { lesson?: LessonRecord | null; outcome?: unknown; instructionSha256?: unknown };
     const l = json.lesson;
-    if (l && typeof l === 'object' && typeof l.lesson === 'string' && typeof l.workerId === 'string') into.records.push(l);
-    if (json.outcome === 'passed' && typeof json.instructionSha256 === 'string') into.passed.add(json.instructionSha256);
+    if (l && typeof l === 'object' && typeof l.lesson === 'string' && typeof l.workerId === 'string')
+      into.records.push(l);
+    if (json.outcome === 'passed' && typeof json.instructionSha256 === 'string')
+      into.passed.add(json.instructionSha256);
   } catch {
     // a damaged line costs one lesson, not the lookup
   }

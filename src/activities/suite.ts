@@ -32,7 +32,8 @@ export interface FailedCase {
 const XML_ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 function unescapeXml(s: string): string {
   return s.replace(/&(#x[0-9a-f]+|#\d+|\w+);/gi, (m, e: string) => {
-    if (e[0] === '#') return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
+    if (e[0] === '#')
+      return String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10));
     return XML_ENTITIES[e] ?? m;
   });
 }
@@ -50,9 +51,18 @@ export function failedCases(xml: string): FailedCase[] {
     const bad = /<(failure|error)\b([^>]*?)(?:\/>|>([\s\S]*?)<\/\1>)/.exec(body);
     if (!bad) continue;
     const attrs = m[1] ?? '';
-    const firstLine = unescapeXml(bad[3] ?? '').split('\n').map((l) => l.trim()).find((l) => /^E\s/.test(l))?.replace(/^E\s+/, '');
+    const firstLine = unescapeXml(bad[3] ?? '')
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => /^E\s/.test(l))
+      ?.replace(/^E\s+/, '');
     const message = attr(bad[2] ?? '', 'message') ?? firstLine ?? bad[1]!;
-    out.push({ classname: attr(attrs, 'classname') ?? '', name: attr(attrs, 'name') ?? '', file: attr(attrs, 'file'), message });
+    out.push({
+      classname: attr(attrs, 'classname') ?? '',
+      name: attr(attrs, 'name') ?? '',
+      file: attr(attrs, 'file'),
+      message,
+    });
   }
   return out;
 }
@@ -94,11 +104,24 @@ export function importedFiles(source: string, fileRel: string): string[] {
       const base = dots === 0 ? [] : pkg.slice(0, Math.max(0, pkg.length - (dots - 1)));
       const mod = [...base, ...(from[2] ? from[2].split('.') : [])];
       add(mod);
-      for (const name of from[3]!.split(',').map((n) => n.trim().split(/\s+as\s+/)[0]!.trim())) if (/^\w+$/.test(name)) add([...mod, name]);
+      for (const name of from[3]!.split(',').map((n) =>
+        n
+          .trim()
+          .split(/\s+as\s+/)[0]!
+          .trim(),
+      ))
+        if (/^\w+$/.test(name)) add([...mod, name]);
       continue;
     }
     const imp = /^\s*import\s+(.+)$/.exec(line);
-    if (imp) for (const m of imp[1]!.split(',').map((n) => n.trim().split(/\s+as\s+/)[0]!.trim())) add(m.split('.'));
+    if (imp)
+      for (const m of imp[1]!.split(',').map((n) =>
+        n
+          .trim()
+          .split(/\s+as\s+/)[0]!
+          .trim(),
+      ))
+        add(m.split('.'));
   }
   return [...out];
 }
@@ -107,7 +130,8 @@ export function importedFiles(source: string, fileRel: string): string[] {
 export function workersOf(files: string[], entries: Iterable<ManifestEntry>): string[] {
   const wanted = new Set(files.map((f) => path.posix.normalize(f)));
   const ids = new Set<string>();
-  for (const e of entries) if (e.deliverables.some((d) => wanted.has(path.posix.normalize(d.replace(/^\.\//, ''))))) ids.add(e.id);
+  for (const e of entries)
+    if (e.deliverables.some((d) => wanted.has(path.posix.normalize(d.replace(/^\.\//, ''))))) ids.add(e.id);
   return [...ids].sort((a, b) => Number(a.slice(7)) - Number(b.slice(7)) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
@@ -122,7 +146,8 @@ class ProjectFiles {
   constructor(private readonly root: string) {}
 
   async exists(rel: string): Promise<boolean> {
-    if (!this.sources.has(rel)) this.sources.set(rel, await readFile(path.join(this.root, rel), 'utf8').catch(() => null));
+    if (!this.sources.has(rel))
+      this.sources.set(rel, await readFile(path.join(this.root, rel), 'utf8').catch(() => null));
     return this.sources.get(rel) !== null;
   }
 
@@ -154,7 +179,8 @@ export async function runSuite(deps: { config: Config }, input: SuiteRequest): P
   const junit = path.join(scratch, 'junit.xml');
   const plan = planCommand(req.command, python, junit);
   // One test file that does not import must not hide the rest of the suite's results.
-  if (plan.pytest && !plan.argv.includes('--continue-on-collection-errors')) plan.argv.push('--continue-on-collection-errors');
+  if (plan.pytest && !plan.argv.includes('--continue-on-collection-errors'))
+    plan.argv.push('--continue-on-collection-errors');
   const command = req.command.join(' ');
   try {
     const r = await runScrubbed(plan.argv, {
@@ -163,11 +189,16 @@ export async function runSuite(deps: { config: Config }, input: SuiteRequest): P
       timeoutMs: SUITE_TIMEOUT_MS,
       outputCap: Math.max(deps.config.WINGMAN_TEST_OUTPUT_CAP, SUITE_OUTPUT_CAP),
     });
-    if (r.spawnError) throw ApplicationFailure.retryable(`cannot start ${req.command[0]}: ${r.spawnError}`, 'TestInfrastructure');
+    if (r.spawnError)
+      throw ApplicationFailure.retryable(`cannot start ${req.command[0]}: ${r.spawnError}`, 'TestInfrastructure');
     // The whole log beside the report, for the person reading it.
     await writeAtomic(path.join(path.dirname(req.reportPath), 'suite.log'), `$ ${command}\n${r.output}`);
     const exitCode = r.exitCode ?? -1;
-    const stopped = r.timedOut ? `killed after the suite's time limit of ${SUITE_TIMEOUT_MS / 60_000} minutes` : r.capped ? 'stopped at the output cap' : null;
+    const stopped = r.timedOut
+      ? `killed after the suite's time limit of ${SUITE_TIMEOUT_MS / 60_000} minutes`
+      : r.capped
+        ? 'stopped at the output cap'
+        : null;
     const xml = plan.pytest ? await readFile(junit, 'utf8').catch(() => null) : null;
     const counts = xml === null ? null : junitCounts(xml);
     if (!counts) {
@@ -175,7 +206,11 @@ export async function runSuite(deps: { config: Config }, input: SuiteRequest): P
       const ok = exitCode === 0;
       const last = tail(r.output, 600).trim().split('\n').pop() ?? '';
       return {
-        command, exitCode, passed: ok ? 1 : 0, failed: ok ? 0 : 1, errors: 0,
+        command,
+        exitCode,
+        passed: ok ? 1 : 0,
+        failed: ok ? 0 : 1,
+        errors: 0,
         failures: ok ? [] : [{ test: command, message: oneLine(stopped ?? (last || `exit ${exitCode}`)), workers: [] }],
       };
     }

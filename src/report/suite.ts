@@ -14,7 +14,9 @@ export function suiteFailed(s: SuiteResult | null | undefined): boolean {
 export function suiteLine(s: SuiteResult): string {
   const verdict = suiteFailed(s) ? 'FAILED' : 'passed';
   const first = s.failures[0];
-  const blame = first ? `; first: ${first.test}${first.workers.length > 0 ? ` (written by ${first.workers.join(', ')})` : ''}` : '';
+  const blame = first
+    ? `; first: ${first.test}${first.workers.length > 0 ? ` (written by ${first.workers.join(', ')})` : ''}`
+    : '';
   return `Suite (${s.command}) ${verdict}: ${s.passed} passed, ${s.failed} failed, ${s.errors} errors, exit ${s.exitCode}${blame}`;
 }
 
@@ -41,7 +43,8 @@ export function suiteMarkdown(s: SuiteResult | null | undefined): string[] {
   );
   if (s.failures.length > 0) {
     out.push(row(['Test', 'Message', 'Written by']), row(['---', '---', '---']));
-    for (const f of s.failures) out.push(row([mdCode(f.test), mdText(f.message), f.workers.length > 0 ? f.workers.map(mdCode).join(', ') : '—']));
+    for (const f of s.failures)
+      out.push(row([mdCode(f.test), mdText(f.message), f.workers.length > 0 ? f.workers.map(mdCode).join(', ') : '—']));
     out.push('');
   }
   return out;
@@ -60,7 +63,10 @@ export function suiteHtml(s: SuiteResult | null | undefined): string {
   );
   if (s.failures.length > 0) {
     out.push('<table><thead><tr><th>Test</th><th>Message</th><th>Written by</th></tr></thead><tbody>');
-    for (const f of s.failures) out.push(`<tr><td><code>${esc(f.test)}</code></td><td>${esc(f.message)}</td><td>${f.workers.length > 0 ? esc(f.workers.join(', ')) : '—'}</td></tr>`);
+    for (const f of s.failures)
+      out.push(
+        `<tr><td><code>${esc(f.test)}</code></td><td>${esc(f.message)}</td><td>${f.workers.length > 0 ? esc(f.workers.join(', ')) : '—'}</td></tr>`,
+      );
     out.push('</tbody></table>');
   }
   out.push('</section>');

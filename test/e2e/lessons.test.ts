@@ -32,17 +32,31 @@ const BANDS = 'BANDS_MARKER: a score of 0.9 is High, not Medium';
 const GRADE = 'GRADE_MARKER: grade(95) is A';
 
 /** Right only when the prompt carries `marker`: the lesson (or the test output of a regeneration) is what makes it right. */
-const rightWith = (marker: string, right: string, wrong: string): ScriptStep => (call) => ({ code: call.prompt.includes(marker) ? right : wrong });
+const rightWith =
+  (marker: string, right: string, wrong: string): ScriptStep =>
+  (call) => ({ code: call.prompt.includes(marker) ? right : wrong });
 
 function setup(prefix: string) {
   const root = mkdtempSync(path.join(os.tmpdir(), `wingman-${prefix}-`));
   const workspace = path.join(root, 'workspace');
   const tests = path.join(workspace, 'wingman/tests');
   mkdirSync(tests, { recursive: true });
-  writeFileSync(path.join(tests, 'test_bands.py'), `from bands.bands import band\n\n\ndef test_high():\n    assert band(0.9) == 'High', "${BANDS}"\n`);
-  writeFileSync(path.join(tests, 'test_labels.py'), `from bands.labels import label\n\n\ndef test_label():\n    assert label(0.9) == 'High'\n`);
-  writeFileSync(path.join(tests, 'test_grade.py'), `from grades.grade import grade\n\n\ndef test_a():\n    assert grade(95) == 'A', "${GRADE}"\n`);
-  writeFileSync(path.join(tests, 'test_summary.py'), `from reports.summary import summary\n\n\ndef test_summary():\n    assert summary(95) == 'grade A'\n`);
+  writeFileSync(
+    path.join(tests, 'test_bands.py'),
+    `from bands.bands import band\n\n\ndef test_high():\n    assert band(0.9) == 'High', "${BANDS}"\n`,
+  );
+  writeFileSync(
+    path.join(tests, 'test_labels.py'),
+    `from bands.labels import label\n\n\ndef test_label():\n    assert label(0.9) == 'High'\n`,
+  );
+  writeFileSync(
+    path.join(tests, 'test_grade.py'),
+    `from grades.grade import grade\n\n\ndef test_a():\n    assert grade(95) == 'A', "${GRADE}"\n`,
+  );
+  writeFileSync(
+    path.join(tests, 'test_summary.py'),
+    `from reports.summary import summary\n\n\ndef test_summary():\n    assert summary(95) == 'grade A'\n`,
+  );
   const workers = path.join(root, 'workers');
   writeInstructions(workers, [
     // Fails twice with a clear assertion: ends failed. A later worker of the same package learns from it.
@@ -50,7 +64,12 @@ function setup(prefix: string) {
     { id: 'WORKER_102', files: ['wingman/bands/labels.py'], test: 'pytest tests/test_labels.py' },
     // Fails once, passes on the regeneration: its dependent learns from that first failure.
     { id: 'WORKER_103', files: ['wingman/grades/grade.py'], test: 'pytest tests/test_grade.py' },
-    { id: 'WORKER_104', files: ['wingman/reports/summary.py'], test: 'pytest tests/test_summary.py', dependsOn: ['WORKER_103'] },
+    {
+      id: 'WORKER_104',
+      files: ['wingman/reports/summary.py'],
+      test: 'pytest tests/test_summary.py',
+      dependsOn: ['WORKER_103'],
+    },
   ]);
   return { root, workspace, workers, state: path.join(root, 'state'), report: path.join(root, 'report.json') };
 }
@@ -59,18 +78,49 @@ function script(): void {
   llm.reset();
   llm.script('WORKER_101', [{ code: "def band(score: float) -> str:\n    return 'Medium'\n" }]);
   // Knows 0.9 is High only when told so.
-  llm.script('WORKER_102', [rightWith(BANDS, "def label(score: float) -> str:\n    return 'High' if score >= 0.8 else 'Low'\n", "def label(score: float) -> str:\n    return 'Medium'\n")]);
-  llm.script('WORKER_103', [rightWith(GRADE, "def grade(n: int) -> str:\n    return 'A' if n >= 90 else 'B'\n", "def grade(n: int) -> str:\n    return 'B'\n")]);
+  llm.script('WORKER_102', [
+    rightWith(
+      BANDS,
+      "def label(score: float) -> str:\n    return 'High' if score >= 0.8 else 'Low'\n",
+      "def label(score: float) -> str:\n    return 'Medium'\n",
+    ),
+  ]);
+  llm.script('WORKER_103', [
+    rightWith(
+      GRADE,
+      "def grade(n: int) -> str:\n    return 'A' if n >= 90 else 'B'\n",
+      "def grade(n: int) -> str:\n    return 'B'\n",
+    ),
+  ]);
   // The dependency's lesson may quote pytest's summary line, which pytest cuts to the terminal width: the marker is enough.
-  llm.script('WORKER_104', [rightWith('GRADE_MARKER', "def summary(n: int) -> str:\n    return 'grade A' if n >= 90 else 'grade B'\n", "def summary(n: int) -> str:\n    return 'grade B'\n")]);
+  llm.script('WORKER_104', [
+    rightWith(
+      'GRADE_MARKER',
+      "def summary(n: int) -> str:\n    return 'grade A' if n >= 90 else 'grade B'\n",
+      "def summary(n: int) -> str:\n    return 'grade B'\n",
+    ),
+  ]);
 }
 
 async function runBatch(dirs: ReturnType<typeof setup>, extraEnv: Record<string, string>) {
   script();
   const r = await runCli(
     'starter',
-    ['--workers', dirs.workers, '--workspace', dirs.workspace, '--python-root', 'wingman', '--batch-id', `lessons-${Date.now()}`,
-      '--report', dirs.report, '--concurrency', '1', '--no-suite'],
+    [
+      '--workers',
+      dirs.workers,
+      '--workspace',
+      dirs.workspace,
+      '--python-root',
+      'wingman',
+      '--batch-id',
+      `lessons-${Date.now()}`,
+      '--report',
+      dirs.report,
+      '--concurrency',
+      '1',
+      '--no-suite',
+    ],
     {
       cwd: dirs.root,
       env: cliEnv({
@@ -101,7 +151,10 @@ function expectLessons(run: Run): void {
   expect(first102).toContain(BANDS);
   expect(run.worker('WORKER_102')).toMatchObject({ outcome: 'passed', attempts: 1 });
   // The section is bounded, and the prompt carries no key.
-  const section = first102.slice(first102.indexOf('# Lessons from earlier workers'), first102.indexOf('# Output format'));
+  const section = first102.slice(
+    first102.indexOf('# Lessons from earlier workers'),
+    first102.indexOf('# Output format'),
+  );
   expect(section.length).toBeLessThanOrEqual(1_500 + 2);
   expect(first102).not.toContain('sk-test-e2e-not-a-real-key');
   // The first worker had nobody to learn from.
@@ -133,7 +186,10 @@ describe('lessons through the local JSONL store (mem0 not configured)', () => {
   test('a dependency that failed once teaches its dependent', () => expectDependencyLesson(run));
 
   test('the retrospectives are in the local store, with what a later worker can use', () => {
-    const lines = readFileSync(path.join(dirs.state, 'memory.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = readFileSync(path.join(dirs.state, 'memory.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.map((l) => l.workerId).sort()).toEqual(['WORKER_101', 'WORKER_102', 'WORKER_103', 'WORKER_104']);
     const w101 = lines.find((l) => l.workerId === 'WORKER_101');
     expect(w101).toMatchObject({ outcome: 'failed', model: 'gpt-4o-mini', attempts: 2 });
@@ -145,7 +201,10 @@ describe('lessons through the local JSONL store (mem0 not configured)', () => {
 
   test('npm run batch -- retro ID answers the review questions from the report (given, or where Temporal says it is)', async () => {
     const env = cliEnv({ TEMPORAL_ADDRESS: server.address, WINGMAN_STATE_DIR: dirs.state });
-    const given = await runCli('batch-control', ['retro', run.report.batchId, '--report', dirs.report], { cwd: dirs.root, env });
+    const given = await runCli('batch-control', ['retro', run.report.batchId, '--report', dirs.report], {
+      cwd: dirs.root,
+      env,
+    });
     expect(given).toMatchObject({ exitCode: 0 });
     expect(given.stdout).toContain('Took longest:');
     expect(given.stdout).toMatch(/openai gpt-4o-mini: 4 workers, passed first try \d/);
@@ -153,7 +212,12 @@ describe('lessons through the local JSONL store (mem0 not configured)', () => {
     const asked = await runCli('batch-control', ['retro', run.report.batchId, '--json'], { cwd: dirs.root, env });
     expect(asked).toMatchObject({ exitCode: 0 });
     expect(JSON.parse(asked.stdout).longest).toHaveLength(4);
-    expect(await runCli('batch-control', ['retro', 'no-such-batch', '--report', path.join(dirs.root, 'none.json')], { cwd: dirs.root, env })).toMatchObject({ exitCode: 3 });
+    expect(
+      await runCli('batch-control', ['retro', 'no-such-batch', '--report', path.join(dirs.root, 'none.json')], {
+        cwd: dirs.root,
+        env,
+      }),
+    ).toMatchObject({ exitCode: 3 });
   }, 60_000);
 
   test('WINGMAN_LESSONS=off: the same batch without lessons regenerates', async () => {

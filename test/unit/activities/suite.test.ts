@@ -21,8 +21,15 @@ beforeEach(async () => {
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
 const entry = (id: string, deliverables: string[], dependencies: string[] = []): ManifestEntry => ({
-  id, name: id, file: path.join(dir, `${id}.md`), sha256: 'a'.repeat(64), deliverables, dependencies, provider: 'openai',
-  testCommands: [['pytest']], replay: null,
+  id,
+  name: id,
+  file: path.join(dir, `${id}.md`),
+  sha256: 'a'.repeat(64),
+  deliverables,
+  dependencies,
+  provider: 'openai',
+  testCommands: [['pytest']],
+  replay: null,
 });
 
 async function write(files: Record<string, string>): Promise<void> {
@@ -36,11 +43,14 @@ async function write(files: Record<string, string>): Promise<void> {
 async function brokenShop(): Promise<ManifestRef> {
   await write({
     'wingman/shop/__init__.py': '',
-    'wingman/shop/prices.py': 'from shop.tax import RATE\n\n\ndef total(amount):\n    return round(amount * (1 + RATE), 2)\n',
-    'wingman/tests/test_prices.py': 'from shop.prices import total\n\n\ndef test_total_adds_tax():\n    assert total(100) == 120, "SUITE_MARKER: total(100) must be 120"\n\n\ndef test_zero():\n    assert total(0) == 0\n',
+    'wingman/shop/prices.py':
+      'from shop.tax import RATE\n\n\ndef total(amount):\n    return round(amount * (1 + RATE), 2)\n',
+    'wingman/tests/test_prices.py':
+      'from shop.prices import total\n\n\ndef test_total_adds_tax():\n    assert total(100) == 120, "SUITE_MARKER: total(100) must be 120"\n\n\ndef test_zero():\n    assert total(0) == 0\n',
     'wingman/shop/tax.py': 'RATE = 0.25\n',
     'wingman/tests/test_tax.py': 'from shop import tax\n\n\ndef test_rate_positive():\n    assert tax.RATE > 0\n',
-    'wingman/tests/test_report.py': 'from shop.report import render\n\n\ndef test_render():\n    assert render() == "ok"\n',
+    'wingman/tests/test_report.py':
+      'from shop.report import render\n\n\ndef test_render():\n    assert render() == "ok"\n',
     'wingman/tests/test_untouched.py': 'def test_alone():\n    assert 1 + 1 == 2\n',
   });
   return saveManifest(path.join(dir, 'manifests'), [
@@ -60,7 +70,11 @@ test('a later module breaking an earlier test: counts from JUnit, failures name 
   const env = new MockActivityEnvironment();
   let beats = 0;
   env.on('heartbeat', () => (beats += 1));
-  const result: SuiteResult = await env.run(runSuite, { config: config() }, { workspace, pythonRoot: 'wingman', command: ['pytest'], manifest, reportPath });
+  const result: SuiteResult = await env.run(
+    runSuite,
+    { config: config() },
+    { workspace, pythonRoot: 'wingman', command: ['pytest'], manifest, reportPath },
+  );
   expect(result).toMatchObject({ command: 'pytest', exitCode: 1, passed: 3, failed: 1, errors: 1 });
   const byTest = Object.fromEntries(result.failures.map((f) => [f.test, f]));
   // test_prices imports shop.prices, which imports shop.tax: WORKER_001 wrote both, WORKER_002 and WORKER_003 tax.py.
@@ -80,11 +94,21 @@ test('a later module breaking an earlier test: counts from JUnit, failures name 
 }, 60_000);
 
 test('a passing suite: exit 0, no failures; a custom command; a usage error is a failure of the suite', async () => {
-  await write({ 'wingman/tests/test_ok.py': 'def test_ok():\n    assert True\n', 'wingman/tests/test_other.py': 'def test_other():\n    assert False\n' });
+  await write({
+    'wingman/tests/test_ok.py': 'def test_ok():\n    assert True\n',
+    'wingman/tests/test_other.py': 'def test_other():\n    assert False\n',
+  });
   const manifest = await saveManifest(path.join(dir, 'manifests'), [entry('WORKER_001', ['wingman/tests/test_ok.py'])]);
   const req = { workspace, pythonRoot: 'wingman', manifest, reportPath: path.join(dir, 'report.json') };
-  expect(await runSuite({ config: config() }, { ...req, command: ['python', '-m', 'pytest', 'tests/test_ok.py'] })).toEqual({
-    command: 'python -m pytest tests/test_ok.py', exitCode: 0, passed: 1, failed: 0, errors: 0, failures: [],
+  expect(
+    await runSuite({ config: config() }, { ...req, command: ['python', '-m', 'pytest', 'tests/test_ok.py'] }),
+  ).toEqual({
+    command: 'python -m pytest tests/test_ok.py',
+    exitCode: 0,
+    passed: 1,
+    failed: 0,
+    errors: 0,
+    failures: [],
   });
   const usage = await runSuite({ config: config() }, { ...req, command: ['pytest', '--no-such-option'] });
   expect(usage).toMatchObject({ exitCode: 4, failed: 1, failures: [{ test: 'pytest --no-such-option', workers: [] }] });
@@ -104,9 +128,29 @@ test('JUnit cases, test files and imports are read without running anything', ()
   const have = new Set(['tests/test_a.py', 'tests/test_b.py']);
   expect(testFileOf(cases[0]!, (r) => have.has(r))).toBe('tests/test_a.py');
   expect(testFileOf(cases[1]!, (r) => have.has(r))).toBe('tests/test_b.py');
-  expect(importedFiles('import os, shop.tax as t\nfrom .helpers import (a,\n  b)\nfrom ..core import c\n', 'tests/unit/test_x.py')).toEqual(expect.arrayContaining([
-    'os.py', 'shop/tax.py', 'tests/unit/helpers.py', 'tests/unit/helpers/a.py', 'tests/core.py', 'tests/core/c.py',
-  ]));
-  expect(workersOf(['wingman/shop/tax.py'], [entry('WORKER_010', ['./wingman/shop/tax.py']), entry('WORKER_002', ['wingman/shop/tax.py']), entry('WORKER_003', ['x.py'])]))
-    .toEqual(['WORKER_002', 'WORKER_010']);
+  expect(
+    importedFiles(
+      'import os, shop.tax as t\nfrom .helpers import (a,\n  b)\nfrom ..core import c\n',
+      'tests/unit/test_x.py',
+    ),
+  ).toEqual(
+    expect.arrayContaining([
+      'os.py',
+      'shop/tax.py',
+      'tests/unit/helpers.py',
+      'tests/unit/helpers/a.py',
+      'tests/core.py',
+      'tests/core/c.py',
+    ]),
+  );
+  expect(
+    workersOf(
+      ['wingman/shop/tax.py'],
+      [
+        entry('WORKER_010', ['./wingman/shop/tax.py']),
+        entry('WORKER_002', ['wingman/shop/tax.py']),
+        entry('WORKER_003', ['x.py']),
+      ],
+    ),
+  ).toEqual(['WORKER_002', 'WORKER_010']);
 });

@@ -19,7 +19,11 @@ const SUITE: SuiteResult = {
   failed: 2,
   errors: 0,
   failures: [
-    { test: 'tests/test_prices.py::test_total_adds_tax', message: 'AssertionError: total(100) must be 120', workers: ['WORKER_001', 'WORKER_003'] },
+    {
+      test: 'tests/test_prices.py::test_total_adds_tax',
+      message: 'AssertionError: total(100) must be 120',
+      workers: ['WORKER_001', 'WORKER_003'],
+    },
     { test: 'tests/test_x.py::test_<script>', message: '<script>alert(1)</script>', workers: [] },
   ],
 };
@@ -49,14 +53,25 @@ test('which workers took longest, which model did best, which failures were most
 
   // gpt-4o-mini passed everything on the first try: best, with its cost per passed worker.
   const mini = report.workers.filter((w) => w.model === 'gpt-4o-mini');
-  expect(review.models[0]).toMatchObject({ provider: 'openai', model: 'gpt-4o-mini', workers: mini.length, passedFirstTry: mini.filter(passedFirstTry).length });
-  expect(review.models[0]!.costPerPassedUsd).toBeCloseTo(mini.reduce((n, w) => n + w.costUsd, 0) / mini.filter((w) => w.outcome === 'passed').length);
+  expect(review.models[0]).toMatchObject({
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    workers: mini.length,
+    passedFirstTry: mini.filter(passedFirstTry).length,
+  });
+  expect(review.models[0]!.costPerPassedUsd).toBeCloseTo(
+    mini.reduce((n, w) => n + w.costUsd, 0) / mini.filter((w) => w.outcome === 'passed').length,
+  );
   const gpt4o = review.models.find((m) => m.model === 'gpt-4o')!;
   expect(gpt4o.passed).toBe(0);
   expect(gpt4o.costPerPassedUsd).toBeNull();
 
   // The assertion two workers hit comes first; the suite's failures count too.
-  expect(review.failures[0]).toMatchObject({ errorClass: 'AssertionError', message: 'AssertionError: assert 0.5 == 0.7', count: 2 });
+  expect(review.failures[0]).toMatchObject({
+    errorClass: 'AssertionError',
+    message: 'AssertionError: assert 0.5 == 0.7',
+    count: 2,
+  });
   expect(review.failures.map((f) => f.message)).toContain('AssertionError: total(100) must be 120');
   expect(review.failures.find((f) => f.errorClass === 'ModuleNotFoundError')).toBeDefined();
 
@@ -73,7 +88,9 @@ test('a failing suite fails the batch; "no tests collected" and a pass do not', 
   expect(suiteFailed({ ...SUITE, exitCode: 5, passed: 0, failed: 0, failures: [] })).toBe(false);
   expect(suiteFailed({ ...SUITE, exitCode: 2, failed: 0, errors: 1 })).toBe(true);
   expect(suiteFailed(null)).toBe(false);
-  expect(suiteLine(SUITE)).toBe('Suite (pytest) FAILED: 321 passed, 2 failed, 0 errors, exit 1; first: tests/test_prices.py::test_total_adds_tax (written by WORKER_001, WORKER_003)');
+  expect(suiteLine(SUITE)).toBe(
+    'Suite (pytest) FAILED: 321 passed, 2 failed, 0 errors, exit 1; first: tests/test_prices.py::test_total_adds_tax (written by WORKER_001, WORKER_003)',
+  );
 });
 
 test('the Markdown and HTML reports show the suite (escaped) and the review', () => {
@@ -81,7 +98,9 @@ test('the Markdown and HTML reports show the suite (escaped) and the review', ()
   const md = renderMarkdown(report);
   expect(md).toContain('## Whole suite');
   expect(md).toContain('**FAILED** (exit 1): 321 passed, 2 failed, 0 errors');
-  expect(md).toContain('| `tests/test_prices.py::test_total_adds_tax` | AssertionError: total(100) must be 120 | `WORKER_001`, `WORKER_003` |');
+  expect(md).toContain(
+    '| `tests/test_prices.py::test_total_adds_tax` | AssertionError: total(100) must be 120 | `WORKER_001`, `WORKER_003` |',
+  );
   expect(md).toContain('## Review');
   expect(md).toContain('### Most common test failures');
   // Untrusted text: escaped in prose, inert inside a code span.
@@ -106,7 +125,15 @@ test('a result recorded without an attempt log: the failing assertion of its las
   const report = structuredClone(sample);
   const failed = report.workers.find((x) => x.outcome === 'failed')!;
   failed.failures = []; // recorded without an attempt log
-  const log = "____ test_high ____\nE       AssertionError: BANDS: 0.9 is High\n=== short test summary info ===\nFAILED tests/test_b.py::test_high - AssertionError: BANDS: 0.9...\n";
-  expect(reviewOf(report, 5, { [failed.id]: log }).failures[0]).toMatchObject({ errorClass: 'AssertionError', message: 'AssertionError: BANDS: 0.9 is High', workers: [failed.id] });
-  expect(reviewOf(report).failures[0]).toMatchObject({ message: failed.error!.replace(/\s+/g, ' ').trim().slice(0, 159), workers: [failed.id] });
+  const log =
+    '____ test_high ____\nE       AssertionError: BANDS: 0.9 is High\n=== short test summary info ===\nFAILED tests/test_b.py::test_high - AssertionError: BANDS: 0.9...\n';
+  expect(reviewOf(report, 5, { [failed.id]: log }).failures[0]).toMatchObject({
+    errorClass: 'AssertionError',
+    message: 'AssertionError: BANDS: 0.9 is High',
+    workers: [failed.id],
+  });
+  expect(reviewOf(report).failures[0]).toMatchObject({
+    message: failed.error!.replace(/\s+/g, ' ').trim().slice(0, 159),
+    workers: [failed.id],
+  });
 });
