@@ -169,13 +169,23 @@ export function packagesOf(files: string[]): string[] {
  * (a result recorded without it) the final error with the failing assertions of the last test log.
  */
 export function failuresOf(r: Retrospective, lastTestOutput: string | null): Failure[] {
-  if (r.failures && r.failures.length > 0) return r.failures;
+  if (r.failures && r.failures.length > 0) return r.failures.map((f) => wholeMessage(f, r, lastTestOutput));
   if (r.outcome === 'passed' || r.outcome === 'skipped') return [];
   const kind: Failure['kind'] =
     r.outcome === 'guide' ? 'guide' : r.outcome === 'llm_timeout' || r.outcome === 'error' ? 'llm' : 'tests';
   const asserts = kind === 'tests' && lastTestOutput ? failingAssertions(lastTestOutput) : [];
   const message = asserts.length > 0 ? asserts.join(' | ') : (r.error ?? r.outcome);
   return [{ attempt: Math.max(1, r.attempts), kind, message }];
+}
+
+/**
+ * pytest cuts its summary lines to the terminal width ("AssertionError: the convention is…" + "...").
+ * A logged failure of the last test run that was cut gets the whole assertion from that run's log.
+ */
+function wholeMessage(f: Failure, r: Retrospective, lastTestOutput: string | null): Failure {
+  if (f.kind !== 'tests' || f.attempt !== r.attempts || !lastTestOutput || !/(?:\.\.\.|…)$/.test(f.message.trim())) return f;
+  const asserts = failingAssertions(lastTestOutput);
+  return asserts.length > 0 ? { ...f, message: asserts.join(' | ') } : f;
 }
 
 /** The sentence later workers read. Null when there is nothing to learn (passed on the first try, or never ran). */

@@ -95,7 +95,8 @@ export async function retrospectiveDetails(deps: MemoryDeps, r: Retrospective): 
       dependencies = parsed.dependencies;
       questions = retrospectiveQuestions(parsed.sections.RETROSPECTIVE);
     }
-    if (!(r.failures && r.failures.length > 0) && r.outcome === 'failed') testOutput = await get(r.testOutputRef);
+    // The last test log: the failure of a result without an attempt log, or the whole of a message pytest cut.
+    if (r.outcome === 'failed') testOutput = await get(r.testOutputRef);
   } catch (e) {
     warn('retrospective details not read', { workerId: r.workerId, error: (e as Error).message });
   }

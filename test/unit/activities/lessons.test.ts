@@ -114,6 +114,18 @@ test('without an attempt log, a failed worker teaches the failing assertion of i
     { attempt: 2, kind: 'guide', message: 'still a guide: Step 1:' },
   ]);
   expect(failuresOf(retro({ outcome: 'passed', failures: [] }), PYTEST_LOG)).toEqual([]);
+  // A logged message pytest cut to the terminal width: the last run's is made whole from its log.
+  const cut = retro({
+    outcome: 'failed',
+    failures: [
+      { attempt: 1, kind: 'tests', message: "AssertionError: assert 'Med..." },
+      { attempt: 2, kind: 'tests', message: "AssertionError: assert 'Med..." },
+    ],
+  });
+  expect(failuresOf(cut, PYTEST_LOG).map((f) => f.message)).toEqual([
+    "AssertionError: assert 'Med...",
+    "tests/test_bands.py::test_high: AssertionError: assert 'Medium' == 'High'",
+  ]);
 });
 
 test("the instruction's RETROSPECTIVE questions are answered where the data answers them", () => {
