@@ -6,6 +6,7 @@
 //                    [--instant-workers 1000] [--instant-concurrency 200] [--batch-size 50]
 //                    [--skip-throughput] [--skip-makespan] [--runs 1] [--cpu-prof] [--also-split]
 //                    [--profile-sample 40] [--keep]
+//                    [--lessons] [--lesson-packages 6] [--lesson-learners 4]
 //
 // Each Temporal run gets a fresh dev server (the `temporal` CLI, SQLite file with WAL, as
 // start-batch starts one), a fresh worker process (`src/worker.ts`, every queue) and start-batch
@@ -13,7 +14,9 @@
 // after its seeded latency. The fixed-batch run (bench/fixed-batch.ts) does the same per-worker
 // steps in-process, without Temporal. Runs alternate order so drift in the machine's load hits
 // both ways alike. After each Temporal run, worker and batch histories say where the time went;
-// a batch where no worker finishes for minutes is stopped and reported as a hang.
+// a batch where no worker finishes for minutes is stopped and reported as a hang. With --lessons, the
+// lessons workload (bench/lessons.ts) runs with and without lessons, and the table shows the
+// regenerations lessons saved.
 import { Client, Connection } from '@temporalio/client';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -27,6 +30,7 @@ import { diagnoseRuns, dist, median, profileChildren, profileParent, type ChildP
 import { ideal, type Ideal } from './ideal.js';
 import { childEnv, descendantsCpuS, machineCpu, repoRoot, startDevServer, startTs, startWorker, stopAll, type ProcStats } from './procs.js';
 import { codeFor, tierSizes, tieredWorkload, writeWorkload, type BenchWorker } from './workload.js';
+import { lessonsAnswer, lessonsWorkload, writeLessonsWorkload, type LessonWorker } from './lessons.js';
 
 const TARGET = { makespanRatio: 1.1, fasterThanFixed: 0.25, instantMs: 120_000, instantWorkers: 1000 };
 
@@ -47,6 +51,9 @@ const { values: flags } = parseArgs({
     keep: { type: 'boolean', default: false },
     'profile-sample': { type: 'string', default: '40' },
     'also-split': { type: 'boolean', default: false },
+    lessons: { type: 'boolean', default: false },
+    'lesson-packages': { type: 'string', default: '6' },
+    'lesson-learners': { type: 'string', default: '4' },
   },
 });
 const num = (k: keyof typeof flags) => {
@@ -71,6 +78,10 @@ const opts = {
   profileSample: num('profile-sample'),
   /** Also run every Temporal measurement with the workspace queue in a worker process of its own. */
   alsoSplit: flags['also-split']!,
+  /** Also run the lessons workload with and without lessons. */
+  lessons: flags.lessons!,
+  lessonPackages: Math.max(1, num('lesson-packages')),
+  lessonLearners: num('lesson-learners'),
 };
 type Shape = 'single' | 'split';
 
@@ -81,8 +92,11 @@ const log = (s: string) => process.stderr.write(`[bench ${new Date().toISOString
 
 // ---- the stand-in LLM, answering each worker of the current workload after its latency ----
 let current = new Map<string, BenchWorker>();
+/** The lessons workload's workers, answered by what their prompt carries (bench/lessons.ts). */
+let lessonWorkers = new Map<string, LessonWorker>();
 function useWorkload(workers: BenchWorker[], instant = false): void {
   current = new Map(workers.map((w) => [w.id, instant ? { ...w, latencyMs: 0 } : w]));
+  lessonWorkers = new Map();
 }
 let llm: LlmStandIn;
 
@@ -118,13 +132,25 @@ interface TemporalRun {
   error?: string;
 }
 
-async function temporalRun(name: string, workers: BenchWorker[], concurrency: number, o: { cpuProf?: boolean; shape?: Shape } = {}): Promise<TemporalRun> {
+interface RunOptions {
+  cpuProf?: boolean;
+  shape?: Shape;
+  /** Writes the instructions (and anything the workspace needs) instead of writeWorkload. */
+  write?: (workersDir: string, workspace: string) => void;
+  env?: Record<string, string>;
+  args?: string[];
+  /** Called with the report when the batch ended. */
+  onReport?: (report: Report) => void;
+}
+
+async function temporalRun(name: string, workers: BenchWorker[], concurrency: number, o: RunOptions = {}): Promise<TemporalRun> {
   const shape = o.shape ?? 'single';
   const dir = mkdtempSync(path.join(root, `${name}-`));
   const workersDir = path.join(dir, 'workers');
   const workspace = path.join(dir, 'workspace');
   mkdirSync(workspace, { recursive: true });
-  writeWorkload(workersDir, workers);
+  if (o.write) o.write(workersDir, workspace);
+  else writeWorkload(workersDir, workers);
   const server = await startDevServer({ dbFile: path.join(dir, 'temporal.db') });
   const env = childEnv({
     TEMPORAL_ADDRESS: server.address,
@@ -133,6 +159,7 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
     WINGMAN_STATE_DIR: path.join(dir, 'state'),
     // The LLM queue takes as many calls as the batch runs at once (its default is 50).
     WINGMAN_OPENAI_CONCURRENCY: String(concurrency),
+    ...o.env,
   });
   const profDir = path.join(dir, 'cpuprof');
   const nodeFlags = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
@@ -147,7 +174,7 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
   const t0 = Date.now();
   const starter = startTs('src/starter.ts', [
     '--workers', workersDir, '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId,
-    '--concurrency', String(concurrency), '--no-worker', '--json', '--report', reportPath,
+    '--concurrency', String(concurrency), '--no-worker', '--json', '--report', reportPath, ...(o.args ?? []),
   ], { env, cwd: dir });
   let starterStats: ProcStats | null = null;
   // Progress from start-batch's --json lines; a batch where no worker finishes for a long while
@@ -206,9 +233,12 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
     if (stalled) run.starterWallMs = NaN;
     const over = finished > workers.length ? ' (more results than workers: some ran twice)' : '';
     if (stalled) throw new Error(`stalled: no worker finished for ${stallMs / 1000} s at ${finished} results for ${workers.length} workers${over}; batch runs: ${JSON.stringify(run.runs)}`);
-    if (exitCode !== 0) run.starterWallMs = NaN;
-    if (exitCode !== 0) throw new Error(`start-batch exited ${exitCode}:\n${starter.output().slice(-3000)}`);
+    // A workload made to fail some workers (--lessons) ends 1; every other exit is a problem.
+    const expected = o.onReport ? [0, 1] : [0];
+    if (!expected.includes(exitCode)) run.starterWallMs = NaN;
+    if (!expected.includes(exitCode)) throw new Error(`start-batch exited ${exitCode}:\n${starter.output().slice(-3000)}`);
     const report = JSON.parse(readFileSync(reportPath, 'utf8')) as Report;
+    o.onReport?.(report);
     run.makespanMs = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
     run.counts = report.counts;
     const ids = new Set(report.workers.map((w) => w.id));
@@ -296,7 +326,9 @@ function table(rows: Array<[string, string, string?, string?]>): string {
 async function main(): Promise<void> {
   mkdirSync(resultsDir, { recursive: true });
   llm = await startLlmStandIn();
-  llm.fallback(({ workerId }) => {
+  llm.fallback(({ workerId, prompt }) => {
+    const lw = workerId ? lessonWorkers.get(workerId) : undefined;
+    if (lw) return { files: { [lw.file]: lessonsAnswer(lw, prompt) } };
     const w = workerId ? current.get(workerId) : undefined;
     if (!w) return { status: 400, message: `bench stand-in: no worker ${workerId} in this workload` };
     return { files: { [w.file]: codeFor(w) }, delayMs: w.latencyMs };
@@ -419,6 +451,13 @@ async function main(): Promise<void> {
     json.throughput = throughput;
   }
 
+  // ---- lessons: regenerations saved ----
+  let lessons: LessonsResult | undefined;
+  if (opts.lessons) {
+    lessons = await lessonsRuns();
+    json.lessons = lessons;
+  }
+
   json.finishedAt = new Date().toISOString();
   (json.machine as Record<string, unknown>).loadavgEnd = os.loadavg();
   const out = path.join(resultsDir, `${stamp}.json`);
@@ -479,6 +518,18 @@ async function main(): Promise<void> {
     }
     rows.push(['', '']);
   }
+  if (lessons) {
+    const [on, off] = [lessons.with, lessons.without];
+    rows.push([`Lessons: ${lessons.workers} workers in ${opts.lessonPackages} packages (an early worker fails in each, ${opts.lessonLearners + 1} learn), same batch with and without lessons`, '']);
+    rows.push(['metric', 'with lessons', 'without', '']);
+    rows.push(['  regenerations (generations beyond the first)', String(on.regenerations), String(off.regenerations)]);
+    rows.push(['  learners right the first time', `${on.firstTry} of ${lessons.learners}`, `${off.firstTry} of ${lessons.learners}`]);
+    rows.push(['  LLM calls / passed workers', `${on.llmCalls} / ${on.passed}`, `${off.llmCalls} / ${off.passed}`]);
+    rows.push(['  makespan', sec(on.makespanMs), sec(off.makespanMs)]);
+    rows.push(['  regenerations saved by lessons', String(off.regenerations - on.regenerations), `${off.regenerations > 0 ? Math.round((1 - on.regenerations / off.regenerations) * 100) : 0}% fewer`]);
+    for (const r of [on, off]) if (r.error) rows.push([`PROBLEM in lessons ${r === on ? 'with' : 'without'}: ${r.error.slice(0, 900)}`, '']);
+    rows.push(['', '']);
+  }
   // Where the time went (from the histories of the last run of each kind).
   const lastOf = (runs: TemporalRun[], shape: Shape) => runs.filter((r) => r.shape === shape).at(-1);
   const profiled = [
@@ -512,6 +563,56 @@ async function main(): Promise<void> {
   if (failed.length) rows.push(['', '']);
   rows.push([`JSON: ${path.relative(process.cwd(), out)} (total ${sec(Date.now() - started)})`, '']);
   console.log(table(rows));
+}
+
+interface LessonsSide {
+  regenerations: number;
+  firstTry: number;
+  llmCalls: number;
+  passed: number;
+  makespanMs: number;
+  counts: Report['counts'] | null;
+  error?: string;
+}
+interface LessonsResult {
+  workers: number;
+  learners: number;
+  with: LessonsSide;
+  without: LessonsSide;
+}
+
+/** The lessons workload twice, side by side: lessons on, then off (WINGMAN_LESSONS=off), each on a fresh server and state. */
+async function lessonsRuns(): Promise<LessonsResult> {
+  const workload = lessonsWorkload({ packages: opts.lessonPackages, learners: opts.lessonLearners });
+  const learners = workload.filter((w) => !w.teacher).map((w) => w.id);
+  const side = async (on: boolean): Promise<LessonsSide> => {
+    useWorkload([]);
+    lessonWorkers = new Map(workload.map((w) => [w.id, w]));
+    llm.reset();
+    let report: Report | null = null;
+    log(`lessons ${on ? 'on' : 'off'}: ${workload.length} workers`);
+    const run = await temporalRun(`lessons-${on ? 'on' : 'off'}`, workload, opts.concurrency, {
+      write: (dir, ws) => writeLessonsWorkload(dir, ws, workload),
+      env: { WINGMAN_LESSONS: on ? 'on' : 'off' },
+      // The early workers fail by design: no abort for it.
+      args: ['--max-failed-rate', '1', '--no-suite'],
+      onReport: (r) => (report = r),
+    });
+    const r = report as Report | null;
+    const byId = new Map((r?.workers ?? []).map((w) => [w.id, w]));
+    return {
+      regenerations: (r?.workers ?? []).reduce((n, w) => n + Math.max(0, w.attempts - 1), 0),
+      firstTry: learners.filter((id) => byId.get(id)?.outcome === 'passed' && byId.get(id)?.attempts === 1).length,
+      llmCalls: llm.calls.length,
+      passed: r?.counts.passed ?? 0,
+      makespanMs: run.makespanMs,
+      counts: r?.counts ?? null,
+      ...(run.error ? { error: run.error } : {}),
+    };
+  };
+  const withLessons = await side(true);
+  const without = await side(false);
+  return { workers: workload.length, learners: learners.length, with: withLessons, without };
 }
 
 let stopping = false;

@@ -1,19 +1,30 @@
 // npm run batch -- status|pause|resume|abort|concurrency ID [N|REASON] [--json]
 // Steers a running batch through its query, signals and update.
+// npm run batch -- retro ID [--report FILE] [--json]: the review questions answered from its report.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { formatProgress } from './cli/follow.js';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { formatReview, reviewOf } from './report/review.js';
+import { ArtifactStore } from './activities/artifacts.js';
 import { ConfigError, readConfig } from './config.js';
-import type { BatchSummary, Progress } from './schemas.js';
+import type { BatchSummary, Progress, Report } from './schemas.js';
 import { connectClient } from './temporal/connection.js';
 import { abortSignal, batchWorkflowId, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate } from './workflows/batch/messages.js';
 
-const USAGE = 'usage: npm run batch -- status|pause|resume|abort|concurrency BATCH_ID [N | REASON] [--json]';
+const USAGE = 'usage: npm run batch -- status|pause|resume|abort|concurrency BATCH_ID [N | REASON] [--json]\n' +
+  '       npm run batch -- retro BATCH_ID [--report FILE] [--json]';
 
 export async function batchControl(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean', default: false }, report: { type: 'string' } },
+    allowPositionals: true,
+  });
   const [command, batchId, extra] = positionals;
+  if (command === 'retro' && batchId) return retro(batchId, values.report, values.json);
   if (!command || !batchId || !['status', 'pause', 'resume', 'abort', 'concurrency'].includes(command)) {
     console.error(USAGE);
     return 3;
@@ -70,6 +81,52 @@ export async function batchControl(argv: string[]): Promise<number> {
   } finally {
     await client.connection.close();
   }
+}
+
+/**
+ * The review of a finished batch, from its report: `--report FILE`, else `results/<ID>/report.json`,
+ * else the report path the batch's result names (asked of Temporal).
+ */
+async function retro(batchId: string, reportFile: string | undefined, json: boolean): Promise<number> {
+  let file = reportFile ?? path.resolve('results', batchId, 'report.json');
+  let text = await readFile(file, 'utf8').catch(() => null);
+  if (text === null && !reportFile) {
+    try {
+      const client = await connectClient(readConfig());
+      try {
+        file = ((await client.workflow.getHandle(batchWorkflowId(batchId)).result()) as BatchSummary).reportPath;
+      } finally {
+        await client.connection.close();
+      }
+      text = await readFile(file, 'utf8').catch(() => null);
+    } catch (err) {
+      console.error(`no report for batch ${batchId} at ${file}, and Temporal could not say where it is: ${(err as Error).message}`);
+      return 3;
+    }
+  }
+  if (text === null) {
+    console.error(`no report for batch ${batchId} at ${file}`);
+    return 3;
+  }
+  const report = JSON.parse(text) as Report;
+  const review = reviewOf(report, 5, await failedTestOutput(report));
+  console.log(json ? JSON.stringify(review) : formatReview(report, review));
+  return 0;
+}
+
+/** The last test output of each failed worker, from this host's artifact store (where the batch ran); none when it is elsewhere. */
+async function failedTestOutput(report: Report): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  let store: ArtifactStore;
+  try {
+    store = new ArtifactStore(path.join(readConfig().stateDir, 'artifacts'));
+  } catch {
+    return out;
+  }
+  for (const w of report.workers) {
+    if (w.outcome === 'failed' && w.testOutputRef && (await store.has(w.testOutputRef))) out[w.id] = await store.get(w.testOutputRef);
+  }
+  return out;
 }
 
 /** The progress of an ended batch, from its result. */

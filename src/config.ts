@@ -61,6 +61,8 @@ const Env = z.object({
   WINGMAN_METRICS_PORT: port.optional(),
   /** The Python interpreter for tests; its real path is resolved once. */
   WINGMAN_PYTHON: z.string().min(1).default('python3'),
+  /** A worker's first prompt carries lessons from earlier workers' retrospectives (off: it does not). */
+  WINGMAN_LESSONS: z.enum(['on', 'off']).default('on'),
 });
 
 export type Config = z.infer<typeof Env> & {

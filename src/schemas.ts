@@ -79,6 +79,8 @@ export const BatchOptions = z.object({
   cache: z.boolean(),
   /** Task queue of each provider's LLM activities: a batch may have queues of its own. */
   llmQueues: z.object({ openai: z.string(), ollama: z.string(), processor: z.string() }),
+  /** The whole test suite, run once in the Python root after the last worker (`--suite CMD`); null: `--no-suite`. */
+  suite: z.object({ command: z.array(z.string()).min(1) }).nullable().optional(),
 });
 export type BatchOptions = z.infer<typeof BatchOptions>;
 
@@ -142,6 +144,7 @@ export type InstructionDone = z.infer<typeof InstructionDone>;
 
 export const TestCounts = z.object({ passed: z.number().int(), failed: z.number().int() });
 
+/** One attempt that did not work, in a sentence (the guide reason, the failing assertion, the criterion not met). */
 export const Failure = z.object({
   attempt: z.number().int(),
   kind: z.enum(['guide', 'tests', 'criteria', 'llm']),
@@ -213,11 +216,39 @@ export const BatchSummary = z.object({
 });
 export type BatchSummary = z.infer<typeof BatchSummary>;
 
+/** The whole suite run once after the last worker (src/activities/suite.ts). */
+export const SuiteFailure = z.object({
+  test: z.string(),
+  message: z.string(),
+  /** The workers that wrote the failing test's file or the modules it imports. */
+  workers: z.array(z.string()),
+});
+export const SuiteResult = z.object({
+  command: z.string(),
+  exitCode: z.number().int(),
+  passed: z.number().int(),
+  failed: z.number().int(),
+  errors: z.number().int(),
+  failures: z.array(SuiteFailure),
+});
+export type SuiteResult = z.infer<typeof SuiteResult>;
+
+export const SuiteRequest = z.object({
+  workspace: z.string(),
+  pythonRoot: z.string(),
+  command: z.array(z.string()).min(1),
+  manifest: ManifestRef,
+  reportPath: z.string(),
+});
+export type SuiteRequest = z.infer<typeof SuiteRequest>;
+
 /** The JSON report, as the CLI contract defines it. */
 export const Report = BatchSummary.omit({ reportPath: true }).extend({
   cache: z.object({ hits: z.number().int(), savedUsd: z.number() }),
   /** How the workspace host isolated generated code (process/sandbox.ts); null when it could not tell. */
   isolation: z.object({ kind: z.enum(['bwrap', 'uid', 'none']), detail: z.string() }).nullable().default(null),
+  /** The whole suite after the last worker; null when it was not run. */
+  suite: SuiteResult.nullable().optional(),
   workers: z.array(InstructionResult.omit({ startedAt: true, finishedAt: true }).extend({
     startedAt: z.string().nullable(),
     finishedAt: z.string().nullable(),
@@ -338,6 +369,18 @@ export const Retrospective = z.object({
   attempts: z.number().int(),
   files: z.array(z.string()),
   notes: z.array(z.string()),
+  // What a later worker can learn from (src/activities/lessons.ts); optional so older callers still fit.
+  model: z.string().nullable().optional(),
+  tokens: Tokens.optional(),
+  costUsd: z.number().optional(),
+  durationMs: z.number().optional(),
+  tests: TestCounts.optional(),
+  error: z.string().nullable().optional(),
+  failures: z.array(Failure).optional(),
+  changes: z.string().nullable().optional(),
+  /** The instruction (its RETROSPECTIVE questions) and the last test log, both in the artifact store. */
+  instructionSha256: z.string().nullable().optional(),
+  testOutputRef: z.string().nullable().optional(),
 });
 export type Retrospective = z.infer<typeof Retrospective>;
 

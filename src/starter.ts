@@ -1,6 +1,6 @@
 // start-batch: validate the instructions, make sure Temporal and a worker are there, start the
 // batch (or re-attach to it), follow it, and exit with a code that says how it ended:
-// 0 every worker passed, 1 finished with some not passed, 2 aborted, 3 input refused.
+// 0 every worker passed, 1 finished with some not passed (or the whole suite failed), 2 aborted, 3 input refused.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import { mkdirSync, statSync } from 'node:fs';
@@ -17,7 +17,8 @@ import { parseStartArgs, UsageError, type StartArgs } from './cli/start-args.js'
 import { ConfigError, configuredProviders, readConfig, type Config } from './config.js';
 import { startDevServer, type DevServer } from './temporal/dev-server.js';
 import { InputError, loadManifest } from './instructions/manifest.js';
-import { parseRunners } from './instructions/commands.js';
+import { checkTestCommand, CommandError, DEFAULT_RUNNERS, parseRunners } from './instructions/commands.js';
+import { readSuite, suiteFailed, suiteLine } from './report/suite.js';
 import { PathError, resolveInside } from './instructions/paths.js';
 import type { BatchInput, BatchOptions, BatchSummary, ManifestEntry, Provider } from './schemas.js';
 import { DEFAULT_LLM_QUEUES } from './schemas.js';
@@ -104,6 +105,16 @@ export async function startBatch(argv: string[]): Promise<number> {
     }
   }
 
+  // The whole suite after the last worker: an allowed runner, like every test command.
+  let suite: BatchOptions['suite'] = null;
+  try {
+    const runners = c.WINGMAN_ALLOWED_RUNNERS ? parseRunners(c.WINGMAN_ALLOWED_RUNNERS) : DEFAULT_RUNNERS;
+    if (!args.noSuite) suite = { command: checkTestCommand(args.suite ?? 'pytest', runners) };
+  } catch (err) {
+    if (err instanceof CommandError) return refuse(`--suite: ${err.message}`);
+    throw err;
+  }
+
   const batchId = args.batchId ?? newBatchId();
   const options: BatchOptions = {
     workspace,
@@ -131,6 +142,7 @@ export async function startBatch(argv: string[]): Promise<number> {
     workspaceQueue: c.WINGMAN_WORKSPACE_QUEUE,
     cache: args.cache,
     llmQueues: DEFAULT_LLM_QUEUES,
+    suite,
   };
   mkdirSync(pythonRoot, { recursive: true });
 
@@ -167,7 +179,11 @@ export async function startBatch(argv: string[]): Promise<number> {
     await Promise.all(running);
     printSummary(summary, args.json);
     if (!args.json) for (const line of await providerSplitOf(summary.reportPath)) console.log(line);
+    // The whole suite's result is in the report: a failing suite fails the batch even when every worker passed.
+    const suiteResult = await readSuite(summary.reportPath);
+    if (suiteResult && !args.json) console.log(suiteLine(suiteResult));
     if (summary.status === 'aborted') return EXIT.aborted;
+    if (suiteFailed(suiteResult)) return EXIT.notAllPassed;
     return summary.counts.passed === Object.values(summary.counts).reduce((a, b) => a + b, 0) ? EXIT.passed : EXIT.notAllPassed;
   } finally {
     for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();

@@ -6,7 +6,9 @@ import { createLlmActivities } from './llm/index.js';
 import { manifestActivities } from './manifest-store.js';
 import { createReportActivities } from './report.js';
 import { workerSteps } from './instruction-steps.js';
-import { createWorkspaceActivities } from './workspace.js';
+import { createWorkspaceActivities, deterministic } from './workspace.js';
+import { runSuite } from './suite.js';
+import type { SuiteActivities } from './types.js';
 
 export function createActivities(config: Config) {
   const store = new ArtifactStore(path.join(config.stateDir, 'artifacts'));
@@ -21,8 +23,13 @@ export function createActivities(config: Config) {
       writeReport: parts.writeReport,
       preparePrompt: parts.preparePrompt,
       ...workerSteps(parts),
+      ...suiteActivities(config),
     },
     /** The single-purpose functions the steps are made of (the bench's fixed-batch baseline calls them directly). */
     parts,
   };
+}
+
+function suiteActivities(config: Config): SuiteActivities {
+  return { runSuite: deterministic((req) => runSuite({ config }, req)) };
 }

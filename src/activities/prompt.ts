@@ -12,6 +12,8 @@ import { resolveInside } from '../instructions/paths.js';
 import { outline, publicNames, realPython } from './process/python.js';
 import { PromptRequest, type Feedback, type PromptRef } from '../schemas.js';
 import { tail } from './tests.js';
+import { lessonsSection } from './lessons.js';
+import { findLessons } from './memory.js';
 
 /** How much failing test output a retry prompt carries (its tail: that is where pytest summarises). */
 export const TEST_OUTPUT_TAIL_BYTES = 8 * 1024;
@@ -74,11 +76,14 @@ export async function preparePrompt(deps: { config: Config; store: ArtifactStore
     );
   }
   const instruction = bytes.toString('utf8');
+  // Kept by its sha256 (the manifest's), so the retrospective can answer its RETROSPECTIVE questions.
+  if (req.feedback === null) await deps.store.put(instruction);
   let name = req.workerId;
+  let dependencies: string[] = [];
   try {
-    name = parseInstruction(bytes, req.instructionFile).name;
+    ({ name, dependencies } = parseInstruction(bytes, req.instructionFile));
   } catch {
-    // The manifest already validated this file; a name is all we want from the parser here.
+    // The manifest already validated this file; its name and dependencies are all we want here.
   }
   const root = clean(req.pythonRoot);
   const rootLabel = root === '' || root === '.' ? '.' : root;
@@ -139,6 +144,14 @@ export async function preparePrompt(deps: { config: Config; store: ArtifactStore
       out.push(info.error ? `(could not read its names: ${info.error})` : fenced(outline(info) || '# no public names', 'python'));
       out.push('');
     }
+  }
+
+  // The first prompt learns from earlier workers; a regeneration has its own failure to fix.
+  if (req.feedback === null && deps.config.WINGMAN_LESSONS !== 'off') {
+    const lessons = lessonsSection(await findLessons(deps, {
+      workerId: req.workerId, instructionSha256: req.instructionSha256, dependencies, deliverables: req.deliverables,
+    }));
+    if (lessons.length > 0) out.push('', ...lessons);
   }
 
   if (req.feedback?.kind === 'tests') out.push('', ...(await testsSection(deps.store, req.feedback)));

@@ -46,7 +46,7 @@ export async function buildReport(req: ReportRequest): Promise<Report> {
   };
   // Written on the workspace host, whose isolation is the one the tests ran in.
   const isolation = await detectIsolation().catch(() => null);
-  return Report.parse({ ...req.summary, cache, isolation, workers });
+  return Report.parse({ ...req.summary, cache, isolation, suite: req.suite ?? null, workers });
 }
 
 export async function writeReport(store: ArtifactStore, req: ReportRequest): Promise<void> {

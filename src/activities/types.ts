@@ -3,6 +3,7 @@ import type {
   AcceptRequest, Acceptance, BeginRequest, Begun, FinishRequest, VerifyRequest, Verification,
   CriteriaCheck, CriteriaRequest, Generation, GenerateRequest, Inspection, PromptRef, PromptRequest,
   ManifestEntry, ManifestRef, PlanEntry, Retrospective, TestRequest, TestRun, InstructionResult, WriteRequest, WrittenFile, Report,
+  SuiteRequest, SuiteResult,
 } from '../schemas.js';
 import type { z } from 'zod';
 
@@ -20,6 +21,11 @@ export interface WorkspaceActivities {
   runTests(req: TestRequest): Promise<TestRun>;
   checkCriteria(req: CriteriaRequest): Promise<CriteriaCheck>;
   storeRetrospective(r: Retrospective): Promise<{ stored: 'mem0' | 'local' }>;
+}
+
+/** The whole suite once after the last worker (suite.ts), on the workspace queue: heartbeats, 30 minutes start-to-close. */
+export interface SuiteActivities {
+  runSuite(req: SuiteRequest): Promise<SuiteResult>;
 }
 
 /** The workspace work of one instruction in four steps (instruction-steps.ts), made of the functions above and loadEntry and recordResult. */
@@ -47,4 +53,6 @@ export interface ReportRequest {
   manifest: ManifestRef;
   /** The ones that never ran, or were cancelled, with why. */
   notRun: Array<{ id: string; reason: string }>;
+  /** The whole suite's result; null or absent when it was not run. */
+  suite?: SuiteResult | null;
 }

@@ -23,13 +23,17 @@ const StartArgs = z.object({
   cache: z.boolean(),
   replayFrom: z.string().optional(),
   createNamespace: z.boolean(),
+  /** The whole suite after the last worker (default `pytest`), or none with --no-suite. */
+  suite: z.string().min(1).optional(),
+  noSuite: z.boolean(),
 });
 export type StartArgs = z.infer<typeof StartArgs>;
 
 export const USAGE = `usage: npm run start-batch -- --workers DIR --workspace DIR --python-root REL
        [--batch-id ID] [--concurrency N] [--only WORKER_001,WORKER_013] [--report FILE] [--dry-run]
        [--budget USD] [--min-sample N] [--max-guide-rate R] [--max-failed-rate R] [--max-timeout-rate R]
-       [--cache] [--replay-from BATCH_ID] [--no-worker] [--json] [--create-namespace]`;
+       [--cache] [--replay-from BATCH_ID] [--no-worker] [--json] [--create-namespace]
+       [--suite CMD | --no-suite]`;
 
 export function parseStartArgs(argv: string[]): StartArgs {
   let values: Record<string, string | boolean | undefined>;
@@ -55,6 +59,8 @@ export function parseStartArgs(argv: string[]): StartArgs {
         cache: { type: 'boolean', default: false },
         'replay-from': { type: 'string' },
         'create-namespace': { type: 'boolean', default: false },
+        suite: { type: 'string' },
+        'no-suite': { type: 'boolean', default: false },
       },
     }));
   } catch (err) {
@@ -79,6 +85,8 @@ export function parseStartArgs(argv: string[]): StartArgs {
     cache: values.cache,
     replayFrom: values['replay-from'],
     createNamespace: values['create-namespace'],
+    suite: values.suite,
+    noSuite: values['no-suite'],
   });
   if (!parsed.success) {
     const flag = (p: PropertyKey | undefined) => `--${String(p).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

@@ -7,6 +7,8 @@ import {
   formatTime, formatUsd, lastStepOf, notPassedWorkers, OUTCOME_COLORS, OUTCOME_ORDER, OutputBudget, parseTime, providerTotals,
   slowestWorkers, testOutputOf, workersTotal, formatLocalPaid, type RenderExtras, type ReportWorker,
 } from './format.js';
+import { reviewHtml } from './review.js';
+import { suiteHtml } from './suite.js';
 
 const CSS = `
 *{box-sizing:border-box}
@@ -300,6 +302,9 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
     '</header>',
   );
 
+  // The whole suite, right after the header: a failing suite fails the batch.
+  if (report.suite !== undefined) out.push(suiteHtml(report.suite));
+
   // Outcomes.
   const countsTotal = OUTCOME_ORDER.reduce((n, o) => n + report.counts[o], 0);
   out.push('<section id="outcomes"><h2>Outcomes</h2><div class="badges">');
@@ -334,6 +339,9 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
     out.push(`<p class="note">The batch recorded ${formatUsd(report.costUsd)} in total; its workers' results add up to ${formatUsd(sum.costUsd)}.</p>`);
   }
   out.push('</section>');
+
+  // Review: best provider and model, most common test failures.
+  out.push(reviewHtml(report, extras?.testOutput));
 
   // Timeline.
   out.push('<section id="timeline"><h2>Timeline</h2>', renderTimeline(report, extras), '</section>');

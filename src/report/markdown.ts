@@ -6,6 +6,8 @@ import {
   lastStepOf, mdCell, mdCode, mdFence, mdText, notPassedWorkers, OUTCOME_ORDER, OutputBudget, providerTotals, slowestWorkers,
   testOutputOf, workersTotal, formatLocalPaid, type RenderExtras, type ReportWorker,
 } from './format.js';
+import { reviewMarkdown } from './review.js';
+import { suiteMarkdown } from './suite.js';
 
 const row = (cells: string[]) => `| ${cells.map(mdCell).join(' | ')} |`;
 
@@ -43,6 +45,9 @@ export function renderMarkdown(report: Report, extras?: RenderExtras): string {
   }
   out.push('');
 
+  // The whole suite: a failing suite fails the batch.
+  if (report.suite !== undefined) out.push(...suiteMarkdown(report.suite));
+
   // Outcomes.
   const countsTotal = OUTCOME_ORDER.reduce((n, o) => n + report.counts[o], 0);
   out.push('## Outcomes', '', row(['Outcome', 'Workers', 'Share']), row(['---', '---:', '---:']));
@@ -71,6 +76,9 @@ export function renderMarkdown(report: Report, extras?: RenderExtras): string {
   if (costDiffers(report, sum)) {
     out.push(`The batch recorded ${formatUsd(report.costUsd)} in total; its workers' results add up to ${formatUsd(sum.costUsd)}.`, '');
   }
+
+  // Review: best provider and model, most common test failures.
+  out.push(...reviewMarkdown(report, extras?.testOutput));
 
   // Slowest.
   const slowest = slowestWorkers(report, 5);

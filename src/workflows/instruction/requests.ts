@@ -46,5 +46,15 @@ export function retrospectiveOf(batchId: string, result: InstructionResult): Ret
     attempts: result.attempts,
     files: result.files,
     notes: [result.error ?? '', `tests passed ${result.tests.passed}, failed ${result.tests.failed}`].filter(Boolean),
+    model: result.model,
+    tokens: result.tokens,
+    costUsd: result.costUsd,
+    durationMs: result.durationMs,
+    tests: result.tests,
+    error: result.error,
+    failures: result.failures ?? [],
+    changes: result.changes ?? null,
+    instructionSha256: result.instructionSha256,
+    testOutputRef: result.testOutputRef,
   };
 }

@@ -6,7 +6,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { readConfig } from '../../../src/config.js';
-import { storeRetrospective } from '../../../src/activities/memory.js';
+import { findLessons, readLocalLessons, storeRetrospective } from '../../../src/activities/memory.js';
+import { ArtifactStore } from '../../../src/activities/artifacts.js';
+import { fileURLToPath } from 'node:url';
 import type { Retrospective } from '../../../src/schemas.js';
 import { startMem0StandIn } from '../../support/mem0-standin.js';
 
@@ -123,4 +125,113 @@ test('never throws, even when the local store cannot be written', async () => {
   await (await import('node:fs/promises')).writeFile(blocked, 'x');
   const cfg = { ...config({}), stateDir: path.join(blocked, 'state') };
   expect(await storeRetrospective({ config: cfg }, retro)).toEqual({ stored: 'local' });
+});
+
+// ---- lessons: stored with the retrospective, read back before a later worker's first prompt ----
+
+const corpusFile = fileURLToPath(new URL('../../../../shared/corpus/workers/WORKER_001.md', import.meta.url));
+const ASSERTION = "FAILED tests/test_semantic_analyzer.py::test_high - AssertionError: assert 'Medium' == 'High'";
+const taught = (over: Partial<Retrospective> = {}): Retrospective => ({
+  ...retro,
+  workerId: 'WORKER_001',
+  name: 'Semantic Analyzer',
+  files: ['wingman/validation/semantic_analyzer.py'],
+  model: 'gpt-4o-mini',
+  durationMs: 4200,
+  costUsd: 0.0021,
+  tokens: { prompt: 900, completion: 400 },
+  tests: { passed: 4, failed: 0 },
+  failures: [{ attempt: 1, kind: 'tests', message: ASSERTION }],
+  changes: 'regenerated with the test failure; tests passed',
+  ...over,
+});
+const dependent = { workerId: 'WORKER_013', dependencies: ['WORKER_001'], deliverables: ['wingman/tests/test_semantic_analyzer.py'] };
+
+test("the retrospective records failures, changes, model, cost and the instruction's RETROSPECTIVE answers", async () => {
+  const store = new ArtifactStore(path.join(dir, 'state', 'artifacts'));
+  const instructionSha256 = await store.put(await readFile(corpusFile, 'utf8'));
+  expect(await storeRetrospective({ config: config({}), store }, taught({ instructionSha256 }))).toEqual({ stored: 'local' });
+  const [line] = await localLines();
+  expect(line.text).toContain('with provider openai (gpt-4o-mini).');
+  expect(line.text).toContain('Took 4.2 s, cost $0.0021, 900 prompt + 400 completion tokens.');
+  expect(line.text).toContain(`- attempt 1 (tests): ${ASSERTION}`);
+  expect(line.text).toContain('What changed before it passed: regenerated with the test failure; tests passed');
+  // WORKER_001's own question, which the data does not answer: said so, not made up.
+  expect(line.answers).toEqual([{ question: 'Record which heuristics were chosen and why', answer: 'not answered by the data' }]);
+  expect(line.lesson).toMatchObject({ workerId: 'WORKER_001', errorClasses: ['AssertionError'], packages: ['wingman/validation'] });
+  expect(line.lesson.lesson).toContain(ASSERTION);
+});
+
+test('a failed worker without an attempt log teaches the assertion of its last test log', async () => {
+  const store = new ArtifactStore(path.join(dir, 'state', 'artifacts'));
+  const testOutputRef = await store.put(`E       AssertionError: boom\n=== short test summary info ===\n${ASSERTION}\n1 failed`);
+  await storeRetrospective({ config: config({}), store }, taught({ outcome: 'failed', failures: undefined, changes: null, testOutputRef }));
+  const [line] = await localLines();
+  expect(line.failures).toEqual([{ attempt: 2, kind: 'tests', message: ASSERTION }]);
+  expect(line.lesson.lesson).toContain('It ended failed.');
+});
+
+test('lessons come back from the local JSONL store, read incrementally as lines are appended', async () => {
+  const cfg = config({});
+  expect(await findLessons({ config: cfg }, dependent)).toEqual([]);
+  await storeRetrospective({ config: cfg }, taught());
+  const first = await findLessons({ config: cfg }, dependent);
+  expect(first.map((c) => [c.record.workerId, c.why])).toEqual([['WORKER_001', 'your dependency WORKER_001']]);
+  expect(first[0]!.record.lesson).toContain(ASSERTION);
+  await storeRetrospective({ config: cfg }, taught({ workerId: 'WORKER_002', files: ['wingman/tests/conftest.py'] }));
+  await storeRetrospective({ config: cfg }, taught({ workerId: 'WORKER_003', failures: [], attempts: 1 })); // nothing to learn
+  expect((await findLessons({ config: cfg }, dependent)).map((c) => c.record.workerId)).toEqual(['WORKER_001', 'WORKER_002']);
+  expect((await readLocalLessons(path.join(dir, 'state', 'memory.jsonl'))).length).toBe(2);
+});
+
+test("lessons come back from mem0's POST /search (query and user_id), in its wire format", async () => {
+  const standin = await startMem0StandIn({ apiKey: 'k1' });
+  try {
+    const cfg = config({ MEM0_API_URL: standin.url, MEM0_API_KEY: 'k1', MEM0_USER_ID: 'team' });
+    expect(await storeRetrospective({ config: cfg }, taught())).toEqual({ stored: 'mem0' });
+    expect(standin.memories[0]!.memory).toContain(`Lesson: WORKER_001 (wingman/validation/semantic_analyzer.py) attempt 1 failed its tests: ${ASSERTION}`);
+    const chosen = await findLessons({ config: cfg }, dependent);
+    expect(chosen.map((c) => [c.record.workerId, c.why])).toEqual([['WORKER_001', 'your dependency WORKER_001']]);
+    expect(chosen[0]!.record.lesson).toContain(ASSERTION);
+    const searches = standin.calls.filter((c) => c.path === '/search');
+    expect(searches.length).toBeGreaterThan(0);
+    expect(searches[0]).toMatchObject({ method: 'POST', apiKey: 'k1', status: 200, body: { query: 'WORKER_001 lesson', user_id: 'team', filters: { user_id: 'team' } } });
+    // Another user's memories are not this team's lessons.
+    expect(await findLessons({ config: config({ MEM0_API_URL: standin.url, MEM0_API_KEY: 'k1', MEM0_USER_ID: 'other' }) }, dependent)).toEqual([]);
+  } finally {
+    await standin.close();
+  }
+});
+
+test('mem0 search down: lessons from the local store, no throw', async () => {
+  const cfg = config({});
+  await storeRetrospective({ config: cfg }, taught());
+  const url = await mem0((res) => res.writeHead(500).end('boom'));
+  const chosen = await findLessons({ config: config({ MEM0_API_URL: url }) }, dependent);
+  expect(chosen.map((c) => c.record.workerId)).toEqual(['WORKER_001']);
+  expect(seen.some((s) => s.url === '/search')).toBe(true);
+});
+
+test('an instruction that passed before gets no lessons (its prompt stays the cached one), from either store', async () => {
+  const sha = 'c'.repeat(64);
+  const target = { ...dependent, instructionSha256: sha };
+  const passed = taught({ workerId: 'WORKER_013', files: dependent.deliverables, failures: [], attempts: 1, instructionSha256: sha });
+  const local = config({});
+  await storeRetrospective({ config: local }, taught());
+  expect((await findLessons({ config: local }, target)).map((c) => c.record.workerId)).toEqual(['WORKER_001']);
+  await storeRetrospective({ config: local }, passed);
+  expect(await findLessons({ config: local }, target)).toEqual([]);
+  expect((await findLessons({ config: local }, { ...target, instructionSha256: 'd'.repeat(64) })).length).toBe(1); // the instruction changed
+
+  const standin = await startMem0StandIn();
+  try {
+    const cfg = { ...config({ MEM0_API_URL: standin.url }), stateDir: path.join(dir, 'state-mem0') };
+    await storeRetrospective({ config: cfg }, taught());
+    expect((await findLessons({ config: cfg }, target)).length).toBe(1);
+    await storeRetrospective({ config: cfg }, passed);
+    expect(standin.memories.at(-1)!.metadata).toMatchObject({ instructionSha256: sha, outcome: 'passed' });
+    expect(await findLessons({ config: cfg }, target)).toEqual([]);
+  } finally {
+    await standin.close();
+  }
 });

@@ -7,7 +7,9 @@ import { ArtifactStore, sha256 } from '../../../src/activities/artifacts.js';
 import { readConfig } from '../../../src/config.js';
 import { importPathFor, preparePrompt } from '../../../src/activities/prompt.js';
 import { outline, publicNames, realPython } from '../../../src/activities/process/python.js';
-import type { PromptRequest } from '../../../src/schemas.js';
+import type { PromptRequest, Retrospective } from '../../../src/schemas.js';
+import { storeRetrospective } from '../../../src/activities/memory.js';
+import { LESSONS_MAX_CHARS } from '../../../src/activities/lessons.js';
 
 const corpus = fileURLToPath(new URL('../../../../shared/corpus/workers/', import.meta.url));
 const fixtures = fileURLToPath(new URL('../../fixtures/llm-output/', import.meta.url));
@@ -181,4 +183,47 @@ test('a retry after failing tests carries the tail of the test output', async ()
   expect(prompt).not.toContain('HEAD-OF-THE-LOG');
   const section = prompt.slice(prompt.indexOf('# Your previous code failed'), prompt.indexOf('Fix the code'));
   expect(Buffer.byteLength(section)).toBeLessThan(8 * 1024 + 400);
+});
+
+// ---- lessons from earlier workers (the first prompt only) ----
+
+const ASSERT_013 = "tests/test_semantic_analyzer.py::test_vague: AssertionError: assert 35 < 20";
+/** WORKER_001 (which WORKER_013 depends on) failed once with a clear assertion, then passed; as the instruction workflow records it. */
+const dependencyRetro = (over: Partial<Retrospective> = {}): Retrospective => ({
+  batchId: 'b1', workerId: 'WORKER_001', name: 'Semantic Analyzer', outcome: 'passed', provider: 'openai', attempts: 2,
+  files: ['wingman/validation/semantic_analyzer.py'], notes: [],
+  failures: [{ attempt: 1, kind: 'tests', message: ASSERT_013 }], changes: 'regenerated with the test failure; tests passed',
+  ...over,
+});
+
+test("a worker's first prompt carries the assertion its dependency failed with, bounded and scrubbed", async () => {
+  await storeRetrospective(deps, dependencyRetro());
+  // Many more, with a key in one: the section stays within its cap and carries no key.
+  for (let i = 0; i < 12; i++) {
+    await storeRetrospective(deps, dependencyRetro({
+      workerId: `WORKER_${300 + i}`, files: [`wingman/tests/helper_${i}.py`],
+      failures: [{ attempt: 1, kind: 'tests', message: `OPENAI_API_KEY=sk-live-abcdefghijklmnop ${'long '.repeat(80)}` }],
+    }));
+  }
+  const req = await request('WORKER_013', { deliverables: ['wingman/tests/test_semantic_analyzer.py'] });
+  const prompt = await deps.store.get((await preparePrompt(deps, req)).promptRef);
+  const start = prompt.indexOf('# Lessons from earlier workers');
+  expect(start).toBeGreaterThan(prompt.indexOf('# Files to write'));
+  const section = prompt.slice(start, prompt.indexOf('# Output format'));
+  expect(section).toContain(`- (your dependency WORKER_001) WORKER_001 (wingman/validation/semantic_analyzer.py) attempt 1 failed its tests: ${ASSERT_013}.`);
+  expect(section).toContain('Fixed by: regenerated with the test failure; tests passed.');
+  expect(section.trim().length).toBeLessThanOrEqual(LESSONS_MAX_CHARS);
+  expect(section).toContain('(same package wingman/tests)');
+  expect(prompt).not.toContain('sk-live-abcdefghijklmnop');
+});
+
+test('no lessons in a regeneration (it carries its own failure), none when nothing was learnt, none when off', async () => {
+  const fresh = await request('WORKER_013', { deliverables: ['wingman/tests/test_semantic_analyzer.py'] });
+  expect(await deps.store.get((await preparePrompt(deps, fresh)).promptRef)).not.toContain('# Lessons from earlier workers');
+  await storeRetrospective(deps, dependencyRetro());
+  const retry = await request('WORKER_013', { deliverables: ['wingman/tests/test_semantic_analyzer.py'], feedback: { kind: 'guide', markers: ['prose'] } });
+  expect(await deps.store.get((await preparePrompt(deps, retry)).promptRef)).not.toContain('# Lessons from earlier workers');
+  const off = { ...deps, config: { ...deps.config, WINGMAN_LESSONS: 'off' as const } };
+  expect(await deps.store.get((await preparePrompt(off, fresh)).promptRef)).not.toContain('# Lessons from earlier workers');
+  expect(await deps.store.get((await preparePrompt(deps, fresh)).promptRef)).toContain(ASSERT_013);
 });
