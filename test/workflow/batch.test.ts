@@ -48,6 +48,7 @@ function entry(id: string, opts: Partial<ManifestEntry> = {}): ManifestEntry {
     provider: 'openai',
     testCommands: [['python', '-m', 'py_compile', `${id.toLowerCase()}.py`]],
     replay: null,
+    generationEstimateUsd: 0,
     ...opts,
   };
 }
@@ -82,7 +83,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     pythonRoot: 'wingman',
     concurrency: 50,
     budgetUsd: 15,
-    thresholds: { minSample: 10, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3 },
+    thresholds: { minSample: 10, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3, errorRate: 0.2 },
     llm: { timeoutMs: 5000, heartbeatMs: 5000, maxAttempts: 1, initialRetryMs: 10, maxRetryMs: 10 },
     providers: ['openai', 'ollama'],
     reportPath: path.join(dir, 'report.json'),
@@ -238,7 +239,7 @@ describe('batch workflow', () => {
   test('too many guides after the minimum sample aborts the batch and skips the rest', async () => {
     const manifest = Array.from({ length: 30 }, (_, i) => entry(`WORKER_${String(i + 1).padStart(3, '0')}`));
     const behaviour = Object.fromEntries(['WORKER_001', 'WORKER_002', 'WORKER_003'].map((id) => [id, { guides: 9 }]));
-    const { summary, report } = await runBatch(manifest, behaviour, { concurrency: 2, thresholds: { minSample: 5, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3 } });
+    const { summary, report } = await runBatch(manifest, behaviour, { concurrency: 2, thresholds: { minSample: 5, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3, errorRate: 0.2 } });
     expect(summary.status).toBe('aborted');
     expect(summary.abortReason).toMatch(/too many guides/);
     expect(summary.counts.skipped).toBeGreaterThan(0);
