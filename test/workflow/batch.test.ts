@@ -1,6 +1,8 @@
 // The batch and worker workflows' own logic on a real dev server, with the activities replaced
 // by scripted ones: scheduling order, the sliding window, fallback, thresholds and budget.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { Context } from '@temporalio/activity';
+import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -9,12 +11,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { manifestActivities, saveManifest } from '../../src/activities/manifest-store.js';
 import { createReportActivities } from '../../src/activities/report.js';
+import { childCheckActivities } from '../../src/activities/batch-children.js';
 import { workerSteps } from '../../src/activities/instruction-steps.js';
 import { ArtifactStore } from '../../src/activities/artifacts.js';
 import { bundleWorkflows } from '../../src/temporal/bundle.js';
 import type { BatchInput, BatchOptions, BatchSummary, GenerateRequest, ManifestEntry, Provider, Report, InstructionResult } from '../../src/schemas.js';
-import { progressQuery, instructionWorkflowId } from '../../src/workflows/batch/messages.js';
+import { abortSignal, pauseSignal, progressQuery, instructionWorkflowId } from '../../src/workflows/batch/messages.js';
+import { OUTCOMES } from '../../src/schemas.js';
 import { startTestServer } from '../support/temporal.js';
+import { waitFor } from '../support/wait.js';
 
 interface Behaviour {
   guides?: number; // the first N answers are guides
@@ -24,6 +29,14 @@ interface Behaviour {
   costUsd?: number;
   delayMs?: number;
   recordFails?: boolean; // its result cannot be recorded
+  testError?: boolean; // its test run fails as infrastructure (the worker ends `error`)
+}
+
+/** What a test may do while its batch runs. */
+interface During {
+  handle: WorkflowHandle;
+  batchId: string;
+  log: Array<{ activity: string; workerId: string; detail?: unknown }>;
 }
 
 let env: TestWorkflowEnvironment;
@@ -56,7 +69,12 @@ function entry(id: string, opts: Partial<ManifestEntry> = {}): ManifestEntry {
 let batchCounter = 0;
 
 /** Runs one batch against scripted activities and returns its summary, report and the activity log. */
-async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Behaviour>, overrides: Partial<BatchOptions> = {}) {
+async function runBatch(
+  manifest: ManifestEntry[],
+  behaviour: Record<string, Behaviour>,
+  overrides: Partial<BatchOptions> = {},
+  during?: (d: During) => Promise<void>,
+) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wingman-wf-'));
   const batchId = `wf${++batchCounter}-${Date.now()}`;
   const log: Array<{ activity: string; workerId: string; detail?: unknown }> = [];
@@ -72,7 +90,8 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     if (b.timeout?.includes(provider)) throw ApplicationFailure.create({ type: 'LlmTimeout', message: 'timed out', nonRetryable: true });
     live.add(req.workerId);
     maxLive = Math.max(maxLive, live.size);
-    await new Promise((r) => setTimeout(r, b.delayMs ?? 5));
+    // Cancellable, so a worker shutting down does not wait for a scripted slow call.
+    await Context.current().sleep(b.delayMs ?? 5);
     live.delete(req.workerId);
     const n = (generations.get(req.workerId) ?? 0) + 1;
     generations.set(req.workerId, n);
@@ -110,12 +129,14 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
       testRuns.set(req.workerId, n);
       const ok = n > (behaviour[req.workerId]?.testFailures ?? 0);
       log.push({ activity: 'runTests', workerId: req.workerId });
+      if (behaviour[req.workerId]?.testError) throw ApplicationFailure.create({ type: 'TestInfrastructure', message: 'No module named pytest', nonRetryable: true });
       return { ok, passed: ok ? 1 : 0, failed: ok ? 0 : 1, summary: ok ? '1 passed' : 'AssertionError: 3 != 4', outputRef: `log-${req.workerId}-${n}`, timedOut: false };
     },
     checkCriteria: async () => ({ ok: true, results: [] }),
     storeRetrospective: async () => ({ stored: 'local' as const }),
     ...manifestActivities,
     ...reportActivities,
+    ...childCheckActivities,
     recordResult: async (req: { reportPath: string; result: InstructionResult }) => {
       log.push({ activity: 'recordResult', workerId: req.result.id });
       if (behaviour[req.result.id]?.recordFails) throw ApplicationFailure.create({ type: 'DiskFull', message: 'ENOSPC', nonRetryable: true });
@@ -136,6 +157,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
   const handle = await env.client.workflow.start('batchWorkflow', { taskQueue, workflowId: `batch-${batchId}`, args: [input] });
   const run = Promise.all(workers.map((w) => w.run()));
   try {
+    await during?.({ handle, batchId, log });
     const summary = (await handle.result()) as BatchSummary;
     const report = JSON.parse(readFileSync(options.reportPath, 'utf8')) as Report;
     const progress = await handle.query(progressQuery);
@@ -147,6 +169,30 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
 }
 
 const outcomeOf = (report: Report, id: string) => report.workers.find((w) => w.id === id)?.outcome;
+
+/** Every instruction listed once, and `counts[o]` the number listed with outcome o. */
+function expectExactAccounting(summary: BatchSummary, report: Report, manifest: ManifestEntry[]) {
+  expect(report.workers.map((w) => w.id).sort()).toEqual(manifest.map((e) => e.id).sort());
+  const listed = Object.fromEntries(OUTCOMES.map((o) => [o, report.workers.filter((w) => w.outcome === o).length]));
+  expect(summary.counts).toEqual(listed);
+  expect(report.counts).toEqual(listed);
+}
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `WORKER_${String(i + 1).padStart(3, '0')}`);
+
+/** Pairs: every odd worker fails its tests, the even one after it depends on it. */
+function failingPairs(n: number) {
+  const manifest = ids(n).map((id, i) => entry(id, i % 2 === 1 ? { dependencies: [ids(n)[i - 1]!] } : {}));
+  const behaviour: Record<string, Behaviour> = Object.fromEntries(manifest.filter((_, i) => i % 2 === 0).map((e) => [e.id, { testFailures: 9 }]));
+  return { manifest, behaviour };
+}
+
+/** The run ids of a batch's workflow, oldest first. */
+async function runsOf(batchId: string): Promise<string[]> {
+  const runs: string[] = [];
+  for await (const e of env.client.workflow.list({ query: `WorkflowId = "batch-${batchId}"` })) runs.push(e.runId);
+  return runs;
+}
 
 describe('batch workflow', () => {
   test('dependencies start after they pass, same-file writers run in id order, dependents of a failure are skipped', async () => {
@@ -256,5 +302,96 @@ describe('batch workflow', () => {
     expect(summary.abortReason).toMatch(/budget exceeded/);
     expect(summary.counts.passed).toBe(3);
     expect(summary.counts.skipped).toBe(9);
+  });
+
+  test('30 failing/dependent pairs: the failure that trips the abort still counts its skipped dependent; every worker once', async () => {
+    const { manifest, behaviour } = failingPairs(30);
+    const { summary, report } = await runBatch(manifest, behaviour, {
+      concurrency: 4,
+      thresholds: { minSample: 5, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3, errorRate: 0.2 },
+    });
+    expect(summary.status).toBe('aborted');
+    expect(summary.abortReason).toMatch(/too many test failures/);
+    expectExactAccounting(summary, report, manifest);
+    // Each dependent of a failure counted before the abort (the one that tripped it included) is
+    // skipped for that reason, not lost; a failure that ended after the abort found its dependent already skipped.
+    const failed = report.workers.filter((x) => x.outcome === 'failed');
+    const reasons = failed.map((w) => report.workers.find((x) => x.id === manifest.find((e) => e.dependencies.includes(w.id))!.id)!);
+    for (const r of reasons) expect(r).toMatchObject({ outcome: 'skipped', error: expect.stringMatching(/^(dependency WORKER_\d+ ended failed|not started: too many test failures)/) });
+    expect(reasons.filter((r) => r.error?.startsWith('dependency')).length).toBeGreaterThanOrEqual(5);
+  });
+
+  test('paused, then aborted: the dependents skipped while paused are counted, and every worker once', async () => {
+    const { manifest, behaviour } = failingPairs(12);
+    for (const b of Object.values(behaviour)) b.delayMs = 1500;
+    const { summary, report } = await runBatch(manifest, behaviour, { concurrency: 2 }, async ({ handle }) => {
+      await waitFor(async () => ((await handle.query(progressQuery)).running.length === 2 ? true : undefined), { timeoutMs: 60_000, what: 'two running' });
+      await handle.signal(pauseSignal);
+      // The two running ones fail while the batch is paused: their dependents are skipped then.
+      const drained = await waitFor(async () => {
+        const p = await handle.query(progressQuery);
+        return p.state === 'paused' && p.running.length === 0 ? p : undefined;
+      }, { timeoutMs: 60_000, what: 'the paused batch to drain' });
+      expect(drained.counts.failed).toBe(2);
+      expect(drained.counts.skipped).toBe(2);
+      await handle.signal(abortSignal, 'enough');
+    });
+    expect(summary.status).toBe('aborted');
+    expect(summary.abortReason).toBe('aborted by operator: enough');
+    expect(summary.counts).toMatchObject({ failed: 2, skipped: 10 });
+    expectExactAccounting(summary, report, manifest);
+  });
+
+  test('across continue-as-new: the ledger carried between runs accounts for every worker once', async () => {
+    const { manifest, behaviour } = failingPairs(40);
+    const { summary, report } = await runBatch(manifest, behaviour, {
+      concurrency: 3,
+      limits: { historyEvents: 120 },
+      thresholds: { minSample: 10, guideRate: 0.1, failedRate: 1, llmTimeoutRate: 0.3, errorRate: 0.2 },
+    });
+    expect(summary.status).toBe('completed');
+    expect((await runsOf(summary.batchId)).length).toBeGreaterThan(1);
+    expect(summary.counts).toEqual({ passed: 0, failed: 20, guide: 0, llm_timeout: 0, error: 0, skipped: 20 });
+    expectExactAccounting(summary, report, manifest);
+  });
+
+  test('a child terminated after the batch continued as new is noticed: the batch ends, the child counted once as error', async () => {
+    // Hung forever before: only the run that started a child watched its result.
+    const manifest = ids(30).map((id) => entry(id));
+    const behaviour: Record<string, Behaviour> = { WORKER_001: { delayMs: 120_000 } };
+    const { summary, report } = await runBatch(
+      manifest,
+      behaviour,
+      {
+        concurrency: 3,
+        limits: { historyEvents: 100, childCheckMs: 1000 },
+        llm: { timeoutMs: 300_000, heartbeatMs: 300_000, maxAttempts: 1, initialRetryMs: 10, maxRetryMs: 10 },
+      },
+      async ({ handle, batchId }) => {
+        // WORKER_001 hangs in its LLM call, started by the first run; wait for a later run, then kill it.
+        await waitFor(async () => ((await runsOf(batchId)).length > 1 ? true : undefined), { timeoutMs: 120_000, what: 'a continue-as-new' });
+        const p = await handle.query(progressQuery);
+        expect(p.running).toContain('WORKER_001');
+        await env.client.workflow.getHandle(instructionWorkflowId(batchId, 'WORKER_001')).terminate('killed in the Web UI');
+      },
+    );
+    expect(summary.status).toBe('completed');
+    expect(summary.counts).toEqual({ passed: 29, failed: 0, guide: 0, llm_timeout: 0, error: 1, skipped: 0 });
+    expect(report.workers.find((w) => w.id === 'WORKER_001')).toMatchObject({ outcome: 'error', error: expect.stringMatching(/terminated/) });
+    expectExactAccounting(summary, report, manifest);
+  });
+
+  test('every worker ending `error` (no pytest, say) aborts after the minimum sample', async () => {
+    const manifest = ids(20).map((id) => entry(id));
+    const behaviour = Object.fromEntries(manifest.map((e) => [e.id, { testError: true }]));
+    const { summary, report, log } = await runBatch(manifest, behaviour, {
+      concurrency: 2,
+      thresholds: { minSample: 5, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3, errorRate: 0.2 },
+    });
+    expect(summary.status).toBe('aborted');
+    expect(summary.abortReason).toMatch(/^too many errors: 5 of 5 finished workers/);
+    expect(summary.counts.error).toBeLessThanOrEqual(6);
+    expect(new Set(log.filter((l) => l.activity.startsWith('generate')).map((l) => l.workerId)).size).toBeLessThanOrEqual(6);
+    expectExactAccounting(summary, report, manifest);
   });
 });
