@@ -370,8 +370,11 @@ describe('batch workflow', () => {
       async ({ handle, batchId }) => {
         // WORKER_001 hangs in its LLM call, started by the first run; wait for a later run, then kill it.
         await waitFor(async () => ((await runsOf(batchId)).length > 1 ? true : undefined), { timeoutMs: 120_000, what: 'a continue-as-new' });
-        const p = await handle.query(progressQuery);
-        expect(p.running).toContain('WORKER_001');
+        // (A run answers progress with an empty list while it loads the plan.)
+        await waitFor(async () => ((await handle.query(progressQuery)).running.includes('WORKER_001') ? true : undefined), {
+          timeoutMs: 60_000,
+          what: 'the new run to list WORKER_001 as running',
+        });
         await env.client.workflow.getHandle(instructionWorkflowId(batchId, 'WORKER_001')).terminate('killed in the Web UI');
       },
     );
