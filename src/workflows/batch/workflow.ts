@@ -15,7 +15,7 @@ import type { BatchInput, BatchSummary, InstructionResult, PlanDetail, Progress,
 import { OUTCOMES } from '../../schemas.js';
 import { BATCH_ID, WORKER_ID } from '../../temporal/search-attributes.js';
 import type { instructionWorkflow } from '../instruction/workflow.js';
-import { Ledger, planFromPages } from './ledger.js';
+import { Ledger, outcomeOfLetter, planFromPages } from './ledger.js';
 import {
   abortSignal, instructionDoneSignal, instructionWorkflowId, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate,
 } from './messages.js';
@@ -50,6 +50,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   for (let p = 1; p * pageSize < first.total; p++) pages.push(await workspace.loadPlanPage({ manifest, page: p }));
   const books = new Ledger(planFromPages(pages), options, new Date().toISOString(), input.state);
   ledger = books;
+  // A run that only loaded its plan does not continue as new again (a plan too large for the limits would loop).
+  const loaded = books.version;
 
   setHandler(instructionDoneSignal, (done) => books.ended(done));
   setHandler(pauseSignal, () => books.pause(true));
@@ -109,7 +111,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
 
   for (;;) {
     // Starting children in the task that continues as new would lose them: stop launching first.
-    const newRun = historyIsLarge(limits);
+    const newRun = historyIsLarge(limits) && books.version !== loaded;
     if (books.abortReason) {
       abortedAt ??= Date.now();
       for (const i of books.runningIndices()) {
@@ -207,11 +209,18 @@ function historyIsLarge(limits: { historyEvents: number; historyBytes: number })
   return info.continueAsNewSuggested || info.historyLength > limits.historyEvents || info.historySize > limits.historyBytes;
 }
 
+/** Progress while a run loads its plan: what the previous run carried (running ids come with the plan). */
 function loadingProgress(input: BatchInput): Progress {
+  const s = input.state;
+  const counts = { passed: 0, failed: 0, guide: 0, llm_timeout: 0, error: 0, skipped: 0 };
+  for (const letter of s?.outcomes ?? '') {
+    const o = outcomeOfLetter(letter);
+    if (o) counts[o] += 1;
+  }
   return {
-    batchId: input.batchId, state: 'running', total: input.manifest.total,
-    counts: { passed: 0, failed: 0, guide: 0, llm_timeout: 0, error: 0, skipped: 0 }, running: [],
-    concurrency: input.options.concurrency, costUsd: 0, tokens: { prompt: 0, completion: 0 }, startedAt: '', abortReason: null,
+    batchId: input.batchId, state: s?.abortReason ? 'aborting' : s?.paused ? 'paused' : 'running', total: input.manifest.total, counts,
+    running: [], concurrency: s?.concurrency ?? input.options.concurrency, costUsd: s?.costUsd ?? 0,
+    tokens: { ...(s?.tokens ?? { prompt: 0, completion: 0 }) }, startedAt: s?.startedAt ?? '', abortReason: s?.abortReason ?? null,
   };
 }
 
