@@ -50,8 +50,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   for (let p = 1; p * pageSize < first.total; p++) pages.push(await workspace.loadPlanPage({ manifest, page: p }));
   const books = new Ledger(planFromPages(pages), options, new Date().toISOString(), input.state);
   ledger = books;
-  // A run that only loaded its plan does not continue as new again (a plan too large for the limits would loop).
-  const loaded = books.version;
+  // A run works a while before it continues as new: a plan that alone passed the limits would otherwise loop.
+  const loadedAt = workflowInfo().historyLength;
 
   setHandler(instructionDoneSignal, (done) => books.ended(done));
   setHandler(pauseSignal, () => books.pause(true));
@@ -111,7 +111,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
 
   for (;;) {
     // Starting children in the task that continues as new would lose them: stop launching first.
-    const newRun = historyIsLarge(limits) && books.version !== loaded;
+    const newRun = historyIsLarge(limits) && workflowInfo().historyLength - loadedAt >= Math.min(100, limits.historyEvents);
     if (books.abortReason) {
       abortedAt ??= Date.now();
       for (const i of books.runningIndices()) {
