@@ -40,16 +40,37 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     retry: { maximumAttempts: 2 },
   });
 
-  // The progress query answers while the plan loads; signals and updates wait (buffered) for their handlers.
+  // The query and the update answer while the plan loads (an update with no handler at the end of
+  // a workflow task is rejected); signals wait, buffered, for their handlers below.
   let ledger: Ledger | undefined;
+  let concurrencyWhileLoading: number | undefined;
   setHandler(progressQuery, (): Progress => ledger?.progress(batchId) ?? loadingProgress(input));
+  setHandler(
+    setConcurrencyUpdate,
+    (n) => {
+      if (ledger) ledger.setConcurrency(n);
+      else concurrencyWhileLoading = n;
+      return n;
+    },
+    {
+      validator: (n) => {
+        // Temporal allows at most 2,000 pending children per workflow.
+        if (!Number.isInteger(n) || n < 1 || n > 2000) throw new Error('concurrency must be an integer from 1 to 2000');
+      },
+    },
+  );
 
   const first = await workspace.loadPlanPage({ manifest, page: 0 });
   const pages = [first];
-  const pageSize = Math.max(1, first.deps.length);
-  for (let p = 1; p * pageSize < first.total; p++) pages.push(await workspace.loadPlanPage({ manifest, page: p }));
+  for (let loaded = first.deps.length; loaded < first.total; ) {
+    const page = await workspace.loadPlanPage({ manifest, page: pages.length });
+    if (page.deps.length === 0) break; // cannot happen with a manifest that matches its hash; the ledger says so
+    pages.push(page);
+    loaded = page.start + page.deps.length;
+  }
   const books = new Ledger(planFromPages(pages), options, new Date().toISOString(), input.state);
   ledger = books;
+  if (concurrencyWhileLoading !== undefined) books.setConcurrency(concurrencyWhileLoading);
   // A run works a while before it continues as new: a plan that alone passed the limits would otherwise loop.
   const loadedAt = workflowInfo().historyLength;
 
@@ -57,12 +78,6 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   setHandler(pauseSignal, () => books.pause(true));
   setHandler(resumeSignal, () => books.pause(false));
   setHandler(abortSignal, (reason) => books.abort(reason ? `aborted by operator: ${reason}` : 'aborted by operator'));
-  setHandler(setConcurrencyUpdate, (n) => (books.setConcurrency(n), n), {
-    validator: (n) => {
-      // Temporal allows at most 2,000 pending children per workflow.
-      if (!Number.isInteger(n) || n < 1 || n > 2000) throw new Error('concurrency must be an integer from 1 to 2000');
-    },
-  });
 
   const details = new Details((start, count) => workspace.loadPlanDetails({ manifest, start, count }));
   /** Children this run started: their `result()` tells when they end, however they end. */
