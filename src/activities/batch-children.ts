@@ -3,7 +3,7 @@
 // failed on its own code, never signals, and no run of the batch watches its result.
 import { Context } from '@temporalio/activity';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { InstructionResult } from '../schemas.js';
+import type { instructionWorkflow } from '../workflows/instruction/workflow.js';
 import { instructionWorkflowId } from '../workflows/batch/messages.js';
 import type { ChildCheckActivities, ChildCheckRequest, ClosedChild } from './types.js';
 
@@ -13,7 +13,7 @@ const PARALLEL = 20;
 const none = { costUsd: 0, tokens: { prompt: 0, completion: 0 } };
 
 async function checkOne(req: ChildCheckRequest, id: string): Promise<ClosedChild | null> {
-  const handle = Context.current().client.workflow.getHandle(instructionWorkflowId(req.batchId, id));
+  const handle = Context.current().client.workflow.getHandle<typeof instructionWorkflow>(instructionWorkflowId(req.batchId, id));
   let status: string;
   try {
     status = (await handle.describe()).status.name;
@@ -27,7 +27,7 @@ async function checkOne(req: ChildCheckRequest, id: string): Promise<ClosedChild
     return { id, outcome: 'skipped', ...none, reason: `terminated: ${req.terminate}` };
   }
   if (status === 'COMPLETED') {
-    const r = (await handle.result()) as InstructionResult;
+    const r = await handle.result();
     return { id, outcome: r.outcome, costUsd: r.costUsd, tokens: r.tokens, reason: null };
   }
   // Cancelled by an abort: the batch counts it skipped, as when it says so itself.

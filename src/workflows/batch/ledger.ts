@@ -75,7 +75,7 @@ export class Ledger {
     this.runs = carried?.runs ?? 0;
     this.letters = carried ? [...carried.outcomes] : plan.ids.map(() => WAITING);
     if (this.letters.length !== plan.ids.length) throw new Error(`carried state has ${this.letters.length} workers, the plan ${plan.ids.length}`);
-    this.counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
+    this.counts = { passed: 0, failed: 0, guide: 0, llm_timeout: 0, error: 0, skipped: 0 };
     this.letters.forEach((l, i) => {
       const o = OUTCOME_OF[l];
       if (o) this.counts[o] += 1;
@@ -282,8 +282,10 @@ export function expandRanges(text: string): number[] {
   const out: number[] = [];
   for (const part of text.split(',')) {
     if (part === '') continue;
-    const [a, b] = part.split('-').map(Number) as [number, number | undefined];
-    for (let i = a; i <= (b ?? a); i++) out.push(i);
+    const dash = part.indexOf('-');
+    const first = Number(dash < 0 ? part : part.slice(0, dash));
+    const last = dash < 0 ? first : Number(part.slice(dash + 1));
+    for (let i = first; i <= last; i++) out.push(i);
   }
   return out;
 }
