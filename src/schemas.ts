@@ -31,7 +31,7 @@ export const ManifestEntry = z.object({
   testCommands: z.array(z.array(z.string()).min(1)),
   /** `--replay-from`: the code an earlier batch generated for this worker, used instead of a first LLM call. */
   replay: z.object({ outputRef: z.string(), provider: z.enum(['openai', 'ollama', 'processor']), model: z.string(), savedUsd: z.number() }).nullable().default(null),
-  /** The planner's estimate of one generation on the primary provider (0 for local ones): the batch reserves budget by it. */
+  /** The planner's estimate of one generation on its primary provider (0 for local ones): budget is reserved by it. */
   generationEstimateUsd: z.number().nonnegative().default(0),
 });
 export type ManifestEntry = z.infer<typeof ManifestEntry>;
@@ -127,7 +127,11 @@ export type PlanPage = z.infer<typeof PlanPage>;
 export const PROVIDER_CODES: Record<Provider, string> = { openai: 'o', ollama: 'l', processor: 'p' };
 
 /** What starting a child needs beyond the graph: fetched a page at a time, just before the children start. */
-export const PlanDetail = z.object({ name: z.string(), deliverables: z.array(z.string()), dependencyFiles: z.array(z.string()) });
+export const PlanDetail = z.object({
+  name: z.string(),
+  deliverables: z.array(z.string()),
+  dependencyFiles: z.array(z.string()),
+});
 export type PlanDetail = z.infer<typeof PlanDetail>;
 
 /** Why workers did not run: each reason once, with the plan indices it applies to as ranges (`"3-7,12"`). */

@@ -13,12 +13,15 @@ const PARALLEL = 20;
 const none = { costUsd: 0, tokens: { prompt: 0, completion: 0 } };
 
 async function checkOne(req: ChildCheckRequest, id: string): Promise<ClosedChild | null> {
-  const handle = Context.current().client.workflow.getHandle<typeof instructionWorkflow>(instructionWorkflowId(req.batchId, id));
+  const handle = Context.current().client.workflow.getHandle<typeof instructionWorkflow>(
+    instructionWorkflowId(req.batchId, id),
+  );
   let status: string;
   try {
     status = (await handle.describe()).status.name;
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return { id, outcome: 'error', ...none, reason: 'worker workflow not found' };
+    if (err instanceof WorkflowNotFoundError)
+      return { id, outcome: 'error', ...none, reason: 'worker workflow not found' };
     throw err;
   }
   if (status === 'RUNNING') {
@@ -32,7 +35,12 @@ async function checkOne(req: ChildCheckRequest, id: string): Promise<ClosedChild
   }
   // Cancelled by an abort: the batch counts it skipped, as when it says so itself.
   if (status === 'CANCELLED') return { id, outcome: 'skipped', ...none, reason: 'worker workflow cancelled' };
-  return { id, outcome: 'error', ...none, reason: `worker workflow ${status.toLowerCase().replace(/_/g, ' ')} without reporting back` };
+  return {
+    id,
+    outcome: 'error',
+    ...none,
+    reason: `worker workflow ${status.toLowerCase().replace(/_/g, ' ')} without reporting back`,
+  };
 }
 
 export async function checkChildren(req: ChildCheckRequest): Promise<ClosedChild[]> {

@@ -59,7 +59,8 @@ export async function loadPlanPage(req: { manifest: ManifestRef; page: number })
   const lastWriter = new Map<string, number>();
   const after: number[][] = [];
   plan.slice(0, start + entries.length).forEach((e, i) => {
-    const earlier = [...new Set(e.deliverables.map((f) => lastWriter.get(f)).filter((w): w is number => w !== undefined))];
+    const writers = e.deliverables.map((f) => lastWriter.get(f)).filter((w): w is number => w !== undefined);
+    const earlier = [...new Set(writers)];
     if (i >= start) after.push(earlier);
     for (const f of e.deliverables) lastWriter.set(f, i);
   });
@@ -74,7 +75,11 @@ export async function loadPlanPage(req: { manifest: ManifestRef; page: number })
   });
 }
 
-export async function loadPlanDetails(req: { manifest: ManifestRef; start: number; count: number }): Promise<PlanDetail[]> {
+export async function loadPlanDetails(req: {
+  manifest: ManifestRef;
+  start: number;
+  count: number;
+}): Promise<PlanDetail[]> {
   const byId = await readManifest(req.manifest);
   const plan = await readPlan(req.manifest);
   return plan.slice(req.start, req.start + req.count).map((e) => ({

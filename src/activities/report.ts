@@ -39,15 +39,15 @@ export async function buildReport(req: ReportRequest): Promise<Report> {
     const reason = why.get(i) ?? (outcomeOfLetter(req.outcomes[i] ?? '') ? null : 'the batch recorded no outcome');
     const recorded = await readResult(req.reportPath, w.id);
     if (recorded) {
-      // The batch's count wins: a result recorded before the child was terminated is still listed as the batch counted it.
+      // The batch's count wins: a result recorded before its workflow was terminated is listed as the batch counted it.
       workers.push(recorded.outcome === outcome ? recorded : { ...recorded, outcome, error: reason ?? recorded.error });
     } else {
       workers.push({
         id: w.id, name: w.name, outcome, provider: null, model: null, attempts: 0, files: [],
         tests: { passed: 0, failed: 0 }, tokens: { prompt: 0, completion: 0 }, costUsd: 0,
         startedAt: null, finishedAt: null, durationMs: 0, error: reason ?? 'no result recorded',
-        lastStep: outcome === 'skipped' ? 'not started' : 'no result recorded', cacheHits: 0, savedUsd: 0, outputRef: null,
-        instructionSha256: null, testOutputRef: null,
+        lastStep: outcome === 'skipped' ? 'not started' : 'no result recorded', cacheHits: 0, savedUsd: 0,
+        outputRef: null, instructionSha256: null, testOutputRef: null,
       });
     }
   }

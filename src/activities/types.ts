@@ -2,10 +2,10 @@
 import type {
   AcceptRequest, Acceptance, BeginRequest, Begun, FinishRequest, VerifyRequest, Verification,
   CriteriaCheck, CriteriaRequest, Generation, GenerateRequest, Inspection, PromptRef, PromptRequest,
-  ManifestEntry, ManifestRef, NotRun, PlanDetail, PlanPage, SuiteResult, Retrospective, TestRequest, TestRun, InstructionResult, WriteRequest, WrittenFile, Report,
+  ManifestEntry, ManifestRef, Retrospective, TestRequest, TestRun, InstructionResult, WriteRequest, WrittenFile, Report,
 } from '../schemas.js';
 import type { z } from 'zod';
-import type { Outcome, Tokens } from '../schemas.js';
+import type { NotRun, Outcome, PlanDetail, PlanPage, SuiteResult, Tokens } from '../schemas.js';
 
 export interface LlmActivities {
   generateOpenAI(req: GenerateRequest): Promise<Generation>;
@@ -77,5 +77,11 @@ export interface ClosedChild {
 }
 
 export interface SuiteActivities {
-  runSuite(req: { workspace: string; pythonRoot: string; command: string[]; manifest: ManifestRef; reportPath: string }): Promise<SuiteResult>;
+  runSuite(req: {
+    workspace: string;
+    pythonRoot: string;
+    command: string[];
+    manifest: ManifestRef;
+    reportPath: string;
+  }): Promise<SuiteResult>;
 }

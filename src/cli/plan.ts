@@ -83,8 +83,8 @@ export function withGenerationEstimates(
   return entries.map((e) => {
     const first = providerChain(e.provider, available)[0] ?? e.provider;
     const dependencyFiles = new Set(e.dependencies.flatMap((d) => byId.get(d)?.deliverables ?? []));
-    const prompt =
-      PROMPT_OVERHEAD_TOKENS + FEEDBACK_TOKENS + Math.ceil(statSync(e.file).size / CHARS_PER_TOKEN) + DEPENDENCY_TOKENS_PER_FILE * dependencyFiles.size;
+    const instruction = Math.ceil(statSync(e.file).size / CHARS_PER_TOKEN);
+    const prompt = PROMPT_OVERHEAD_TOKENS + FEEDBACK_TOKENS + instruction + DEPENDENCY_TOKENS_PER_FILE * dependencyFiles.size;
     return { ...e, generationEstimateUsd: costUsd(first, modelFor(first, c), { prompt, completion: maxTokens }) };
   });
 }

@@ -11,7 +11,14 @@ function runnerOf(argv: string[], python: string): { name: string; check: string
     return { name: 'pytest', check: [python, '-m', 'pytest', '--version'] };
   }
   if (isPython && rest[0] === '-m' && rest[1]) {
-    return { name: `python -m ${rest[1]}`, check: [python, '-c', `import importlib.util, sys; sys.exit(0 if importlib.util.find_spec(${JSON.stringify(rest[1])}) else 1)`] };
+    return {
+      name: `python -m ${rest[1]}`,
+      check: [
+        python,
+        '-c',
+        `import importlib.util, sys; sys.exit(0 if importlib.util.find_spec(${JSON.stringify(rest[1])}) else 1)`,
+      ],
+    };
   }
   if (isPython) return { name: 'python', check: [python, '-c', 'pass'] };
   return { name: prog, check: [prog, '--version'] };

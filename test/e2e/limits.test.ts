@@ -30,8 +30,16 @@ function setup(n: number, test: (id: string) => string) {
   const workspace = path.join(root, 'workspace');
   mkdirSync(path.join(workspace, 'wingman'), { recursive: true });
   const ids = Array.from({ length: n }, (_, i) => `WORKER_${String(701 + i)}`);
-  writeInstructions(path.join(root, 'workers'), ids.map((id) => ({ id, files: [`wingman/lim/w${id.slice(7)}.py`], test: test(id) })));
-  return { root, workspace, ids, args: ['--workers', path.join(root, 'workers'), '--workspace', workspace, '--python-root', 'wingman'] };
+  writeInstructions(
+    path.join(root, 'workers'),
+    ids.map((id) => ({ id, files: [`wingman/lim/w${id.slice(7)}.py`], test: test(id) })),
+  );
+  return {
+    root,
+    workspace,
+    ids,
+    args: ['--workers', path.join(root, 'workers'), '--workspace', workspace, '--python-root', 'wingman'],
+  };
 }
 
 test('a Python without pytest: start-batch refuses (exit 3, one line) before paying for a single generation', async () => {
@@ -53,7 +61,9 @@ test('a Python without pytest: start-batch refuses (exit 3, one line) before pay
   expect(r.exitCode).toBe(3);
   const lines = r.stderr.trim().split('\n');
   expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^test runner pytest is not available \(.*No module named pytest\); needed by WORKER_701, WORKER_702, WORKER_703 and 27 more/);
+  expect(lines[0]).toMatch(
+    /^test runner pytest is not available \(.*No module named pytest\); needed by WORKER_701, WORKER_702, WORKER_703 and 27 more/,
+  );
   const paid = llm.calls.slice(before).filter((c) => ids.includes(c.workerId ?? '')).length;
   console.log(`no pytest: generations paid ${paid}`);
   expect(paid).toBe(0);
@@ -67,16 +77,20 @@ test('--budget: children start only within their reservation; the spend stays wi
   const budget = 2;
   const state = path.join(root, 'state');
   const before = llm.calls.length;
-  const r = await runCli('starter', [...args, '--batch-id', `budget-${Date.now()}`, '--concurrency', '5', '--budget', String(budget), '--json'], {
-    cwd: root,
-    env: cliEnv({
-      TEMPORAL_ADDRESS: server.address,
-      OPENAI_API_KEY: 'sk-test-limits',
-      OPENAI_BASE_URL: llm.openaiBaseUrl,
-      OPENAI_MODEL: 'gpt-4',
-      WINGMAN_STATE_DIR: state,
-    }),
-  });
+  const r = await runCli(
+    'starter',
+    [...args, '--batch-id', `budget-${Date.now()}`, '--concurrency', '5', '--budget', String(budget), '--json'],
+    {
+      cwd: root,
+      env: cliEnv({
+        TEMPORAL_ADDRESS: server.address,
+        OPENAI_API_KEY: 'sk-test-limits',
+        OPENAI_BASE_URL: llm.openaiBaseUrl,
+        OPENAI_MODEL: 'gpt-4',
+        WINGMAN_STATE_DIR: state,
+      }),
+    },
+  );
   expect({ code: r.exitCode, err: r.stderr.slice(-2000) }).toMatchObject({ code: 2 });
   const summary = JSON.parse(r.stdout.trim().split('\n').pop()!) as BatchSummary;
   expect(summary.abortReason).toMatch(/^budget/);
@@ -87,7 +101,10 @@ test('--budget: children start only within their reservation; the spend stays wi
 
   // What was really paid, from the stand-in's own record of the calls, priced like the workers price them.
   const calls = llm.calls.slice(before).filter((c) => ids.includes(c.workerId ?? ''));
-  const paid = calls.reduce((s, c) => s + costUsd('openai', 'gpt-4', { prompt: c.promptTokens, completion: c.completionTokens }), 0);
+  const paid = calls.reduce(
+    (s, c) => s + costUsd('openai', 'gpt-4', { prompt: c.promptTokens, completion: c.completionTokens }),
+    0,
+  );
   expect(summary.costUsd).toBeCloseTo(paid, 6);
   const manifests = readdirSync(path.join(state, 'manifests'));
   const entries = JSON.parse(readFileSync(path.join(state, 'manifests', manifests[0]!), 'utf8')) as ManifestEntry[];

@@ -69,7 +69,19 @@ test(
     t = Date.now();
     const cli = spawnCli(
       'starter',
-      ['--workers', workers, '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId, '--concurrency', String(CONCURRENCY), '--json'],
+      [
+        '--workers',
+        workers,
+        '--workspace',
+        workspace,
+        '--python-root',
+        'wingman',
+        '--batch-id',
+        batchId,
+        '--concurrency',
+        String(CONCURRENCY),
+        '--json',
+      ],
       {
         cwd: root,
         env: cliEnv({

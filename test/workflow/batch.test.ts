@@ -15,7 +15,16 @@ import { childCheckActivities } from '../../src/activities/batch-children.js';
 import { workerSteps } from '../../src/activities/instruction-steps.js';
 import { ArtifactStore } from '../../src/activities/artifacts.js';
 import { bundleWorkflows } from '../../src/temporal/bundle.js';
-import type { BatchInput, BatchOptions, BatchSummary, GenerateRequest, ManifestEntry, Provider, Report, InstructionResult } from '../../src/schemas.js';
+import type {
+  BatchInput,
+  BatchOptions,
+  BatchSummary,
+  GenerateRequest,
+  ManifestEntry,
+  Provider,
+  Report,
+  InstructionResult,
+} from '../../src/schemas.js';
 import { abortSignal, pauseSignal, progressQuery, instructionWorkflowId } from '../../src/workflows/batch/messages.js';
 import { OUTCOMES } from '../../src/schemas.js';
 import { startTestServer } from '../support/temporal.js';
@@ -86,8 +95,10 @@ async function runBatch(
   const generate = (provider: Provider) => async (req: GenerateRequest) => {
     const b = behaviour[req.workerId] ?? {};
     log.push({ activity: `generate-${provider}`, workerId: req.workerId, detail: req.promptRef });
-    if (b.reject?.includes(provider)) throw ApplicationFailure.create({ type: 'LlmRejected', message: '401 bad key', nonRetryable: true });
-    if (b.timeout?.includes(provider)) throw ApplicationFailure.create({ type: 'LlmTimeout', message: 'timed out', nonRetryable: true });
+    if (b.reject?.includes(provider))
+      throw ApplicationFailure.create({ type: 'LlmRejected', message: '401 bad key', nonRetryable: true });
+    if (b.timeout?.includes(provider))
+      throw ApplicationFailure.create({ type: 'LlmTimeout', message: 'timed out', nonRetryable: true });
     live.add(req.workerId);
     maxLive = Math.max(maxLive, live.size);
     // Cancellable, so a worker shutting down does not wait for a scripted slow call.
@@ -95,7 +106,16 @@ async function runBatch(
     live.delete(req.workerId);
     const n = (generations.get(req.workerId) ?? 0) + 1;
     generations.set(req.workerId, n);
-    return { provider, model: `${provider}-model`, outputRef: `${req.workerId}#${n}`, tokens: { prompt: 10, completion: 20 }, costUsd: b.costUsd ?? 0.01, durationMs: 5, cached: false, savedUsd: 0 };
+    return {
+      provider,
+      model: `${provider}-model`,
+      outputRef: `${req.workerId}#${n}`,
+      tokens: { prompt: 10, completion: 20 },
+      costUsd: b.costUsd ?? 0.01,
+      durationMs: 5,
+      cached: false,
+      savedUsd: 0,
+    };
   };
   const options: BatchOptions = {
     workspace: dir,
@@ -119,7 +139,11 @@ async function runBatch(
     inspectOutput: async (req: { outputRef: string; deliverables: string[] }) => {
       const [id, n] = req.outputRef.split('#') as [string, string];
       const guide = Number(n) <= (behaviour[id]?.guides ?? 0);
-      return { guide, markers: guide ? ['Step 1:'] : [], files: guide ? [] : req.deliverables.map((p) => ({ path: p, ref: req.outputRef })) };
+      return {
+        guide,
+        markers: guide ? ['Step 1:'] : [],
+        files: guide ? [] : req.deliverables.map((p) => ({ path: p, ref: req.outputRef })),
+      };
     },
     writeDeliverables: async (req: { files: Array<{ path: string }> }) => ({
       written: req.files.map((f) => ({ path: f.path, sha256: 'b'.repeat(64), bytes: 1, previous: null })),
@@ -129,8 +153,20 @@ async function runBatch(
       testRuns.set(req.workerId, n);
       const ok = n > (behaviour[req.workerId]?.testFailures ?? 0);
       log.push({ activity: 'runTests', workerId: req.workerId });
-      if (behaviour[req.workerId]?.testError) throw ApplicationFailure.create({ type: 'TestInfrastructure', message: 'No module named pytest', nonRetryable: true });
-      return { ok, passed: ok ? 1 : 0, failed: ok ? 0 : 1, summary: ok ? '1 passed' : 'AssertionError: 3 != 4', outputRef: `log-${req.workerId}-${n}`, timedOut: false };
+      if (behaviour[req.workerId]?.testError)
+        throw ApplicationFailure.create({
+          type: 'TestInfrastructure',
+          message: 'No module named pytest',
+          nonRetryable: true,
+        });
+      return {
+        ok,
+        passed: ok ? 1 : 0,
+        failed: ok ? 0 : 1,
+        summary: ok ? '1 passed' : 'AssertionError: 3 != 4',
+        outputRef: `log-${req.workerId}-${n}`,
+        timedOut: false,
+      };
     },
     checkCriteria: async () => ({ ok: true, results: [] }),
     storeRetrospective: async () => ({ stored: 'local' as const }),
@@ -139,7 +175,8 @@ async function runBatch(
     ...childCheckActivities,
     recordResult: async (req: { reportPath: string; result: InstructionResult }) => {
       log.push({ activity: 'recordResult', workerId: req.result.id });
-      if (behaviour[req.result.id]?.recordFails) throw ApplicationFailure.create({ type: 'DiskFull', message: 'ENOSPC', nonRetryable: true });
+      if (behaviour[req.result.id]?.recordFails)
+        throw ApplicationFailure.create({ type: 'DiskFull', message: 'ENOSPC', nonRetryable: true });
       return reportActivities.recordResult(req);
     },
   };
@@ -154,7 +191,11 @@ async function runBatch(
     Worker.create({ connection, taskQueue: 'llm-ollama', activities: { generateOllama: generate('ollama') } }),
   ]);
   const input: BatchInput = { batchId, manifest: await saveManifest(path.join(dir, 'manifests'), manifest), options };
-  const handle = await env.client.workflow.start('batchWorkflow', { taskQueue, workflowId: `batch-${batchId}`, args: [input] });
+  const handle = await env.client.workflow.start('batchWorkflow', {
+    taskQueue,
+    workflowId: `batch-${batchId}`,
+    args: [input],
+  });
   const run = Promise.all(workers.map((w) => w.run()));
   try {
     await during?.({ handle, batchId, log });
@@ -183,7 +224,9 @@ const ids = (n: number) => Array.from({ length: n }, (_, i) => `WORKER_${String(
 /** Pairs: every odd worker fails its tests, the even one after it depends on it. */
 function failingPairs(n: number) {
   const manifest = ids(n).map((id, i) => entry(id, i % 2 === 1 ? { dependencies: [ids(n)[i - 1]!] } : {}));
-  const behaviour: Record<string, Behaviour> = Object.fromEntries(manifest.filter((_, i) => i % 2 === 0).map((e) => [e.id, { testFailures: 9 }]));
+  const behaviour: Record<string, Behaviour> = Object.fromEntries(
+    manifest.filter((_, i) => i % 2 === 0).map((e) => [e.id, { testFailures: 9 }]),
+  );
   return { manifest, behaviour };
 }
 
@@ -245,7 +288,11 @@ describe('batch workflow', () => {
       WORKER_002: { reject: ['ollama'] },
       WORKER_003: { timeout: ['openai', 'ollama'] },
     });
-    expect(report.workers.find((w) => w.id === 'WORKER_001')).toMatchObject({ outcome: 'passed', provider: 'ollama', attempts: 2 });
+    expect(report.workers.find((w) => w.id === 'WORKER_001')).toMatchObject({
+      outcome: 'passed',
+      provider: 'ollama',
+      attempts: 2,
+    });
     expect(report.workers.find((w) => w.id === 'WORKER_002')).toMatchObject({ outcome: 'passed', provider: 'openai' });
     expect(outcomeOf(report, 'WORKER_003')).toBe('llm_timeout');
     expect(log.filter((l) => l.workerId === 'WORKER_002').map((l) => l.activity)).toContain('generate-ollama');
@@ -263,16 +310,24 @@ describe('batch workflow', () => {
     expect(outcomeOf(report, 'WORKER_002')).toBe('guide');
     expect(outcomeOf(report, 'WORKER_003')).toBe('passed');
     expect(outcomeOf(report, 'WORKER_004')).toBe('failed');
-    const feedback = (id: string) => log.filter((l) => l.activity === 'preparePrompt' && l.workerId === id).map((l) => l.detail);
+    const feedback = (id: string) =>
+      log.filter((l) => l.activity === 'preparePrompt' && l.workerId === id).map((l) => l.detail);
     expect(feedback('WORKER_001')).toEqual([null, { kind: 'guide', markers: ['Step 1:'] }]);
-    expect(feedback('WORKER_003')).toEqual([null, expect.objectContaining({ kind: 'tests', outputRef: 'log-WORKER_003-1' })]);
+    expect(feedback('WORKER_003')).toEqual([
+      null,
+      expect.objectContaining({ kind: 'tests', outputRef: 'log-WORKER_003-1' }),
+    ]);
     expect(feedback('WORKER_002')).toHaveLength(2);
     expect(report.workers.find((w) => w.id === 'WORKER_004')?.tests).toEqual({ passed: 0, failed: 1 });
   });
 
   test('a worker whose result cannot be recorded still frees its slot, and is not recorded twice', async () => {
     const manifest = [entry('WORKER_001'), entry('WORKER_002'), entry('WORKER_003')];
-    const { summary, report, log } = await runBatch(manifest, { WORKER_001: { recordFails: true } }, { concurrency: 1 });
+    const { summary, report, log } = await runBatch(
+      manifest,
+      { WORKER_001: { recordFails: true } },
+      { concurrency: 1 },
+    );
     // The batch went on to the next workers and counted the end the worker signalled.
     expect(summary.status).toBe('completed');
     expect(summary.counts).toMatchObject({ passed: 3, error: 0 });
@@ -285,7 +340,10 @@ describe('batch workflow', () => {
   test('too many guides after the minimum sample aborts the batch and skips the rest', async () => {
     const manifest = Array.from({ length: 30 }, (_, i) => entry(`WORKER_${String(i + 1).padStart(3, '0')}`));
     const behaviour = Object.fromEntries(['WORKER_001', 'WORKER_002', 'WORKER_003'].map((id) => [id, { guides: 9 }]));
-    const { summary, report } = await runBatch(manifest, behaviour, { concurrency: 2, thresholds: { minSample: 5, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3, errorRate: 0.2 } });
+    const { summary, report } = await runBatch(manifest, behaviour, {
+      concurrency: 2,
+      thresholds: { minSample: 5, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3, errorRate: 0.2 },
+    });
     expect(summary.status).toBe('aborted');
     expect(summary.abortReason).toMatch(/too many guides/);
     expect(summary.counts.skipped).toBeGreaterThan(0);
@@ -316,8 +374,14 @@ describe('batch workflow', () => {
     // Each dependent of a failure counted before the abort (the one that tripped it included) is
     // skipped for that reason, not lost; a failure that ended after the abort found its dependent already skipped.
     const failed = report.workers.filter((x) => x.outcome === 'failed');
-    const reasons = failed.map((w) => report.workers.find((x) => x.id === manifest.find((e) => e.dependencies.includes(w.id))!.id)!);
-    for (const r of reasons) expect(r).toMatchObject({ outcome: 'skipped', error: expect.stringMatching(/^(dependency WORKER_\d+ ended failed|not started: too many test failures)/) });
+    const reasons = failed.map((w) =>
+      report.workers.find((x) => x.id === manifest.find((e) => e.dependencies.includes(w.id))!.id)!,
+    );
+    for (const r of reasons)
+      expect(r).toMatchObject({
+        outcome: 'skipped',
+        error: expect.stringMatching(/^(dependency WORKER_\d+ ended failed|not started: too many test failures)/),
+      });
     expect(reasons.filter((r) => r.error?.startsWith('dependency')).length).toBeGreaterThanOrEqual(5);
   });
 
@@ -325,13 +389,19 @@ describe('batch workflow', () => {
     const { manifest, behaviour } = failingPairs(12);
     for (const b of Object.values(behaviour)) b.delayMs = 1500;
     const { summary, report } = await runBatch(manifest, behaviour, { concurrency: 2 }, async ({ handle }) => {
-      await waitFor(async () => ((await handle.query(progressQuery)).running.length === 2 ? true : undefined), { timeoutMs: 60_000, what: 'two running' });
+      await waitFor(async () => ((await handle.query(progressQuery)).running.length === 2 ? true : undefined), {
+        timeoutMs: 60_000,
+        what: 'two running',
+      });
       await handle.signal(pauseSignal);
       // The two running ones fail while the batch is paused: their dependents are skipped then.
-      const drained = await waitFor(async () => {
-        const p = await handle.query(progressQuery);
-        return p.state === 'paused' && p.running.length === 0 ? p : undefined;
-      }, { timeoutMs: 60_000, what: 'the paused batch to drain' });
+      const drained = await waitFor(
+        async () => {
+          const p = await handle.query(progressQuery);
+          return p.state === 'paused' && p.running.length === 0 ? p : undefined;
+        },
+        { timeoutMs: 60_000, what: 'the paused batch to drain' },
+      );
       expect(drained.counts.failed).toBe(2);
       expect(drained.counts.skipped).toBe(2);
       await handle.signal(abortSignal, 'enough');
@@ -369,18 +439,29 @@ describe('batch workflow', () => {
       },
       async ({ handle, batchId }) => {
         // WORKER_001 hangs in its LLM call, started by the first run; wait for a later run, then kill it.
-        await waitFor(async () => ((await runsOf(batchId)).length > 1 ? true : undefined), { timeoutMs: 120_000, what: 'a continue-as-new' });
-        // (A run answers progress with an empty list while it loads the plan.)
-        await waitFor(async () => ((await handle.query(progressQuery)).running.includes('WORKER_001') ? true : undefined), {
-          timeoutMs: 60_000,
-          what: 'the new run to list WORKER_001 as running',
+        await waitFor(async () => ((await runsOf(batchId)).length > 1 ? true : undefined), {
+          timeoutMs: 120_000,
+          what: 'a continue-as-new',
         });
-        await env.client.workflow.getHandle(instructionWorkflowId(batchId, 'WORKER_001')).terminate('killed in the Web UI');
+        // (A run answers progress with an empty list while it loads the plan.)
+        await waitFor(
+          async () => ((await handle.query(progressQuery)).running.includes('WORKER_001') ? true : undefined),
+          {
+            timeoutMs: 60_000,
+            what: 'the new run to list WORKER_001 as running',
+          },
+        );
+        await env.client.workflow
+          .getHandle(instructionWorkflowId(batchId, 'WORKER_001'))
+          .terminate('killed in the Web UI');
       },
     );
     expect(summary.status).toBe('completed');
     expect(summary.counts).toEqual({ passed: 29, failed: 0, guide: 0, llm_timeout: 0, error: 1, skipped: 0 });
-    expect(report.workers.find((w) => w.id === 'WORKER_001')).toMatchObject({ outcome: 'error', error: expect.stringMatching(/terminated/) });
+    expect(report.workers.find((w) => w.id === 'WORKER_001')).toMatchObject({
+      outcome: 'error',
+      error: expect.stringMatching(/terminated/),
+    });
     expectExactAccounting(summary, report, manifest);
   });
 
@@ -394,7 +475,9 @@ describe('batch workflow', () => {
     expect(summary.status).toBe('aborted');
     expect(summary.abortReason).toMatch(/^too many errors: 5 of 5 finished workers/);
     expect(summary.counts.error).toBeLessThanOrEqual(6);
-    expect(new Set(log.filter((l) => l.activity.startsWith('generate')).map((l) => l.workerId)).size).toBeLessThanOrEqual(6);
+    expect(
+      new Set(log.filter((l) => l.activity.startsWith('generate')).map((l) => l.workerId)).size,
+    ).toBeLessThanOrEqual(6);
     expectExactAccounting(summary, report, manifest);
   });
 });

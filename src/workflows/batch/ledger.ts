@@ -6,7 +6,18 @@
 // Every worker is accounted for exactly once, on every path: it ends (signal, child result or a
 // look at a child that went quiet), or it is skipped, and both go through `ended`/`skip`, so
 // counts are always the outcome letters counted.
-import type { BatchOptions, BatchState, Counts, InstructionDone, NotRun, Outcome, PlanPage, Progress, Thresholds, Tokens } from '../../schemas.js';
+import type {
+  BatchOptions,
+  BatchState,
+  Counts,
+  InstructionDone,
+  NotRun,
+  Outcome,
+  PlanPage,
+  Progress,
+  Thresholds,
+  Tokens,
+} from '../../schemas.js';
 import { OUTCOMES } from '../../schemas.js';
 import { Schedule, type Graph } from './schedule.js';
 
@@ -14,7 +25,14 @@ import { Schedule, type Graph } from './schedule.js';
 export const MAX_GENERATIONS = 3;
 
 /** One letter per outcome in the carried state and the report request. */
-const LETTER: Record<Outcome, string> = { passed: 'p', failed: 'f', guide: 'g', llm_timeout: 't', error: 'e', skipped: 's' };
+const LETTER: Record<Outcome, string> = {
+  passed: 'p',
+  failed: 'f',
+  guide: 'g',
+  llm_timeout: 't',
+  error: 'e',
+  skipped: 's',
+};
 const OUTCOME_OF: Record<string, Outcome> = Object.fromEntries(OUTCOMES.map((o) => [LETTER[o], o]));
 const RUNNING = 'r';
 const WAITING = '.';
@@ -74,7 +92,8 @@ export class Ledger {
     this.abortReason = carried?.abortReason ?? null;
     this.runs = carried?.runs ?? 0;
     this.letters = carried ? [...carried.outcomes] : plan.ids.map(() => WAITING);
-    if (this.letters.length !== plan.ids.length) throw new Error(`carried state has ${this.letters.length} workers, the plan ${plan.ids.length}`);
+    if (this.letters.length !== plan.ids.length)
+      throw new Error(`carried state has ${this.letters.length} workers, the plan ${plan.ids.length}`);
     this.counts = { passed: 0, failed: 0, guide: 0, llm_timeout: 0, error: 0, skipped: 0 };
     this.letters.forEach((l, i) => {
       const o = OUTCOME_OF[l];
@@ -83,7 +102,9 @@ export class Ledger {
     });
     for (const i of this.running) this.reservedUsd += this.allowance(i);
     for (const { reason, indices } of carried?.notRun ?? []) this.notRun.set(reason, expandRanges(indices));
-    this.schedule = new Schedule(plan, (i) => (this.letters[i] === WAITING ? 'waiting' : this.letters[i] === RUNNING ? 'running' : 'ended'));
+    this.schedule = new Schedule(plan, (i) =>
+      this.letters[i] === WAITING ? 'waiting' : this.letters[i] === RUNNING ? 'running' : 'ended',
+    );
   }
 
   get total(): number {
@@ -163,7 +184,8 @@ export class Ledger {
       // Skips come in cascade order: the dependency named (failed, or skipped itself) is already recorded.
       this.skip([s.index], `dependency ${this.idOf(s.because)} ended ${OUTCOME_OF[this.letters[s.because]!]}`);
     }
-    const breach = thresholdBreached(this.counts, this.options.thresholds) ?? budgetBreached(this.costUsd, this.options.budgetUsd);
+    const breach =
+      thresholdBreached(this.counts, this.options.thresholds) ?? budgetBreached(this.costUsd, this.options.budgetUsd);
     if (breach) this.abort(breach);
   }
 
@@ -269,7 +291,7 @@ const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
 export function compressRanges(indices: number[]): string {
   const sorted = [...indices].sort((a, b) => a - b);
   const parts: string[] = [];
-  for (let k = 0; k < sorted.length; ) {
+  for (let k = 0; k < sorted.length;) {
     let end = k;
     while (end + 1 < sorted.length && sorted[end + 1] === sorted[end]! + 1) end += 1;
     parts.push(end === k ? `${sorted[k]}` : `${sorted[k]}-${sorted[end]}`);

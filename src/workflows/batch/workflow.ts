@@ -7,17 +7,39 @@
 // pattern). A child that ends without a word (terminated, failed on its own code) is caught by
 // its `result()` in the run that started it, and by a periodic look at the others.
 import {
-  CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, allHandlersFinished, condition, continueAsNew,
-  getExternalWorkflowHandle, isCancellation, proxyActivities, setCurrentDetails, setHandler, startChild, workflowInfo,
+  CancellationScope,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  workflowInfo,
 } from '@temporalio/workflow';
-import type { ChildCheckActivities, ManifestActivities, ReportActivities, SuiteActivities } from '../../activities/types.js';
+import type {
+  ChildCheckActivities,
+  ManifestActivities,
+  ReportActivities,
+  SuiteActivities,
+} from '../../activities/types.js';
 import type { BatchInput, BatchSummary, InstructionResult, PlanDetail, Progress, SuiteResult } from '../../schemas.js';
 import { OUTCOMES } from '../../schemas.js';
 import { BATCH_ID, WORKER_ID } from '../../temporal/search-attributes.js';
 import type { instructionWorkflow } from '../instruction/workflow.js';
 import { Ledger, outcomeOfLetter, planFromPages } from './ledger.js';
 import {
-  abortSignal, instructionDoneSignal, instructionWorkflowId, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate,
+  abortSignal,
+  instructionDoneSignal,
+  instructionWorkflowId,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  setConcurrencyUpdate,
 } from './messages.js';
 
 // Defaults of `options.limits`: continue as new well before Temporal's 51,200-event / 50 MB limits.
@@ -62,7 +84,7 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
 
   const first = await workspace.loadPlanPage({ manifest, page: 0 });
   const pages = [first];
-  for (let loaded = first.deps.length; loaded < first.total; ) {
+  for (let loaded = first.deps.length; loaded < first.total;) {
     const page = await workspace.loadPlanPage({ manifest, page: pages.length });
     if (page.deps.length === 0) break; // cannot happen with a manifest that matches its hash; the ledger says so
     pages.push(page);
@@ -94,7 +116,9 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     starting += 1;
     startChild<typeof instructionWorkflow>('instructionWorkflow', {
       workflowId: instructionWorkflowId(batchId, id),
-      args: [{ batchId, workerId: id, manifest, dependencyFiles: d.dependencyFiles, options, budget: books.budgetFor(i) }],
+      args: [
+        { batchId, workerId: id, manifest, dependencyFiles: d.dependencyFiles, options, budget: books.budgetFor(i) },
+      ],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       // A worker of a batch runs once: a bug that launched it again must not pay for it again.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
@@ -112,29 +136,36 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
           (r: InstructionResult) => books.ended({ id, outcome: r.outcome, costUsd: r.costUsd, tokens: r.tokens }),
           (err) => {
             const none = { costUsd: 0, tokens: { prompt: 0, completion: 0 } };
-            if (isCancellation(err) || books.abortReason) books.ended({ id, outcome: 'skipped', ...none }, `cancelled: ${books.abortReason ?? 'by request'}`);
+            if (isCancellation(err) || books.abortReason)
+              books.ended({ id, outcome: 'skipped', ...none }, `cancelled: ${books.abortReason ?? 'by request'}`);
             else books.ended({ id, outcome: 'error', ...none }, `worker workflow failed: ${(err as Error).message}`);
           },
         );
       },
       (err) => {
         starting -= 1;
-        books.ended({ id, outcome: 'error', costUsd: 0, tokens: { prompt: 0, completion: 0 } }, `could not start: ${(err as Error).message}`);
+        books.ended(
+          { id, outcome: 'error', costUsd: 0, tokens: { prompt: 0, completion: 0 } },
+          `could not start: ${(err as Error).message}`,
+        );
       },
     );
   };
 
   for (;;) {
     // Starting children in the task that continues as new would lose them: stop launching first.
-    const newRun = historyIsLarge(limits) && workflowInfo().historyLength - loadedAt >= Math.min(100, limits.historyEvents);
+    const newRun =
+      historyIsLarge(limits) && workflowInfo().historyLength - loadedAt >= Math.min(100, limits.historyEvents);
     if (books.abortReason) {
       abortedAt ??= Date.now();
       for (const i of books.runningIndices()) {
         if (cancelled.has(i)) continue;
         cancelled.add(i);
-        getExternalWorkflowHandle(instructionWorkflowId(batchId, books.idOf(i))).cancel().catch(() => {
-          // Already closed: its report is on the way, or a look at it will find it.
-        });
+        getExternalWorkflowHandle(instructionWorkflowId(batchId, books.idOf(i)))
+          .cancel()
+          .catch(() => {
+            // Already closed: its report is on the way, or a look at it will find it.
+          });
       }
     } else if (!newRun) {
       const upcoming = books.upcoming();
@@ -161,7 +192,9 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
       const closed = await workspace.checkChildren({
         batchId,
         ids: unwatched.map((i) => books.idOf(i)),
-        terminate: graceOver ? `batch aborted (${books.abortReason}); did not stop within ${limits.abortGraceMs / 1000} s` : undefined,
+        terminate: graceOver
+          ? `batch aborted (${books.abortReason}); did not stop within ${limits.abortGraceMs / 1000} s`
+          : undefined,
       });
       for (const c of closed) books.ended(c, c.reason);
     }
@@ -170,7 +203,11 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   let suite: SuiteResult | null = null;
   if (!books.abortReason && options.suite) {
     suite = await runSuite({
-      workspace: options.workspace, pythonRoot: options.pythonRoot, command: options.suite.command, manifest, reportPath: options.reportPath,
+      workspace: options.workspace,
+      pythonRoot: options.pythonRoot,
+      command: options.suite.command,
+      manifest,
+      reportPath: options.reportPath,
     });
   }
 
@@ -188,7 +225,13 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
   };
   const { reportPath: _, ...reported } = summary;
   await CancellationScope.nonCancellable(() =>
-    workspace.writeReport({ reportPath: options.reportPath, summary: reported, manifest, ...books.reportState(), suite }),
+    workspace.writeReport({
+      reportPath: options.reportPath,
+      summary: reported,
+      manifest,
+      ...books.reportState(),
+      suite,
+    }),
   );
   setCurrentDetails(describeProgress(books.progress(batchId)));
   return summary;
@@ -221,7 +264,9 @@ class Details {
 
 function historyIsLarge(limits: { historyEvents: number; historyBytes: number }): boolean {
   const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength > limits.historyEvents || info.historySize > limits.historyBytes;
+  return (
+    info.continueAsNewSuggested || info.historyLength > limits.historyEvents || info.historySize > limits.historyBytes
+  );
 }
 
 /** Progress while a run loads its plan: what the previous run carried (running ids come with the plan). */
@@ -233,9 +278,16 @@ function loadingProgress(input: BatchInput): Progress {
     if (o) counts[o] += 1;
   }
   return {
-    batchId: input.batchId, state: s?.abortReason ? 'aborting' : s?.paused ? 'paused' : 'running', total: input.manifest.total, counts,
-    running: [], concurrency: s?.concurrency ?? input.options.concurrency, costUsd: s?.costUsd ?? 0,
-    tokens: { ...(s?.tokens ?? { prompt: 0, completion: 0 }) }, startedAt: s?.startedAt ?? '', abortReason: s?.abortReason ?? null,
+    batchId: input.batchId,
+    state: s?.abortReason ? 'aborting' : s?.paused ? 'paused' : 'running',
+    total: input.manifest.total,
+    counts,
+    running: [],
+    concurrency: s?.concurrency ?? input.options.concurrency,
+    costUsd: s?.costUsd ?? 0,
+    tokens: { ...(s?.tokens ?? { prompt: 0, completion: 0 }) },
+    startedAt: s?.startedAt ?? '',
+    abortReason: s?.abortReason ?? null,
   };
 }
 

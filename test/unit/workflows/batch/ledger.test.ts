@@ -2,7 +2,13 @@
 // held and released, the error threshold, and the state carried into the next run.
 import { describe, expect, test } from '@jest/globals';
 import { OUTCOMES, type Counts } from '../../../../src/schemas.js';
-import { Ledger, MAX_GENERATIONS, compressRanges, expandRanges, type Plan } from '../../../../src/workflows/batch/ledger.js';
+import {
+  Ledger,
+  MAX_GENERATIONS,
+  compressRanges,
+  expandRanges,
+  type Plan,
+} from '../../../../src/workflows/batch/ledger.js';
 
 const thresholds = { minSample: 4, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3, errorRate: 0.2 };
 const none = { costUsd: 0, tokens: { prompt: 0, completion: 0 } };
@@ -39,7 +45,11 @@ describe('Ledger', () => {
   });
 
   test('paused: dependents of a failure are skipped at once, then an abort skips the rest, nothing twice', () => {
-    const l = new Ledger(pairs(8), { concurrency: 2, budgetUsd: 100, thresholds: { ...thresholds, minSample: 100 } }, 'now');
+    const l = new Ledger(
+      pairs(8),
+      { concurrency: 2, budgetUsd: 100, thresholds: { ...thresholds, minSample: 100 } },
+      'now',
+    );
     const [a, b] = l.next();
     l.pause(true);
     expect(l.next()).toEqual([]);
@@ -53,19 +63,29 @@ describe('Ledger', () => {
   });
 
   test('carried into the next run: counts, running workers and reasons survive; a running one ends once', () => {
-    const first = new Ledger(pairs(6), { concurrency: 2, budgetUsd: 100, thresholds: { ...thresholds, minSample: 100 } }, 'then');
+    const first = new Ledger(
+      pairs(6),
+      { concurrency: 2, budgetUsd: 100, thresholds: { ...thresholds, minSample: 100 } },
+      'then',
+    );
     const [a, b] = first.next();
     first.ended({ id: first.idOf(a!), outcome: 'error', ...none }, 'worker workflow terminated');
     const carried = first.carry();
     expect(carried.outcomes).toBe('esr...');
     expect(carried.runs).toBe(1);
-    const next = new Ledger(pairs(6), { concurrency: 2, budgetUsd: 100, thresholds: { ...thresholds, minSample: 100 } }, 'later', carried);
+    const next = new Ledger(
+      pairs(6),
+      { concurrency: 2, budgetUsd: 100, thresholds: { ...thresholds, minSample: 100 } },
+      'later',
+      carried,
+    );
     expect(next.startedAt).toBe('then');
     expect(next.countsNow()).toEqual(first.countsNow());
     expect(next.runningIndices()).toEqual([b]);
     next.ended({ id: next.idOf(b!), outcome: 'passed', ...none });
     next.ended({ id: next.idOf(b!), outcome: 'error', ...none }, 'a late look'); // already ended: ignored
-    for (let s = next.next(); s.length > 0; s = next.next()) for (const i of s) next.ended({ id: next.idOf(i), outcome: 'passed', ...none });
+    for (let s = next.next(); s.length > 0; s = next.next())
+      for (const i of s) next.ended({ id: next.idOf(i), outcome: 'passed', ...none });
     expect(next.finished).toBe(true);
     expect(next.countsNow()).toEqual({ passed: 4, failed: 0, guide: 0, llm_timeout: 0, error: 1, skipped: 1 });
     expect(next.reportState().notRun).toEqual([
@@ -76,7 +96,8 @@ describe('Ledger', () => {
 
   test('errors count toward an abort', () => {
     const l = new Ledger(pairs(20), { concurrency: 10, budgetUsd: 100, thresholds }, 'now');
-    for (const i of l.next().slice(0, 4)) l.ended({ id: l.idOf(i), outcome: 'error', ...none }, 'No module named pytest');
+    for (const i of l.next().slice(0, 4))
+      l.ended({ id: l.idOf(i), outcome: 'error', ...none }, 'No module named pytest');
     expect(l.abortReason).toBe('too many errors: 4 of 4 finished workers (100% > 20%)');
   });
 
@@ -88,10 +109,13 @@ describe('Ledger', () => {
     expect(l.budgetFor(0)).toEqual({ allowanceUsd: MAX_GENERATIONS * estimate, generationEstimateUsd: estimate });
     const first = l.next();
     expect(first).toHaveLength(3);
-    for (const i of first) l.ended({ id: l.idOf(i), outcome: 'passed', costUsd: 0.25, tokens: { prompt: 1, completion: 1 } });
+    for (const i of first)
+      l.ended({ id: l.idOf(i), outcome: 'passed', costUsd: 0.25, tokens: { prompt: 1, completion: 1 } });
     // Spent 0.75: no reservation of 0.3 fits, nothing runs: the batch aborts, the rest skipped.
     expect(l.next()).toEqual([]);
-    expect(l.abortReason).toMatch(/^budget: WORKER_4 needs a reservation of \$0\.3000 \(3 generations\); spent \$0\.7500 of \$1\.00$/);
+    expect(l.abortReason).toMatch(
+      /^budget: WORKER_4 needs a reservation of \$0\.3000 \(3 generations\); spent \$0\.7500 of \$1\.00$/,
+    );
     expect(l.countsNow()).toMatchObject({ passed: 3, skipped: 7 });
     expect(l.costUsd).toBeLessThanOrEqual(1);
   });
