@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
@@ -479,5 +479,36 @@ describe('batch workflow', () => {
       new Set(log.filter((l) => l.activity.startsWith('generate')).map((l) => l.workerId)).size,
     ).toBeLessThanOrEqual(6);
     expectExactAccounting(summary, report, manifest);
+  });
+
+  test('checkChildren: finds children that closed without a word, and after an abort terminates the ones that will not stop', async () => {
+    const batchId = `check-${Date.now()}`;
+    const start = (id: string) =>
+      env.client.workflow.start('instructionWorkflow', {
+        taskQueue: `nobody-polls-${batchId}`, // never runs: a child whose workflow worker is gone
+        workflowId: instructionWorkflowId(batchId, id),
+        args: [{}],
+      });
+    await start('WORKER_001');
+    await (await start('WORKER_002')).terminate('killed in the Web UI');
+    const check = (terminate?: string) =>
+      new MockActivityEnvironment({}, { client: env.client }).run(childCheckActivities.checkChildren, {
+        batchId,
+        ids: ['WORKER_001', 'WORKER_002', 'WORKER_003'],
+        terminate,
+      });
+    const none = { costUsd: 0, tokens: { prompt: 0, completion: 0 } };
+    expect(await check()).toEqual([
+      { id: 'WORKER_002', outcome: 'error', ...none, reason: 'worker workflow terminated without reporting back' },
+      { id: 'WORKER_003', outcome: 'error', ...none, reason: 'worker workflow not found' },
+    ]);
+    expect(await check('batch aborted')).toContainEqual({
+      id: 'WORKER_001',
+      outcome: 'skipped',
+      ...none,
+      reason: 'terminated: batch aborted',
+    });
+    const described = await env.client.workflow.getHandle(instructionWorkflowId(batchId, 'WORKER_001')).describe();
+    expect(described.status.name).toBe('TERMINATED');
   });
 });
