@@ -465,6 +465,37 @@ describe('batch workflow', () => {
     expectExactAccounting(summary, report, manifest);
   });
 
+  test('an operator abort ends the batch even when a dead child started by an earlier run holds a slot', async () => {
+    const manifest = ids(60).map((id) => entry(id));
+    const behaviour: Record<string, Behaviour> = { WORKER_001: { delayMs: 120_000 } };
+    const { summary, report } = await runBatch(
+      manifest,
+      behaviour,
+      {
+        concurrency: 2,
+        limits: { historyEvents: 100, childCheckMs: 1000 },
+        llm: { timeoutMs: 300_000, heartbeatMs: 300_000, maxAttempts: 1, initialRetryMs: 10, maxRetryMs: 10 },
+      },
+      async ({ handle, batchId }) => {
+        await waitFor(async () => ((await runsOf(batchId)).length > 1 ? true : undefined), {
+          timeoutMs: 120_000,
+          what: 'a continue-as-new',
+        });
+        await waitFor(
+          async () => ((await handle.query(progressQuery)).running.includes('WORKER_001') ? true : undefined),
+          { timeoutMs: 60_000, what: 'the new run to list WORKER_001 as running' },
+        );
+        await env.client.workflow.getHandle(instructionWorkflowId(batchId, 'WORKER_001')).terminate('deploy gone wrong');
+        await handle.signal(abortSignal, 'stop');
+      },
+    );
+    expect(summary.status).toBe('aborted');
+    expect(summary.abortReason).toBe('aborted by operator: stop');
+    expect(report.workers.find((w) => w.id === 'WORKER_001')).toMatchObject({ outcome: 'error' });
+    expect(summary.counts.skipped).toBeGreaterThan(0);
+    expectExactAccounting(summary, report, manifest);
+  });
+
   test('every worker ending `error` (no pytest, say) aborts after the minimum sample', async () => {
     const manifest = ids(20).map((id) => entry(id));
     const behaviour = Object.fromEntries(manifest.map((e) => [e.id, { testError: true }]));
