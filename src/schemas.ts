@@ -31,6 +31,8 @@ export const ManifestEntry = z.object({
   testCommands: z.array(z.array(z.string()).min(1)),
   /** `--replay-from`: the code an earlier batch generated for this worker, used instead of a first LLM call. */
   replay: z.object({ outputRef: z.string(), provider: z.enum(['openai', 'ollama', 'processor']), model: z.string(), savedUsd: z.number() }).nullable().default(null),
+  /** The planner's estimate of one generation on its primary provider (0 for local ones): budget is reserved by it. */
+  generationEstimateUsd: z.number().nonnegative().default(0),
 });
 export type ManifestEntry = z.infer<typeof ManifestEntry>;
 
@@ -39,6 +41,7 @@ export const Thresholds = z.object({
   guideRate: z.number().min(0).max(1),
   failedRate: z.number().min(0).max(1),
   llmTimeoutRate: z.number().min(0).max(1),
+  errorRate: z.number().min(0).max(1),
 });
 export type Thresholds = z.infer<typeof Thresholds>;
 
@@ -81,6 +84,19 @@ export const BatchOptions = z.object({
   llmQueues: z.object({ openai: z.string(), ollama: z.string(), processor: z.string() }),
   /** The whole test suite, run once in the Python root after the last worker (`--suite CMD`); null: `--no-suite`. */
   suite: z.object({ command: z.array(z.string()).min(1) }).nullable().optional(),
+  /** How the batch paces itself; tests lower these to reach continue-as-new and child checks quickly. */
+  limits: z
+    .object({
+      /** Continue as new past this many history events or bytes. */
+      historyEvents: z.number().int().positive(),
+      historyBytes: z.number().int().positive(),
+      /** How often to look at running children this run did not start (they may have ended without a word). */
+      childCheckMs: z.number().int().positive(),
+      /** After an abort, how long running children get to stop before they are terminated. */
+      abortGraceMs: z.number().int().positive(),
+    })
+    .partial()
+    .optional(),
 });
 export type BatchOptions = z.infer<typeof BatchOptions>;
 
@@ -92,20 +108,57 @@ export const ManifestRef = z.object({ file: z.string(), sha256: z.string().lengt
 export type ManifestRef = z.infer<typeof ManifestRef>;
 
 /** What the parent needs to schedule a worker: no paths to instructions, no commands. */
-export const PlanEntry = ManifestEntry.pick({ id: true, name: true, dependencies: true, deliverables: true, provider: true });
+export const PlanEntry = ManifestEntry.pick({
+  id: true, name: true, dependencies: true, deliverables: true, provider: true, generationEstimateUsd: true,
+});
 export type PlanEntry = z.infer<typeof PlanEntry>;
 
-/** What the parent carries from one run to the next when it continues as new. */
+/**
+ * One page of the plan as the batch workflow loads it, compact so 50,000 instructions stay far
+ * below Temporal's 2 MB payload limit in a handful of pages. Entries are in dependency order
+ * (the plan index is the start order); everything points at plan indices, never repeats ids.
+ */
+export const PlanPage = z.object({
+  total: z.number().int().nonnegative(),
+  /** Plan index of the page's first entry. */
+  start: z.number().int().nonnegative(),
+  /** The entries' ids, separated by single spaces. */
+  ids: z.string(),
+  /** Per entry: plan indices of the dependencies that must pass first (always earlier in the plan). */
+  deps: z.array(z.array(z.number().int())),
+  /** Per entry: plan indices of the earlier writers of the same files, which must have ended first. */
+  after: z.array(z.array(z.number().int())),
+  /** Per entry, one letter: the primary provider (see PROVIDER_CODES). */
+  providers: z.string(),
+  /** Per entry: the generation estimate in micro-dollars, rounded up. */
+  estimateMicroUsd: z.array(z.number().int().nonnegative()),
+});
+export type PlanPage = z.infer<typeof PlanPage>;
+export const PROVIDER_CODES: Record<Provider, string> = { openai: 'o', ollama: 'l', processor: 'p' };
+
+/** What starting a child needs beyond the graph: fetched a page at a time, just before the children start. */
+export const PlanDetail = z.object({
+  name: z.string(),
+  deliverables: z.array(z.string()),
+  dependencyFiles: z.array(z.string()),
+});
+export type PlanDetail = z.infer<typeof PlanDetail>;
+
+/** Why workers did not run: each reason once, with the plan indices it applies to as ranges (`"3-7,12"`). */
+export const NotRun = z.array(z.object({ reason: z.string(), indices: z.string() }));
+export type NotRun = z.infer<typeof NotRun>;
+
+/**
+ * What the parent carries from one run to the next when it continues as new: compact, so it
+ * stays small at 50,000 instructions. Counts are not carried: they are the letters counted.
+ */
 export const BatchState = z.object({
   startedAt: z.string(),
-  counts: z.record(Outcome, z.number().int()),
   costUsd: z.number(),
   tokens: Tokens,
-  /** Outcome of every worker that has ended. */
-  outcomes: z.record(z.string(), Outcome),
-  /** Workers started and not yet reported back. */
-  running: z.array(z.string()),
-  notRun: z.array(z.object({ id: z.string(), reason: z.string() })),
+  /** One letter per plan index: the outcome of each ended worker, `r` running, `.` waiting (see ledger.ts). */
+  outcomes: z.string(),
+  notRun: NotRun,
   concurrency: z.number().int(),
   paused: z.boolean(),
   abortReason: z.string().nullable(),
@@ -130,11 +183,8 @@ export const InstructionInput = z.object({
   /** Deliverables of the workers this one depends on: their public names go into the prompt. */
   dependencyFiles: z.array(z.string()),
   options: BatchOptions,
-  /**
-   * What the batch reserved for this instruction, and one generation's estimated cost: every LLM
-   * call must fit in what is left of the reservation. Absent: no limit (workflows started before it).
-   */
-  budget: z.object({ allowanceUsd: z.number().nonnegative(), generationEstimateUsd: z.number().nonnegative() }).optional(),
+  /** The budget the batch reserved for this instruction (allowance = MAX_GENERATIONS × estimate). */
+  budget: z.object({ allowanceUsd: z.number().nonnegative(), generationEstimateUsd: z.number().nonnegative() }),
 });
 export type InstructionInput = z.infer<typeof InstructionInput>;
 

@@ -12,7 +12,8 @@ import { providerSplitOf } from './cli/provider-split.js';
 import { follow } from './cli/follow.js';
 import { waitForResult } from './cli/wait-for-result.js';
 import { applyReplay } from './cli/replay.js';
-import { formatPlan, plan } from './cli/plan.js';
+import { formatPlan, plan, withGenerationEstimates } from './cli/plan.js';
+import { checkRunners } from './cli/runner-check.js';
 import { parseStartArgs, UsageError, type StartArgs } from './cli/start-args.js';
 import { ConfigError, configuredProviders, readConfig, type Config } from './config.js';
 import { startDevServer, type DevServer } from './temporal/dev-server.js';
@@ -93,6 +94,8 @@ export async function startBatch(argv: string[]): Promise<number> {
   const available: Provider[] = checks.filter((ch) => ch.ok).map((ch) => ch.provider);
   for (const ch of checks.filter((x) => !x.ok)) console.error(`provider ${ch.provider} unavailable: ${ch.detail}`);
   if (available.length === 0) return refuse(PROVIDER_HELP);
+  const missingRunner = await checkRunners(manifest, c.WINGMAN_PYTHON);
+  if (missingRunner) return refuse(missingRunner);
   if (!args.noWorker) {
     // The worker started here runs the generated code: say how it is isolated, or refuse without isolation.
     try {
@@ -126,6 +129,7 @@ export async function startBatch(argv: string[]): Promise<number> {
       guideRate: args.maxGuideRate,
       failedRate: args.maxFailedRate,
       llmTimeoutRate: args.maxTimeoutRate,
+      errorRate: args.maxErrorRate,
     },
     llm: {
       timeoutMs: c.WINGMAN_LLM_TIMEOUT_MS,
@@ -167,7 +171,7 @@ export async function startBatch(argv: string[]): Promise<number> {
     if (!args.noWorker) workers.push(...(await createWorkers({ connection: await connectWorker(c, address), config: c })));
     const running = workers.map((w) => w.run());
 
-    const manifestRef = await saveManifest(path.join(c.stateDir, 'manifests'), manifest);
+    const manifestRef = await saveManifest(path.join(c.stateDir, 'manifests'), withGenerationEstimates(manifest, available, c, c.WINGMAN_LLM_MAX_TOKENS));
     const handle = await startOrAttach(client, c, { batchId, manifest: manifestRef, options });
     const ui = c.TEMPORAL_UI_URL ?? server?.uiUrl ?? defaultUiUrl(address);
     if (ui) console.log(`Web UI: ${ui}/namespaces/${c.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(handle.workflowId)}`);

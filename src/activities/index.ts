@@ -4,6 +4,7 @@ import { ArtifactStore } from './artifacts.js';
 import type { Config } from '../config.js';
 import { createLlmActivities } from './llm/index.js';
 import { manifestActivities } from './manifest-store.js';
+import { childCheckActivities } from './batch-children.js';
 import { createReportActivities } from './report.js';
 import { workerSteps } from './instruction-steps.js';
 import { createWorkspaceActivities, deterministic } from './workspace.js';
@@ -13,13 +14,15 @@ import type { SuiteActivities } from './types.js';
 export function createActivities(config: Config) {
   const store = new ArtifactStore(path.join(config.stateDir, 'artifacts'));
   const workspace = createWorkspaceActivities({ config, store });
-  const parts = { ...workspace, ...manifestActivities, ...createReportActivities(store) };
+  const parts = { ...workspace, ...manifestActivities, ...createReportActivities(store), ...childCheckActivities };
   return {
     llm: createLlmActivities({ config, store }),
-    // What the workspace queue serves: the batch's plan and report, an instruction's four steps
-    // and the prompt of a regeneration.
+    // What the workspace queue serves: the batch's plan, child checks, suite and report, an
+    // instruction's four steps and the prompt of a regeneration.
     workspace: {
-      loadPlan: parts.loadPlan,
+      loadPlanPage: parts.loadPlanPage,
+      loadPlanDetails: parts.loadPlanDetails,
+      checkChildren: parts.checkChildren,
       writeReport: parts.writeReport,
       preparePrompt: parts.preparePrompt,
       ...workerSteps(parts),

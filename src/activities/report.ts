@@ -4,7 +4,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { writeAtomic } from './write-atomic.js';
 import { Report, InstructionResult } from '../schemas.js';
-import { readManifest } from './manifest-store.js';
+import { readManifest, readPlan } from './manifest-store.js';
+import { expandRanges, outcomeOfLetter } from '../workflows/batch/ledger.js';
 import { recordWorkerOutcome } from '../temporal/metrics.js';
 import type { ReportActivities, ReportRequest } from './types.js';
 import { log } from '@temporalio/activity';
@@ -22,20 +23,32 @@ export async function recordResult(req: { reportPath: string; result: Instructio
   recordWorkerOutcome(req.result);
 }
 
+/**
+ * Every worker of the plan exactly once, with the outcome the batch counted (so `counts[o]` is
+ * the number of workers listed with `o`), the details its own result recorded, and for the ones
+ * that did not run, why.
+ */
 export async function buildReport(req: ReportRequest): Promise<Report> {
-  const notRun = new Map(req.notRun.map((n) => [n.id, n.reason]));
+  const plan = await readPlan(req.manifest);
+  const why = new Map<number, string>();
+  for (const { reason, indices } of req.notRun) for (const i of expandRanges(indices)) why.set(i, reason);
+  const planIndex = new Map(plan.map((e, i) => [e.id, i]));
   const workers: Report['workers'] = [];
   for (const w of (await readManifest(req.manifest)).values()) {
-    const reason = notRun.get(w.id);
-    const recorded = reason === undefined ? await readResult(req.reportPath, w.id) : null;
+    const i = planIndex.get(w.id)!;
+    const outcome = outcomeOfLetter(req.outcomes[i] ?? '') ?? 'error';
+    const reason = why.get(i) ?? (outcomeOfLetter(req.outcomes[i] ?? '') ? null : 'the batch recorded no outcome');
+    const recorded = await readResult(req.reportPath, w.id);
     if (recorded) {
-      workers.push(recorded);
+      // The batch's count wins: a result recorded before its workflow was terminated is listed as the batch counted it.
+      workers.push(recorded.outcome === outcome ? recorded : { ...recorded, outcome, error: reason ?? recorded.error });
     } else {
       workers.push({
-        id: w.id, name: w.name, outcome: 'skipped', provider: null, model: null, attempts: 0, files: [],
+        id: w.id, name: w.name, outcome, provider: null, model: null, attempts: 0, files: [],
         tests: { passed: 0, failed: 0 }, tokens: { prompt: 0, completion: 0 }, costUsd: 0,
         startedAt: null, finishedAt: null, durationMs: 0, error: reason ?? 'no result recorded',
-        lastStep: 'not started', cacheHits: 0, savedUsd: 0, outputRef: null, instructionSha256: null, testOutputRef: null,
+        lastStep: outcome === 'skipped' ? 'not started' : 'no result recorded', cacheHits: 0, savedUsd: 0,
+        outputRef: null, instructionSha256: null, testOutputRef: null,
         failures: [], changes: null,
       });
     }

@@ -2,10 +2,11 @@
 import type {
   AcceptRequest, Acceptance, BeginRequest, Begun, FinishRequest, VerifyRequest, Verification,
   CriteriaCheck, CriteriaRequest, Generation, GenerateRequest, Inspection, PromptRef, PromptRequest,
-  ManifestEntry, ManifestRef, PlanEntry, Retrospective, TestRequest, TestRun, InstructionResult, WriteRequest, WrittenFile, Report,
-  SuiteRequest, SuiteResult,
+  ManifestEntry, ManifestRef, Retrospective, TestRequest, TestRun, InstructionResult, WriteRequest, WrittenFile, Report,
+  SuiteRequest,
 } from '../schemas.js';
 import type { z } from 'zod';
+import type { NotRun, Outcome, PlanDetail, PlanPage, SuiteResult, Tokens } from '../schemas.js';
 
 export interface LlmActivities {
   generateOpenAI(req: GenerateRequest): Promise<Generation>;
@@ -37,7 +38,10 @@ export interface InstructionStepActivities {
 }
 
 export interface ManifestActivities {
-  loadPlan(ref: ManifestRef): Promise<PlanEntry[]>;
+  /** One page of the compact plan (page 0 says how many entries there are). */
+  loadPlanPage(req: { manifest: ManifestRef; page: number }): Promise<PlanPage>;
+  /** Names, files and dependency files of plan indices [start, start + count). */
+  loadPlanDetails(req: { manifest: ManifestRef; start: number; count: number }): Promise<PlanDetail[]>;
   loadEntry(req: { manifest: ManifestRef; workerId: string }): Promise<ManifestEntry>;
 }
 
@@ -48,11 +52,33 @@ export interface ReportActivities {
 
 export interface ReportRequest {
   reportPath: string;
-  summary: Omit<Report, 'workers' | 'cache' | 'isolation'>;
+  summary: Omit<Report, 'workers' | 'cache' | 'isolation' | 'suite'>;
   /** Every worker of the batch, in manifest order. */
   manifest: ManifestRef;
+  /** The batch's outcome of every worker, one letter per plan index (see workflows/batch/ledger.ts). */
+  outcomes: string;
   /** The ones that never ran, or were cancelled, with why. */
-  notRun: Array<{ id: string; reason: string }>;
-  /** The whole suite's result; null or absent when it was not run. */
+  notRun: NotRun;
   suite?: SuiteResult | null;
+}
+
+/** How the children of a batch ended, looked up when the batch did not hear from them. */
+export interface ChildCheckActivities {
+  checkChildren(req: ChildCheckRequest): Promise<ClosedChild[]>;
+}
+
+export interface ChildCheckRequest {
+  batchId: string;
+  ids: string[];
+  /** Terminate the ones still running, with this reason (an abort whose grace period passed). */
+  terminate?: string;
+}
+
+export interface ClosedChild {
+  id: string;
+  outcome: Outcome;
+  costUsd: number;
+  tokens: Tokens;
+  /** Why, when the child did not end on its own terms (terminated, failed, timed out). */
+  reason: string | null;
 }

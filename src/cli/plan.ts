@@ -5,13 +5,19 @@ import { costUsd } from '../activities/llm/pricing.js';
 import type { Config } from '../config.js';
 import { providerChain } from '../instructions/provider-chain.js';
 import type { ManifestEntry, Provider } from '../schemas.js';
-import { dependencyOrder } from '../workflows/batch/schedule.js';
+import { dependencyOrder } from '../instructions/ordering.js';
 
 // Rough sizes from the prompts and answers this tool produces: the fixed framing of a prompt, and
 // what one generated file costs. A firm retry or a test-fix retry can double a worker's cost.
 const PROMPT_OVERHEAD_TOKENS = 900;
 const COMPLETION_TOKENS_PER_FILE = 1_200;
 const CHARS_PER_TOKEN = 4;
+// A generation's prompt also carries the public names of each dependency's files, and a retry the
+// failure it answers: counted generously, since the batch reserves budget by this estimate.
+const DEPENDENCY_TOKENS_PER_FILE = 400;
+const FEEDBACK_TOKENS = 1_000;
+/** The completion limit sent to every provider (LlmPolicy.maxTokens) when none is configured. */
+export const DEFAULT_MAX_TOKENS = 4_000;
 
 export interface PlanLine {
   id: string;
@@ -28,7 +34,8 @@ export function modelFor(provider: Provider, c: Config): string {
 }
 
 export function plan(entries: ManifestEntry[], available: Provider[], c: Config): PlanLine[] {
-  return dependencyOrder(entries).map((e) => {
+  const { order, blocked } = dependencyOrder(entries);
+  return [...order, ...blocked].map((e) => {
     const chain = providerChain(e.provider, available);
     const first = chain[0] ?? e.provider;
     const model = modelFor(first, c);
@@ -58,4 +65,26 @@ export function formatPlan(lines: PlanLine[], budgetUsd: number): string {
     ...rows,
     `Estimated cost: ~$${total.toFixed(4)} first time right, up to ~$${(total * 3).toFixed(4)} if every worker regenerates twice (budget $${budgetUsd.toFixed(2)}).`,
   ].join('\n');
+}
+
+/**
+ * What one generation of an instruction can cost on its primary provider (contract 1): the prompt
+ * from the instruction's size, its dependencies' files and a retry's feedback, the completion at
+ * the `maxTokens` limit, priced with the price table (0 for local providers). The batch reserves
+ * three of these per instruction before starting it.
+ */
+export function withGenerationEstimates(
+  entries: ManifestEntry[],
+  available: Provider[],
+  c: Config,
+  maxTokens = DEFAULT_MAX_TOKENS,
+): ManifestEntry[] {
+  const byId = new Map(entries.map((e) => [e.id, e]));
+  return entries.map((e) => {
+    const first = providerChain(e.provider, available)[0] ?? e.provider;
+    const dependencyFiles = new Set(e.dependencies.flatMap((d) => byId.get(d)?.deliverables ?? []));
+    const instruction = Math.ceil(statSync(e.file).size / CHARS_PER_TOKEN);
+    const prompt = PROMPT_OVERHEAD_TOKENS + FEEDBACK_TOKENS + instruction + DEPENDENCY_TOKENS_PER_FILE * dependencyFiles.size;
+    return { ...e, generationEstimateUsd: costUsd(first, modelFor(first, c), { prompt, completion: maxTokens }) };
+  });
 }

@@ -19,6 +19,7 @@ const StartArgs = z.object({
   maxGuideRate: z.coerce.number().min(0).max(1),
   maxFailedRate: z.coerce.number().min(0).max(1),
   maxTimeoutRate: z.coerce.number().min(0).max(1),
+  maxErrorRate: z.coerce.number().min(0).max(1),
   json: z.boolean(),
   cache: z.boolean(),
   replayFrom: z.string().optional(),
@@ -32,7 +33,7 @@ export type StartArgs = z.infer<typeof StartArgs>;
 export const USAGE = `usage: npm run start-batch -- --workers DIR --workspace DIR --python-root REL
        [--batch-id ID] [--concurrency N] [--only WORKER_001,WORKER_013] [--report FILE] [--dry-run]
        [--budget USD] [--min-sample N] [--max-guide-rate R] [--max-failed-rate R] [--max-timeout-rate R]
-       [--cache] [--replay-from BATCH_ID] [--no-worker] [--json] [--create-namespace]
+       [--max-error-rate R] [--cache] [--replay-from BATCH_ID] [--no-worker] [--json] [--create-namespace]
        [--suite CMD | --no-suite]`;
 
 export function parseStartArgs(argv: string[]): StartArgs {
@@ -55,6 +56,7 @@ export function parseStartArgs(argv: string[]): StartArgs {
         'max-guide-rate': { type: 'string', default: '0.10' },
         'max-failed-rate': { type: 'string', default: '0.20' },
         'max-timeout-rate': { type: 'string', default: '0.30' },
+        'max-error-rate': { type: 'string', default: '0.20' },
         json: { type: 'boolean', default: false },
         cache: { type: 'boolean', default: false },
         'replay-from': { type: 'string' },
@@ -81,6 +83,7 @@ export function parseStartArgs(argv: string[]): StartArgs {
     maxGuideRate: values['max-guide-rate'],
     maxFailedRate: values['max-failed-rate'],
     maxTimeoutRate: values['max-timeout-rate'],
+    maxErrorRate: values['max-error-rate'],
     json: values.json,
     cache: values.cache,
     replayFrom: values['replay-from'],

@@ -9,6 +9,7 @@ import type { ManifestEntry, Provider } from '../schemas.js';
 import { checkTestCommand, CommandError, DEFAULT_RUNNERS, pathArguments } from './commands.js';
 import { InstructionError, parseInstruction } from './parse.js';
 import type { Instruction } from './schema.js';
+import { compareIds, compareText as byName, dependencyOrder } from './ordering.js';
 
 export interface Problem {
   /** The instruction's file name (or the folder, for problems of the folder itself). */
@@ -102,6 +103,8 @@ export async function loadManifest(opts: ManifestOptions): Promise<Manifest> {
         dependencies: instruction.dependencies,
         provider: instruction.provider ?? opts.defaultProvider ?? 'openai',
         testCommands,
+        // Filled by the planner once the providers are known (cli/plan.ts).
+        generationEstimateUsd: 0,
       },
     });
   }
@@ -228,65 +231,30 @@ function checkCommands(
   return out;
 }
 
-// Code-unit order, not the locale's: the same everywhere, so the "first" of two files is stable.
-function byName(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** Orders ids by their number (WORKER_2 before WORKER_10), then as written (WORKER_1 before WORKER_001). */
-export function compareIds(a: string, b: string): number {
-  const da = a.replace(/^\D*/, '').replace(/^0+(?=\d)/, '');
-  const db = b.replace(/^\D*/, '').replace(/^0+(?=\d)/, '');
-  if (da.length !== db.length) return da.length - db.length;
-  if (da !== db) return da < db ? -1 : 1;
-  return byName(a, b);
-}
-
 /**
  * Dependencies before dependents; otherwise in id order. Dependencies on ids not among the
  * entries are ignored (dropped or done earlier). Throws InputError on a cycle.
  */
 export function topologicalOrder<T extends Pick<ManifestEntry, 'id' | 'dependencies'>>(entries: T[]): T[] {
-  const { order, cycles } = kahn(entries);
-  if (cycles.length > 0) {
-    throw new InputError(cycles.map((c) => ({ file: c[0]!, problem: `dependency cycle: ${c.join(' -> ')}` })));
+  const { order, blocked } = dependencyOrder(entries);
+  if (blocked.length > 0) {
+    throw new InputError(cyclesAmong(blocked).map((c) => ({ file: c[0]!, problem: `dependency cycle: ${c.join(' -> ')}` })));
   }
   return order;
 }
 
 /** Each cycle as `[A, B, ..., A]`, starting at its lowest id; one per tangle of workers. */
 export function findCycles(entries: Array<Pick<ManifestEntry, 'id' | 'dependencies'>>): string[][] {
-  return kahn(entries).cycles;
+  return cyclesAmong(dependencyOrder(entries).blocked);
 }
 
-// Iterative (no recursion) so 10,000 chained workers do not overflow the stack.
-function kahn<T extends Pick<ManifestEntry, 'id' | 'dependencies'>>(entries: T[]): { order: T[]; cycles: string[][] } {
-  const sorted = [...entries].sort((a, b) => compareIds(a.id, b.id));
-  const byId = new Map(sorted.map((e) => [e.id, e]));
-  const deps = new Map(sorted.map((e) => [e.id, [...new Set(e.dependencies)].filter((d) => byId.has(d))]));
-  const dependents = new Map<string, string[]>(sorted.map((e) => [e.id, []]));
-  const waiting = new Map<string, number>();
-  for (const [id, ds] of deps) {
-    waiting.set(id, ds.length);
-    for (const d of ds) dependents.get(d)!.push(id);
-  }
-  const queue = sorted.filter((e) => waiting.get(e.id) === 0).map((e) => e.id);
-  const order: T[] = [];
-  for (let i = 0; i < queue.length; i++) {
-    const id = queue[i]!;
-    order.push(byId.get(id)!);
-    for (const next of dependents.get(id)!) {
-      const left = waiting.get(next)! - 1;
-      waiting.set(next, left);
-      if (left === 0) queue.push(next);
-    }
-  }
-  // What is left waits on a cycle or is one. Every such worker waits on another one left, so
-  // following dependencies from it must come back to a worker already on the path.
-  const left = new Set(sorted.map((e) => e.id).filter((id) => waiting.get(id)! > 0));
+// The workers left after a topological order wait on a cycle or are one. Every such worker waits
+// on another one left, so following dependencies from it must come back to a worker already on the path.
+function cyclesAmong(left: Array<Pick<ManifestEntry, 'id' | 'dependencies'>>): string[][] {
+  const deps = new Map(left.map((e) => [e.id, e.dependencies]));
   const seen = new Set<string>();
   const cycles: string[][] = [];
-  for (const start of left) {
+  for (const { id: start } of left) {
     if (seen.has(start)) continue;
     const pathIds: string[] = [];
     const onPath = new Map<string, number>();
@@ -295,7 +263,7 @@ function kahn<T extends Pick<ManifestEntry, 'id' | 'dependencies'>>(entries: T[]
       seen.add(cur);
       onPath.set(cur, pathIds.length);
       pathIds.push(cur);
-      cur = deps.get(cur)!.filter((d) => left.has(d)).sort(compareIds)[0]!;
+      cur = deps.get(cur)!.filter((d) => deps.has(d)).sort(compareIds)[0]!;
     }
     const at = onPath.get(cur);
     if (at === undefined) continue; // ran into a cycle found already
@@ -304,5 +272,5 @@ function kahn<T extends Pick<ManifestEntry, 'id' | 'dependencies'>>(entries: T[]
     const rotated = [...cycle.slice(lowest), ...cycle.slice(0, lowest)];
     cycles.push([...rotated, rotated[0]!]);
   }
-  return { order, cycles };
+  return cycles;
 }

@@ -1,21 +1,34 @@
 // The batch and worker workflows' own logic on a real dev server, with the activities replaced
 // by scripted ones: scheduling order, the sliding window, fallback, thresholds and budget.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { Context } from '@temporalio/activity';
+import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { manifestActivities, saveManifest } from '../../src/activities/manifest-store.js';
 import { createReportActivities } from '../../src/activities/report.js';
+import { childCheckActivities } from '../../src/activities/batch-children.js';
 import { workerSteps } from '../../src/activities/instruction-steps.js';
 import { ArtifactStore } from '../../src/activities/artifacts.js';
 import { bundleWorkflows } from '../../src/temporal/bundle.js';
-import type { BatchInput, BatchOptions, BatchSummary, GenerateRequest, ManifestEntry, Provider, Report, InstructionResult } from '../../src/schemas.js';
-import { DEFAULT_LLM_QUEUES } from '../../src/schemas.js';
-import { progressQuery, instructionWorkflowId } from '../../src/workflows/batch/messages.js';
+import type {
+  BatchInput,
+  BatchOptions,
+  BatchSummary,
+  GenerateRequest,
+  ManifestEntry,
+  Provider,
+  Report,
+  InstructionResult,
+} from '../../src/schemas.js';
+import { abortSignal, pauseSignal, progressQuery, instructionWorkflowId } from '../../src/workflows/batch/messages.js';
+import { DEFAULT_LLM_QUEUES, OUTCOMES } from '../../src/schemas.js';
 import { startTestServer } from '../support/temporal.js';
+import { waitFor } from '../support/wait.js';
 
 interface Behaviour {
   guides?: number; // the first N answers are guides
@@ -25,6 +38,14 @@ interface Behaviour {
   costUsd?: number;
   delayMs?: number;
   recordFails?: boolean; // its result cannot be recorded
+  testError?: boolean; // its test run fails as infrastructure (the worker ends `error`)
+}
+
+/** What a test may do while its batch runs. */
+interface During {
+  handle: WorkflowHandle;
+  batchId: string;
+  log: Array<{ activity: string; workerId: string; detail?: unknown }>;
 }
 
 let env: TestWorkflowEnvironment;
@@ -49,6 +70,7 @@ function entry(id: string, opts: Partial<ManifestEntry> = {}): ManifestEntry {
     provider: 'openai',
     testCommands: [['python', '-m', 'py_compile', `${id.toLowerCase()}.py`]],
     replay: null,
+    generationEstimateUsd: 0,
     ...opts,
   };
 }
@@ -56,7 +78,12 @@ function entry(id: string, opts: Partial<ManifestEntry> = {}): ManifestEntry {
 let batchCounter = 0;
 
 /** Runs one batch against scripted activities and returns its summary, report and the activity log. */
-async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Behaviour>, overrides: Partial<BatchOptions> = {}) {
+async function runBatch(
+  manifest: ManifestEntry[],
+  behaviour: Record<string, Behaviour>,
+  overrides: Partial<BatchOptions> = {},
+  during?: (d: During) => Promise<void>,
+) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wingman-wf-'));
   const batchId = `wf${++batchCounter}-${Date.now()}`;
   const log: Array<{ activity: string; workerId: string; detail?: unknown }> = [];
@@ -68,22 +95,34 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
   const generate = (provider: Provider) => async (req: GenerateRequest) => {
     const b = behaviour[req.workerId] ?? {};
     log.push({ activity: `generate-${provider}`, workerId: req.workerId, detail: req.promptRef });
-    if (b.reject?.includes(provider)) throw ApplicationFailure.create({ type: 'LlmRejected', message: '401 bad key', nonRetryable: true });
-    if (b.timeout?.includes(provider)) throw ApplicationFailure.create({ type: 'LlmTimeout', message: 'timed out', nonRetryable: true });
+    if (b.reject?.includes(provider))
+      throw ApplicationFailure.create({ type: 'LlmRejected', message: '401 bad key', nonRetryable: true });
+    if (b.timeout?.includes(provider))
+      throw ApplicationFailure.create({ type: 'LlmTimeout', message: 'timed out', nonRetryable: true });
     live.add(req.workerId);
     maxLive = Math.max(maxLive, live.size);
-    await new Promise((r) => setTimeout(r, b.delayMs ?? 5));
+    // Cancellable, so a worker shutting down does not wait for a scripted slow call.
+    await Context.current().sleep(b.delayMs ?? 5);
     live.delete(req.workerId);
     const n = (generations.get(req.workerId) ?? 0) + 1;
     generations.set(req.workerId, n);
-    return { provider, model: `${provider}-model`, outputRef: `${req.workerId}#${n}`, tokens: { prompt: 10, completion: 20 }, costUsd: b.costUsd ?? 0.01, durationMs: 5, cached: false, savedUsd: 0 };
+    return {
+      provider,
+      model: `${provider}-model`,
+      outputRef: `${req.workerId}#${n}`,
+      tokens: { prompt: 10, completion: 20 },
+      costUsd: b.costUsd ?? 0.01,
+      durationMs: 5,
+      cached: false,
+      savedUsd: 0,
+    };
   };
   const options: BatchOptions = {
     workspace: dir,
     pythonRoot: 'wingman',
     concurrency: 50,
     budgetUsd: 15,
-    thresholds: { minSample: 10, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3 },
+    thresholds: { minSample: 10, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3, errorRate: 0.2 },
     llm: { timeoutMs: 5000, heartbeatMs: 5000, maxAttempts: 1, initialRetryMs: 10, maxRetryMs: 10, temperature: 0.1, maxTokens: 4000 },
     providers: ['openai', 'ollama'],
     reportPath: path.join(dir, 'report.json'),
@@ -101,7 +140,11 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     inspectOutput: async (req: { outputRef: string; deliverables: string[] }) => {
       const [id, n] = req.outputRef.split('#') as [string, string];
       const guide = Number(n) <= (behaviour[id]?.guides ?? 0);
-      return { guide, markers: guide ? ['Step 1:'] : [], files: guide ? [] : req.deliverables.map((p) => ({ path: p, ref: req.outputRef })) };
+      return {
+        guide,
+        markers: guide ? ['Step 1:'] : [],
+        files: guide ? [] : req.deliverables.map((p) => ({ path: p, ref: req.outputRef })),
+      };
     },
     writeDeliverables: async (req: { files: Array<{ path: string }> }) => ({
       written: req.files.map((f) => ({ path: f.path, sha256: 'b'.repeat(64), bytes: 1, previous: null })),
@@ -111,15 +154,30 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
       testRuns.set(req.workerId, n);
       const ok = n > (behaviour[req.workerId]?.testFailures ?? 0);
       log.push({ activity: 'runTests', workerId: req.workerId });
-      return { ok, passed: ok ? 1 : 0, failed: ok ? 0 : 1, summary: ok ? '1 passed' : 'AssertionError: 3 != 4', outputRef: `log-${req.workerId}-${n}`, timedOut: false };
+      if (behaviour[req.workerId]?.testError)
+        throw ApplicationFailure.create({
+          type: 'TestInfrastructure',
+          message: 'No module named pytest',
+          nonRetryable: true,
+        });
+      return {
+        ok,
+        passed: ok ? 1 : 0,
+        failed: ok ? 0 : 1,
+        summary: ok ? '1 passed' : 'AssertionError: 3 != 4',
+        outputRef: `log-${req.workerId}-${n}`,
+        timedOut: false,
+      };
     },
     checkCriteria: async () => ({ ok: true, results: [] }),
     storeRetrospective: async () => ({ stored: 'local' as const }),
     ...manifestActivities,
     ...reportActivities,
+    ...childCheckActivities,
     recordResult: async (req: { reportPath: string; result: InstructionResult }) => {
       log.push({ activity: 'recordResult', workerId: req.result.id });
-      if (behaviour[req.result.id]?.recordFails) throw ApplicationFailure.create({ type: 'DiskFull', message: 'ENOSPC', nonRetryable: true });
+      if (behaviour[req.result.id]?.recordFails)
+        throw ApplicationFailure.create({ type: 'DiskFull', message: 'ENOSPC', nonRetryable: true });
       return reportActivities.recordResult(req);
     },
   };
@@ -134,9 +192,14 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     Worker.create({ connection, taskQueue: 'llm-ollama', activities: { generateOllama: generate('ollama') } }),
   ]);
   const input: BatchInput = { batchId, manifest: await saveManifest(path.join(dir, 'manifests'), manifest), options };
-  const handle = await env.client.workflow.start('batchWorkflow', { taskQueue, workflowId: `batch-${batchId}`, args: [input] });
+  const handle = await env.client.workflow.start('batchWorkflow', {
+    taskQueue,
+    workflowId: `batch-${batchId}`,
+    args: [input],
+  });
   const run = Promise.all(workers.map((w) => w.run()));
   try {
+    await during?.({ handle, batchId, log });
     const summary = (await handle.result()) as BatchSummary;
     const report = JSON.parse(readFileSync(options.reportPath, 'utf8')) as Report;
     const progress = await handle.query(progressQuery);
@@ -148,6 +211,32 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
 }
 
 const outcomeOf = (report: Report, id: string) => report.workers.find((w) => w.id === id)?.outcome;
+
+/** Every instruction listed once, and `counts[o]` the number listed with outcome o. */
+function expectExactAccounting(summary: BatchSummary, report: Report, manifest: ManifestEntry[]) {
+  expect(report.workers.map((w) => w.id).sort()).toEqual(manifest.map((e) => e.id).sort());
+  const listed = Object.fromEntries(OUTCOMES.map((o) => [o, report.workers.filter((w) => w.outcome === o).length]));
+  expect(summary.counts).toEqual(listed);
+  expect(report.counts).toEqual(listed);
+}
+
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `WORKER_${String(i + 1).padStart(3, '0')}`);
+
+/** Pairs: every odd worker fails its tests, the even one after it depends on it. */
+function failingPairs(n: number) {
+  const manifest = ids(n).map((id, i) => entry(id, i % 2 === 1 ? { dependencies: [ids(n)[i - 1]!] } : {}));
+  const behaviour: Record<string, Behaviour> = Object.fromEntries(
+    manifest.filter((_, i) => i % 2 === 0).map((e) => [e.id, { testFailures: 9 }]),
+  );
+  return { manifest, behaviour };
+}
+
+/** The run ids of a batch's workflow, oldest first. */
+async function runsOf(batchId: string): Promise<string[]> {
+  const runs: string[] = [];
+  for await (const e of env.client.workflow.list({ query: `WorkflowId = "batch-${batchId}"` })) runs.push(e.runId);
+  return runs;
+}
 
 describe('batch workflow', () => {
   test('dependencies start after they pass, same-file writers run in id order, dependents of a failure are skipped', async () => {
@@ -200,7 +289,11 @@ describe('batch workflow', () => {
       WORKER_002: { reject: ['ollama'] },
       WORKER_003: { timeout: ['openai', 'ollama'] },
     });
-    expect(report.workers.find((w) => w.id === 'WORKER_001')).toMatchObject({ outcome: 'passed', provider: 'ollama', attempts: 2 });
+    expect(report.workers.find((w) => w.id === 'WORKER_001')).toMatchObject({
+      outcome: 'passed',
+      provider: 'ollama',
+      attempts: 2,
+    });
     expect(report.workers.find((w) => w.id === 'WORKER_002')).toMatchObject({ outcome: 'passed', provider: 'openai' });
     expect(outcomeOf(report, 'WORKER_003')).toBe('llm_timeout');
     expect(log.filter((l) => l.workerId === 'WORKER_002').map((l) => l.activity)).toContain('generate-ollama');
@@ -218,16 +311,24 @@ describe('batch workflow', () => {
     expect(outcomeOf(report, 'WORKER_002')).toBe('guide');
     expect(outcomeOf(report, 'WORKER_003')).toBe('passed');
     expect(outcomeOf(report, 'WORKER_004')).toBe('failed');
-    const feedback = (id: string) => log.filter((l) => l.activity === 'preparePrompt' && l.workerId === id).map((l) => l.detail);
+    const feedback = (id: string) =>
+      log.filter((l) => l.activity === 'preparePrompt' && l.workerId === id).map((l) => l.detail);
     expect(feedback('WORKER_001')).toEqual([null, { kind: 'guide', markers: ['Step 1:'] }]);
-    expect(feedback('WORKER_003')).toEqual([null, expect.objectContaining({ kind: 'tests', outputRef: 'log-WORKER_003-1' })]);
+    expect(feedback('WORKER_003')).toEqual([
+      null,
+      expect.objectContaining({ kind: 'tests', outputRef: 'log-WORKER_003-1' }),
+    ]);
     expect(feedback('WORKER_002')).toHaveLength(2);
     expect(report.workers.find((w) => w.id === 'WORKER_004')?.tests).toEqual({ passed: 0, failed: 1 });
   });
 
   test('a worker whose result cannot be recorded still frees its slot, and is not recorded twice', async () => {
     const manifest = [entry('WORKER_001'), entry('WORKER_002'), entry('WORKER_003')];
-    const { summary, report, log } = await runBatch(manifest, { WORKER_001: { recordFails: true } }, { concurrency: 1 });
+    const { summary, report, log } = await runBatch(
+      manifest,
+      { WORKER_001: { recordFails: true } },
+      { concurrency: 1 },
+    );
     // The batch went on to the next workers and counted the end the worker signalled.
     expect(summary.status).toBe('completed');
     expect(summary.counts).toMatchObject({ passed: 3, error: 0 });
@@ -240,7 +341,10 @@ describe('batch workflow', () => {
   test('too many guides after the minimum sample aborts the batch and skips the rest', async () => {
     const manifest = Array.from({ length: 30 }, (_, i) => entry(`WORKER_${String(i + 1).padStart(3, '0')}`));
     const behaviour = Object.fromEntries(['WORKER_001', 'WORKER_002', 'WORKER_003'].map((id) => [id, { guides: 9 }]));
-    const { summary, report } = await runBatch(manifest, behaviour, { concurrency: 2, thresholds: { minSample: 5, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3 } });
+    const { summary, report } = await runBatch(manifest, behaviour, {
+      concurrency: 2,
+      thresholds: { minSample: 5, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3, errorRate: 0.2 },
+    });
     expect(summary.status).toBe('aborted');
     expect(summary.abortReason).toMatch(/too many guides/);
     expect(summary.counts.skipped).toBeGreaterThan(0);
@@ -257,5 +361,186 @@ describe('batch workflow', () => {
     expect(summary.abortReason).toMatch(/budget exceeded/);
     expect(summary.counts.passed).toBe(3);
     expect(summary.counts.skipped).toBe(9);
+  });
+
+  test('30 failing/dependent pairs: the failure that trips the abort still counts its skipped dependent; every worker once', async () => {
+    const { manifest, behaviour } = failingPairs(30);
+    const { summary, report } = await runBatch(manifest, behaviour, {
+      concurrency: 4,
+      thresholds: { minSample: 5, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3, errorRate: 0.2 },
+    });
+    expect(summary.status).toBe('aborted');
+    expect(summary.abortReason).toMatch(/too many test failures/);
+    expectExactAccounting(summary, report, manifest);
+    // Each dependent of a failure counted before the abort (the one that tripped it included) is
+    // skipped for that reason, not lost; a failure that ended after the abort found its dependent already skipped.
+    const failed = report.workers.filter((x) => x.outcome === 'failed');
+    const reasons = failed.map((w) =>
+      report.workers.find((x) => x.id === manifest.find((e) => e.dependencies.includes(w.id))!.id)!,
+    );
+    for (const r of reasons)
+      expect(r).toMatchObject({
+        outcome: 'skipped',
+        error: expect.stringMatching(/^(dependency WORKER_\d+ ended failed|not started: too many test failures)/),
+      });
+    expect(reasons.filter((r) => r.error?.startsWith('dependency')).length).toBeGreaterThanOrEqual(5);
+  });
+
+  test('paused, then aborted: the dependents skipped while paused are counted, and every worker once', async () => {
+    const { manifest, behaviour } = failingPairs(12);
+    for (const b of Object.values(behaviour)) b.delayMs = 1500;
+    const { summary, report } = await runBatch(manifest, behaviour, { concurrency: 2 }, async ({ handle }) => {
+      await waitFor(async () => ((await handle.query(progressQuery)).running.length === 2 ? true : undefined), {
+        timeoutMs: 60_000,
+        what: 'two running',
+      });
+      await handle.signal(pauseSignal);
+      // The two running ones fail while the batch is paused: their dependents are skipped then.
+      const drained = await waitFor(
+        async () => {
+          const p = await handle.query(progressQuery);
+          return p.state === 'paused' && p.running.length === 0 ? p : undefined;
+        },
+        { timeoutMs: 60_000, what: 'the paused batch to drain' },
+      );
+      expect(drained.counts.failed).toBe(2);
+      expect(drained.counts.skipped).toBe(2);
+      await handle.signal(abortSignal, 'enough');
+    });
+    expect(summary.status).toBe('aborted');
+    expect(summary.abortReason).toBe('aborted by operator: enough');
+    expect(summary.counts).toMatchObject({ failed: 2, skipped: 10 });
+    expectExactAccounting(summary, report, manifest);
+  });
+
+  test('across continue-as-new: the ledger carried between runs accounts for every worker once', async () => {
+    const { manifest, behaviour } = failingPairs(40);
+    const { summary, report } = await runBatch(manifest, behaviour, {
+      concurrency: 3,
+      limits: { historyEvents: 120 },
+      thresholds: { minSample: 10, guideRate: 0.1, failedRate: 1, llmTimeoutRate: 0.3, errorRate: 0.2 },
+    });
+    expect(summary.status).toBe('completed');
+    expect((await runsOf(summary.batchId)).length).toBeGreaterThan(1);
+    expect(summary.counts).toEqual({ passed: 0, failed: 20, guide: 0, llm_timeout: 0, error: 0, skipped: 20 });
+    expectExactAccounting(summary, report, manifest);
+  });
+
+  test('a child terminated after the batch continued as new is noticed: the batch ends, the child counted once as error', async () => {
+    // Hung forever before: only the run that started a child watched its result.
+    const manifest = ids(30).map((id) => entry(id));
+    const behaviour: Record<string, Behaviour> = { WORKER_001: { delayMs: 120_000 } };
+    const { summary, report } = await runBatch(
+      manifest,
+      behaviour,
+      {
+        concurrency: 3,
+        limits: { historyEvents: 100, childCheckMs: 1000 },
+        llm: { timeoutMs: 300_000, heartbeatMs: 300_000, maxAttempts: 1, initialRetryMs: 10, maxRetryMs: 10, temperature: 0.1, maxTokens: 4000 },
+      },
+      async ({ handle, batchId }) => {
+        // WORKER_001 hangs in its LLM call, started by the first run; wait for a later run, then kill it.
+        await waitFor(async () => ((await runsOf(batchId)).length > 1 ? true : undefined), {
+          timeoutMs: 120_000,
+          what: 'a continue-as-new',
+        });
+        // (A run answers progress with an empty list while it loads the plan.)
+        await waitFor(
+          async () => ((await handle.query(progressQuery)).running.includes('WORKER_001') ? true : undefined),
+          {
+            timeoutMs: 60_000,
+            what: 'the new run to list WORKER_001 as running',
+          },
+        );
+        await env.client.workflow
+          .getHandle(instructionWorkflowId(batchId, 'WORKER_001'))
+          .terminate('killed in the Web UI');
+      },
+    );
+    expect(summary.status).toBe('completed');
+    expect(summary.counts).toEqual({ passed: 29, failed: 0, guide: 0, llm_timeout: 0, error: 1, skipped: 0 });
+    expect(report.workers.find((w) => w.id === 'WORKER_001')).toMatchObject({
+      outcome: 'error',
+      error: expect.stringMatching(/terminated/),
+    });
+    expectExactAccounting(summary, report, manifest);
+  });
+
+  test('an operator abort ends the batch even when a dead child started by an earlier run holds a slot', async () => {
+    const manifest = ids(60).map((id) => entry(id));
+    const behaviour: Record<string, Behaviour> = { WORKER_001: { delayMs: 120_000 } };
+    const { summary, report } = await runBatch(
+      manifest,
+      behaviour,
+      {
+        concurrency: 2,
+        limits: { historyEvents: 100, childCheckMs: 1000 },
+        llm: { timeoutMs: 300_000, heartbeatMs: 300_000, maxAttempts: 1, initialRetryMs: 10, maxRetryMs: 10, temperature: 0.1, maxTokens: 4000 },
+      },
+      async ({ handle, batchId }) => {
+        await waitFor(async () => ((await runsOf(batchId)).length > 1 ? true : undefined), {
+          timeoutMs: 120_000,
+          what: 'a continue-as-new',
+        });
+        await waitFor(
+          async () => ((await handle.query(progressQuery)).running.includes('WORKER_001') ? true : undefined),
+          { timeoutMs: 60_000, what: 'the new run to list WORKER_001 as running' },
+        );
+        await env.client.workflow.getHandle(instructionWorkflowId(batchId, 'WORKER_001')).terminate('deploy gone wrong');
+        await handle.signal(abortSignal, 'stop');
+      },
+    );
+    expect(summary.status).toBe('aborted');
+    expect(summary.abortReason).toBe('aborted by operator: stop');
+    expect(report.workers.find((w) => w.id === 'WORKER_001')).toMatchObject({ outcome: 'error' });
+    expect(summary.counts.skipped).toBeGreaterThan(0);
+    expectExactAccounting(summary, report, manifest);
+  });
+
+  test('every worker ending `error` (no pytest, say) aborts after the minimum sample', async () => {
+    const manifest = ids(20).map((id) => entry(id));
+    const behaviour = Object.fromEntries(manifest.map((e) => [e.id, { testError: true }]));
+    const { summary, report, log } = await runBatch(manifest, behaviour, {
+      concurrency: 2,
+      thresholds: { minSample: 5, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3, errorRate: 0.2 },
+    });
+    expect(summary.status).toBe('aborted');
+    expect(summary.abortReason).toMatch(/^too many errors: 5 of 5 finished workers/);
+    expect(summary.counts.error).toBeLessThanOrEqual(6);
+    expect(
+      new Set(log.filter((l) => l.activity.startsWith('generate')).map((l) => l.workerId)).size,
+    ).toBeLessThanOrEqual(6);
+    expectExactAccounting(summary, report, manifest);
+  });
+
+  test('checkChildren: finds children that closed without a word, and after an abort terminates the ones that will not stop', async () => {
+    const batchId = `check-${Date.now()}`;
+    const start = (id: string) =>
+      env.client.workflow.start('instructionWorkflow', {
+        taskQueue: `nobody-polls-${batchId}`, // never runs: a child whose workflow worker is gone
+        workflowId: instructionWorkflowId(batchId, id),
+        args: [{}],
+      });
+    await start('WORKER_001');
+    await (await start('WORKER_002')).terminate('killed in the Web UI');
+    const check = (terminate?: string) =>
+      new MockActivityEnvironment({}, { client: env.client }).run(childCheckActivities.checkChildren, {
+        batchId,
+        ids: ['WORKER_001', 'WORKER_002', 'WORKER_003'],
+        terminate,
+      });
+    const none = { costUsd: 0, tokens: { prompt: 0, completion: 0 } };
+    expect(await check()).toEqual([
+      { id: 'WORKER_002', outcome: 'error', ...none, reason: 'worker workflow terminated without reporting back' },
+      { id: 'WORKER_003', outcome: 'error', ...none, reason: 'worker workflow not found' },
+    ]);
+    expect(await check('batch aborted')).toContainEqual({
+      id: 'WORKER_001',
+      outcome: 'skipped',
+      ...none,
+      reason: 'terminated: batch aborted',
+    });
+    const described = await env.client.workflow.getHandle(instructionWorkflowId(batchId, 'WORKER_001')).describe();
+    expect(described.status.name).toBe('TERMINATED');
   });
 });

@@ -22,6 +22,9 @@ import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
 import { startTestServer } from '../support/temporal.js';
 import { waitFor } from '../support/wait.js';
 
+/** Budget checks off: the tests that are not about the budget. */
+const UNLIMITED = { allowanceUsd: Number.MAX_SAFE_INTEGER, generationEstimateUsd: 0 };
+
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 let llm: LlmStandIn;
@@ -74,7 +77,7 @@ async function setUp(spec: InstructionSpec, opts: SetUpOptions, workflowBundle =
     pythonRoot: 'wingman',
     concurrency: 1,
     budgetUsd: 15,
-    thresholds: { minSample: 10, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3 },
+    thresholds: { minSample: 10, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3, errorRate: 0.2 },
     llm: { timeoutMs: 5000, heartbeatMs: 5000, maxAttempts: 3, initialRetryMs: 100, maxRetryMs: 200, temperature: 0.1, maxTokens: 4000, ...opts.llmPolicy },
     providers: ['openai', 'ollama'],
     reportPath: path.join(root, 'report.json'),
@@ -96,7 +99,7 @@ async function setUp(spec: InstructionSpec, opts: SetUpOptions, workflowBundle =
       Worker.create({ connection, taskQueue: options.llmQueues[p], activities: { [name[p]]: opts.llm?.[p] ?? real[p] } }),
     ),
   ]);
-  const input: InstructionInput = { batchId: tag, workerId: spec.id, manifest, dependencyFiles: [], options, budget: opts.budget };
+  const input: InstructionInput = { batchId: tag, workerId: spec.id, manifest, dependencyFiles: [], options, budget: opts.budget ?? UNLIMITED };
   return { input, workers, root, workspace, tag, taskQueue: `wf-${tag}` };
 }
 

@@ -1,114 +1,77 @@
-// The parent of one batch: starts a child per instruction as a sliding window (no barrier),
-// keeps counters and cost, aborts on thresholds or budget, and writes the report.
+// The parent of one batch: register the handlers, load the plan, then a short loop — start what
+// the ledger allows, wait for a change, continue as new when the history is large — then the
+// suite and the report. The rules (counts, thresholds, budget, skips) live in the ledger.
 //
-// Children are started with ParentClosePolicy.ABANDON and report back by signal to the
-// batch's workflow id, so the parent can continue as new (keeping its history small) while
-// they run: the pattern of Temporal's batch-sliding-window sample.
+// Children are started with ParentClosePolicy.ABANDON and report back by signal to the batch's
+// workflow id, so the parent can continue as new while they run (Temporal's batch-sliding-window
+// pattern). A child that ends without a word (terminated, failed on its own code) is caught by
+// its `result()` in the run that started it, and by a periodic look at the others.
 import {
-  CancellationScope, ParentClosePolicy, WorkflowIdReusePolicy, allHandlersFinished, condition, continueAsNew, getExternalWorkflowHandle,
-  isCancellation, proxyActivities, setCurrentDetails, setHandler, startChild, workflowInfo,
+  CancellationScope,
+  ParentClosePolicy,
+  WorkflowIdReusePolicy,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  isCancellation,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  startChild,
+  workflowInfo,
 } from '@temporalio/workflow';
-import type { ManifestActivities, ReportActivities } from '../../activities/types.js';
-import type { BatchInput, BatchState, BatchSummary, Counts, Outcome, PlanEntry, Progress, Thresholds, InstructionDone } from '../../schemas.js';
+import type {
+  ChildCheckActivities,
+  ManifestActivities,
+  ReportActivities,
+  SuiteActivities,
+} from '../../activities/types.js';
+import type { BatchInput, BatchSummary, InstructionResult, PlanDetail, Progress, SuiteResult } from '../../schemas.js';
+import { OUTCOMES } from '../../schemas.js';
 import { BATCH_ID, WORKER_ID } from '../../temporal/search-attributes.js';
-import {
-  abortSignal, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate, instructionDoneSignal, instructionWorkflowId,
-} from './messages.js';
-import { Schedule } from './schedule.js';
 import type { instructionWorkflow } from '../instruction/workflow.js';
+import { Ledger, outcomeOfLetter, planFromPages } from './ledger.js';
+import {
+  abortSignal,
+  instructionDoneSignal,
+  instructionWorkflowId,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  setConcurrencyUpdate,
+} from './messages.js';
 
-const OUTCOME_KEYS: Outcome[] = ['passed', 'failed', 'guide', 'llm_timeout', 'error', 'skipped'];
-/** Continue as new well before Temporal's 51,200-event / 50 MB limits (warnings at 10K / 10 MB). */
-const MAX_HISTORY_EVENTS = 8_000;
-const MAX_HISTORY_BYTES = 8 * 1024 * 1024;
+// Defaults of `options.limits`: continue as new well before Temporal's 51,200-event / 50 MB limits.
+const LIMITS = { historyEvents: 8_000, historyBytes: 8 * 1024 * 1024, childCheckMs: 60_000, abortGraceMs: 120_000 };
+const DETAILS_PAGE_SIZE = 500;
 
 export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
-  const { batchId, options } = input;
-  const { loadPlan, writeReport } = proxyActivities<ManifestActivities & ReportActivities>({
+  const { batchId, options, manifest } = input;
+  const limits = { ...LIMITS, ...options.limits };
+  const workspace = proxyActivities<ManifestActivities & ReportActivities & ChildCheckActivities>({
     taskQueue: options.workspaceQueue,
     startToCloseTimeout: '2 minutes',
+    heartbeatTimeout: '1 minute',
     retry: { maximumAttempts: 10 },
   });
-  const state: BatchState = input.state ?? {
-    startedAt: new Date().toISOString(),
-    counts: Object.fromEntries(OUTCOME_KEYS.map((o) => [o, 0])) as Counts,
-    costUsd: 0,
-    tokens: { prompt: 0, completion: 0 },
-    outcomes: {},
-    running: [],
-    notRun: [],
-    concurrency: options.concurrency,
-    paused: false,
-    abortReason: null,
-    runs: 0,
-  };
-  const running = new Set(state.running);
-  let changed = false;
+  const { runSuite } = proxyActivities<SuiteActivities>({
+    taskQueue: options.workspaceQueue,
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '1 minute',
+    retry: { maximumAttempts: 2 },
+  });
 
-  const progress = (): Progress => ({
-    batchId,
-    state: state.abortReason ? (running.size ? 'aborting' : 'aborted') : state.paused ? 'paused' : 'running',
-    total: input.manifest.total,
-    counts: { ...(state.counts as Counts) },
-    running: [...running],
-    concurrency: state.concurrency,
-    costUsd: state.costUsd,
-    tokens: { ...state.tokens },
-    startedAt: state.startedAt,
-    abortReason: state.abortReason,
-  });
-  const cancelRunning = () => {
-    for (const id of running) {
-      getExternalWorkflowHandle(instructionWorkflowId(batchId, id)).cancel().catch(() => {
-        // Already closed: its report is on the way or already in.
-      });
-    }
-  };
-  const abort = (reason: string) => {
-    if (state.abortReason) return;
-    state.abortReason = reason;
-    cancelRunning();
-    changed = true;
-  };
-
-  // Handlers first: signals that arrived while the plan loads must not be lost.
-  let schedule: Schedule | undefined;
-  const record = (done: InstructionDone) => {
-    if (!running.has(done.id)) return; // a duplicate (signal and child result both report)
-    running.delete(done.id);
-    schedule?.finish(done.id, done.outcome);
-    state.outcomes[done.id] = done.outcome;
-    state.counts[done.outcome] = (state.counts[done.outcome] ?? 0) + 1;
-    state.costUsd += done.costUsd;
-    state.tokens.prompt += done.tokens.prompt;
-    state.tokens.completion += done.tokens.completion;
-    changed = true;
-    const reason = thresholdBreached(state.counts as Counts, options.thresholds) ?? budgetBreached(state.costUsd, options.budgetUsd);
-    if (reason) abort(reason);
-  };
-  const notRun = (id: string, reason: string, outcome: Outcome) => {
-    state.notRun.push({ id, reason });
-    record({ id, outcome, costUsd: 0, tokens: { prompt: 0, completion: 0 } });
-  };
-  setHandler(instructionDoneSignal, (done) => {
-    if (done.outcome === 'skipped' && running.has(done.id)) state.notRun.push({ id: done.id, reason: `cancelled: ${state.abortReason ?? 'by request'}` });
-    record(done);
-  });
-  setHandler(progressQuery, progress);
-  setHandler(pauseSignal, () => {
-    state.paused = true;
-    changed = true;
-  });
-  setHandler(resumeSignal, () => {
-    state.paused = false;
-    changed = true;
-  });
-  setHandler(abortSignal, (reason) => abort(reason ? `aborted by operator: ${reason}` : 'aborted by operator'));
+  // The query and the update answer while the plan loads (an update with no handler at the end of
+  // a workflow task is rejected); signals wait, buffered, for their handlers below.
+  let ledger: Ledger | undefined;
+  let concurrencyWhileLoading: number | undefined;
+  setHandler(progressQuery, (): Progress => ledger?.progress(batchId) ?? loadingProgress(input));
   setHandler(
     setConcurrencyUpdate,
     (n) => {
-      state.concurrency = n;
-      changed = true;
+      if (ledger) ledger.setConcurrency(n);
+      else concurrencyWhileLoading = n;
       return n;
     },
     {
@@ -119,21 +82,43 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     },
   );
 
-  const plan = await loadPlan(input.manifest);
-  const byId = new Map<string, PlanEntry>(plan.map((e) => [e.id, e]));
-  schedule = new Schedule(plan, state.outcomes, [...running]);
-  if (state.abortReason) cancelRunning(); // aborted just before continuing as new
+  const first = await workspace.loadPlanPage({ manifest, page: 0 });
+  const pages = [first];
+  for (let loaded = first.deps.length; loaded < first.total;) {
+    const page = await workspace.loadPlanPage({ manifest, page: pages.length });
+    if (page.deps.length === 0) break; // cannot happen with a manifest that matches its hash; the ledger says so
+    pages.push(page);
+    loaded = page.start + page.deps.length;
+  }
+  const books = new Ledger(planFromPages(pages), options, new Date().toISOString(), input.state);
+  ledger = books;
+  if (concurrencyWhileLoading !== undefined) books.setConcurrency(concurrencyWhileLoading);
+  // A run works a while before it continues as new: a plan that alone passed the limits would otherwise loop.
+  const loadedAt = workflowInfo().historyLength;
 
+  setHandler(instructionDoneSignal, (done) => books.ended(done));
+  setHandler(pauseSignal, () => books.pause(true));
+  setHandler(resumeSignal, () => books.pause(false));
+  setHandler(abortSignal, (reason) => books.abort(reason ? `aborted by operator: ${reason}` : 'aborted by operator'));
+
+  const details = new Details((start, count) => workspace.loadPlanDetails({ manifest, start, count }));
+  /** Children this run started: their `result()` tells when they end, however they end. */
+  const watched = new Set<number>();
+  const cancelled = new Set<number>();
   // Children whose start is not confirmed yet: a run that closes first never starts them.
   let starting = 0;
-  const launch = (id: string) => {
-    const entry = byId.get(id)!;
-    running.add(id);
+  let abortedAt: number | null = null;
+
+  const launch = (i: number) => {
+    const id = books.idOf(i);
+    const d = details.get(i);
+    watched.add(i);
     starting += 1;
-    const dependencyFiles = [...new Set(entry.dependencies.flatMap((d) => byId.get(d)?.deliverables ?? []))];
     startChild<typeof instructionWorkflow>('instructionWorkflow', {
       workflowId: instructionWorkflowId(batchId, id),
-      args: [{ batchId, workerId: id, manifest: input.manifest, dependencyFiles, options }],
+      args: [
+        { batchId, workerId: id, manifest, dependencyFiles: d.dependencyFiles, options, budget: books.budgetFor(i) },
+      ],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       // A worker of a batch runs once: a bug that launched it again must not pay for it again.
       workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
@@ -141,110 +126,172 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
         { key: BATCH_ID, value: batchId },
         { key: WORKER_ID, value: id },
       ],
-      staticSummary: `${id}: ${entry.name}`,
-      staticDetails: `writes ${entry.deliverables.join(', ')}; primary provider ${entry.provider}`,
+      staticSummary: `${id}: ${d.name}`,
+      staticDetails: `writes ${d.deliverables.join(', ')}`,
     }).then(
-      // A child that dies without signalling (terminated, or failed its own code) still counts.
       (child) => {
         starting -= 1;
-        return child.result().catch((err) => {
-          if (!running.has(id)) return;
-          if (isCancellation(err) || state.abortReason) notRun(id, `cancelled: ${state.abortReason ?? 'by request'}`, 'skipped');
-          else notRun(id, `worker workflow failed: ${(err as Error).message}`, 'error');
-        });
+        return child.result().then(
+          // Its signal normally came first; if not, the result says the same.
+          (r: InstructionResult) => books.ended({ id, outcome: r.outcome, costUsd: r.costUsd, tokens: r.tokens }),
+          (err) => {
+            const none = { costUsd: 0, tokens: { prompt: 0, completion: 0 } };
+            if (isCancellation(err) || books.abortReason)
+              books.ended({ id, outcome: 'skipped', ...none }, `cancelled: ${books.abortReason ?? 'by request'}`);
+            else books.ended({ id, outcome: 'error', ...none }, `worker workflow failed: ${(err as Error).message}`);
+          },
+        );
       },
       (err) => {
         starting -= 1;
-        notRun(id, `could not start: ${(err as Error).message}`, 'error');
+        books.ended(
+          { id, outcome: 'error', costUsd: 0, tokens: { prompt: 0, completion: 0 } },
+          `could not start: ${(err as Error).message}`,
+        );
       },
     );
   };
 
   for (;;) {
     // Starting children in the task that continues as new would lose them: stop launching first.
-    const wantsNewRun = historyIsLarge();
-    if (!wantsNewRun && !state.paused && !state.abortReason) {
-      const { start, skipped } = schedule.take(Math.max(0, state.concurrency - running.size));
-      for (const s of skipped) {
-        state.notRun.push(s);
-        state.outcomes[s.id] = 'skipped';
-        state.counts.skipped = (state.counts.skipped ?? 0) + 1;
+    const newRun =
+      historyIsLarge(limits) && workflowInfo().historyLength - loadedAt >= Math.min(100, limits.historyEvents);
+    if (books.abortReason) {
+      abortedAt ??= Date.now();
+      for (const i of books.runningIndices()) {
+        if (cancelled.has(i)) continue;
+        cancelled.add(i);
+        getExternalWorkflowHandle(instructionWorkflowId(batchId, books.idOf(i)))
+          .cancel()
+          .catch(() => {
+            // Already closed: its report is on the way, or a look at it will find it.
+          });
       }
-      start.forEach(launch);
+    } else if (!newRun) {
+      const upcoming = books.upcoming();
+      if (!details.has(upcoming)) {
+        await details.load(upcoming);
+        continue; // the world may have moved while the details loaded
+      }
+      books.next().forEach(launch);
     }
-    setCurrentDetails(describeProgress(progress()));
-    if (running.size === 0 && (schedule.pendingCount === 0 || state.abortReason)) break;
-    if (wantsNewRun) {
-      // Every launched child started, in-flight handlers finished; then carry the state (not the manifest) into a fresh run.
+    setCurrentDetails(describeProgress(books.progress(batchId)));
+    if (books.finished) break;
+    if (newRun) {
+      // Every launched child started, in-flight handlers finished; then carry the ledger (not the plan) into a fresh run.
       await condition(() => starting === 0 && allHandlersFinished());
-      state.running = [...running];
-      state.runs += 1;
-      await continueAsNew<typeof batchWorkflow>({ ...input, state });
+      await continueAsNew<typeof batchWorkflow>({ ...input, state: books.carry() });
     }
-    changed = false;
-    await condition(() => changed);
+    // Wait for a change; children no `result()` of this run watches (and, after an abort, all) get a look now and then.
+    const unwatched = books.runningIndices().filter((i) => books.abortReason || !watched.has(i));
+    const seen = books.version;
+    const moved = () => books.version !== seen;
+    const changed = unwatched.length > 0 ? await condition(moved, limits.childCheckMs) : (await condition(moved), true);
+    if (!changed && unwatched.length > 0) {
+      const graceOver = abortedAt !== null && Date.now() - abortedAt >= limits.abortGraceMs;
+      const closed = await workspace.checkChildren({
+        batchId,
+        ids: unwatched.map((i) => books.idOf(i)),
+        terminate: graceOver
+          ? `batch aborted (${books.abortReason}); did not stop within ${limits.abortGraceMs / 1000} s`
+          : undefined,
+      });
+      for (const c of closed) books.ended(c, c.reason);
+    }
   }
 
-  if (state.abortReason) {
-    for (const id of schedule.skipPending()) {
-      state.notRun.push({ id, reason: `not started: ${state.abortReason}` });
-      state.counts.skipped = (state.counts.skipped ?? 0) + 1;
-    }
+  let suite: SuiteResult | null = null;
+  if (!books.abortReason && options.suite) {
+    suite = await runSuite({
+      workspace: options.workspace,
+      pythonRoot: options.pythonRoot,
+      command: options.suite.command,
+      manifest,
+      reportPath: options.reportPath,
+    });
   }
 
   const finishedAt = new Date().toISOString();
-  const counts = state.counts as Counts;
   const summary: BatchSummary = {
     batchId,
-    status: state.abortReason ? 'aborted' : 'completed',
-    abortReason: state.abortReason,
-    counts,
-    costUsd: state.costUsd,
-    tokens: state.tokens,
-    startedAt: state.startedAt,
+    status: books.abortReason ? 'aborted' : 'completed',
+    abortReason: books.abortReason,
+    counts: books.countsNow(),
+    costUsd: books.costUsd,
+    tokens: { ...books.tokens },
+    startedAt: books.startedAt,
     finishedAt,
     reportPath: options.reportPath,
   };
+  const { reportPath: _, ...reported } = summary;
   await CancellationScope.nonCancellable(() =>
-    writeReport({
+    workspace.writeReport({
       reportPath: options.reportPath,
-      summary: {
-        batchId, status: summary.status, abortReason: summary.abortReason, counts, costUsd: state.costUsd, tokens: state.tokens,
-        startedAt: state.startedAt, finishedAt,
-      },
-      manifest: input.manifest,
-      notRun: state.notRun,
+      summary: reported,
+      manifest,
+      ...books.reportState(),
+      suite,
     }),
   );
-  setCurrentDetails(describeProgress(progress()));
+  setCurrentDetails(describeProgress(books.progress(batchId)));
   return summary;
 }
 
-function historyIsLarge(): boolean {
-  const info = workflowInfo();
-  return info.continueAsNewSuggested || info.historyLength > MAX_HISTORY_EVENTS || info.historySize > MAX_HISTORY_BYTES;
+/** Names and files of workers about to start, loaded a page at a time and kept for a few pages. */
+class Details {
+  private readonly pages = new Map<number, PlanDetail[]>();
+  constructor(private readonly fetch: (start: number, count: number) => Promise<PlanDetail[]>) {}
+
+  has(indices: number[]): boolean {
+    return indices.every((i) => this.pages.has(Math.floor(i / DETAILS_PAGE_SIZE)));
+  }
+
+  async load(indices: number[]): Promise<void> {
+    for (const page of new Set(indices.map((i) => Math.floor(i / DETAILS_PAGE_SIZE)))) {
+      if (this.pages.has(page)) continue;
+      this.pages.set(page, await this.fetch(page * DETAILS_PAGE_SIZE, DETAILS_PAGE_SIZE));
+      // Children start roughly in plan order: the oldest pages are the ones done with.
+      while (this.pages.size > 8) this.pages.delete(this.pages.keys().next().value!);
+    }
+  }
+
+  get(i: number): PlanDetail {
+    const d = this.pages.get(Math.floor(i / DETAILS_PAGE_SIZE))?.[i % DETAILS_PAGE_SIZE];
+    if (!d) throw new Error(`no details loaded for plan index ${i}`);
+    return d;
+  }
 }
 
-/** The reason to abort, once at least `minSample` workers have finished (skipped ones do not count). */
-export function thresholdBreached(counts: Counts, t: Thresholds): string | null {
-  const finished = counts.passed + counts.failed + counts.guide + counts.llm_timeout + counts.error;
-  if (finished < t.minSample || finished === 0) return null;
-  const over = (n: number, rate: number, what: string) =>
-    n / finished > rate ? `${what}: ${n} of ${finished} finished workers (${pct(n / finished)} > ${pct(rate)})` : null;
+function historyIsLarge(limits: { historyEvents: number; historyBytes: number }): boolean {
+  const info = workflowInfo();
   return (
-    over(counts.guide, t.guideRate, 'too many guides') ??
-    over(counts.failed, t.failedRate, 'too many test failures') ??
-    over(counts.llm_timeout, t.llmTimeoutRate, 'too many LLM timeouts')
+    info.continueAsNewSuggested || info.historyLength > limits.historyEvents || info.historySize > limits.historyBytes
   );
 }
 
-export function budgetBreached(costUsd: number, budgetUsd: number): string | null {
-  return costUsd > budgetUsd ? `budget exceeded: spent $${costUsd.toFixed(4)} of $${budgetUsd.toFixed(2)}` : null;
+/** Progress while a run loads its plan: what the previous run carried (running ids come with the plan). */
+function loadingProgress(input: BatchInput): Progress {
+  const s = input.state;
+  const counts = { passed: 0, failed: 0, guide: 0, llm_timeout: 0, error: 0, skipped: 0 };
+  for (const letter of s?.outcomes ?? '') {
+    const o = outcomeOfLetter(letter);
+    if (o) counts[o] += 1;
+  }
+  return {
+    batchId: input.batchId,
+    state: s?.abortReason ? 'aborting' : s?.paused ? 'paused' : 'running',
+    total: input.manifest.total,
+    counts,
+    running: [],
+    concurrency: s?.concurrency ?? input.options.concurrency,
+    costUsd: s?.costUsd ?? 0,
+    tokens: { ...(s?.tokens ?? { prompt: 0, completion: 0 }) },
+    startedAt: s?.startedAt ?? '',
+    abortReason: s?.abortReason ?? null,
+  };
 }
 
-const pct = (x: number) => `${Math.round(x * 1000) / 10}%`;
-
 function describeProgress(p: Progress): string {
-  const done = OUTCOME_KEYS.map((o) => `${o} ${p.counts[o]}`).join(', ');
+  const done = OUTCOMES.map((o) => `${o} ${p.counts[o]}`).join(', ');
   return `${p.state}: ${done}; running ${p.running.length}/${p.concurrency}; $${p.costUsd.toFixed(4)}`;
 }

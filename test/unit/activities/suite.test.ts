@@ -30,6 +30,7 @@ const entry = (id: string, deliverables: string[], dependencies: string[] = []):
   provider: 'openai',
   testCommands: [['pytest']],
   replay: null,
+  generationEstimateUsd: 0,
 });
 
 async function write(files: Record<string, string>): Promise<void> {

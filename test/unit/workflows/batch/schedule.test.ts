@@ -1,71 +1,82 @@
 // The scheduler restored mid-batch (after continue-as-new) must neither start a finished or
 // running worker again nor lose count of what is left.
 import { describe, expect, test } from '@jest/globals';
-import type { Outcome, PlanEntry } from '../../../../src/schemas.js';
-import { Schedule } from '../../../../src/workflows/batch/schedule.js';
+import type { Outcome } from '../../../../src/schemas.js';
+import { Schedule, type Graph, type Standing } from '../../../../src/workflows/batch/schedule.js';
 
-const id = (i: number) => `WORKER_${String(i).padStart(4, '0')}`;
-
-/** A chain-and-fan plan like the scale test's: every 7th worker depends on the one before. */
-function plan(n: number): PlanEntry[] {
-  return Array.from({ length: n }, (_, k) => {
-    const i = k + 1;
-    return {
-      id: id(i),
-      name: `w${i}`,
-      dependencies: i > 1 && i % 7 === 0 ? [id(i - 1)] : [],
-      deliverables: [`wingman/m${i % 30 === 0 ? 'shared' : i}.py`],
-      provider: 'openai',
-    };
-  });
-}
-
-/** Runs the schedule to the end, finishing workers in start order with `outcomeOf`. */
-function drain(s: Schedule, running: string[], outcomeOf: (id: string) => Outcome, seen: Set<string>) {
-  const queue = [...running];
-  for (let guard = 0; guard < 100_000; guard++) {
-    const { start, skipped } = s.take(50);
-    for (const x of [...start, ...skipped.map((k) => k.id)]) {
-      expect(seen.has(x)).toBe(false);
-      seen.add(x);
-    }
-    queue.push(...start);
-    const next = queue.shift();
-    if (next === undefined) break;
-    s.finish(next, outcomeOf(next));
-    expect(s.pendingCount).toBeGreaterThanOrEqual(0);
+/** A chain-and-fan plan like the scale test's: every 7th worker depends on the one before, every 30th writes a shared file. */
+function graph(n: number): Graph {
+  const deps: number[][] = [];
+  const after: number[][] = [];
+  let lastShared = -1;
+  for (let i = 0; i < n; i++) {
+    deps.push(i > 0 && (i + 1) % 7 === 0 ? [i - 1] : []);
+    const shared = (i + 1) % 30 === 0;
+    after.push(shared && lastShared >= 0 ? [lastShared] : []);
+    if (shared) lastShared = i;
   }
+  return { deps, after };
 }
 
-describe('Schedule restored after continue-as-new', () => {
+describe('Schedule', () => {
+  test('a failure skips its dependents transitively, once each; a same-file writer waits only for the end', () => {
+    // 0 ← 1 ← 2 (dependencies); 3 writes after 0 (same file)
+    const s = new Schedule({ deps: [[], [0], [1], []], after: [[], [], [], [0]] });
+    expect(s.take()).toBe(0);
+    expect(s.peek()).toBeUndefined();
+    expect(s.finish(0, 'failed')).toEqual([
+      { index: 1, because: 0 },
+      { index: 2, because: 1 },
+    ]);
+    expect(s.take()).toBe(3);
+    expect(s.finish(3, 'passed')).toEqual([]);
+    expect(s.waitingCount).toBe(0);
+  });
+
   test.each([
     ['all pass', () => 'passed' as Outcome],
-    ['some fail (their dependents are skipped)', (x: string) => (Number(x.slice(7)) % 13 === 0 ? 'failed' : 'passed') as Outcome],
-  ])('every worker starts or is skipped exactly once, %s', (_, outcomeOf) => {
-    const entries = plan(2000);
+    ['some fail (their dependents are skipped)', (i: number) => ((i + 1) % 13 === 0 ? 'failed' : 'passed') as Outcome],
+  ])('restored after continue-as-new, every worker starts or is skipped exactly once, %s', (_, outcomeOf) => {
+    const g = graph(2000);
+    const standing: Standing[] = Array.from({ length: 2000 }, () => 'waiting');
+    const seen = new Set<number>();
+    const note = (i: number) => {
+      expect(seen.has(i)).toBe(false);
+      seen.add(i);
+    };
     // First run: start and finish up to 700, with 200 left running.
-    const first = new Schedule(entries);
-    const seen = new Set<string>();
-    const done: Record<string, Outcome> = {};
-    const running: string[] = [];
-    while (Object.keys(done).length + running.length < 900) {
-      const { start, skipped } = first.take(50);
-      for (const k of skipped) {
-        seen.add(k.id);
-        done[k.id] = 'skipped';
+    const first = new Schedule(g);
+    const running: number[] = [];
+    while (standing.filter((x) => x !== 'waiting').length < 900) {
+      for (let k = 0; k < 50; k++) {
+        const i = first.take();
+        if (i === undefined) break;
+        note(i);
+        standing[i] = 'running';
+        running.push(i);
       }
-      for (const x of start) seen.add(x);
-      running.push(...start);
       while (running.length > 200) {
-        const x = running.shift()!;
-        done[x] = outcomeOf(x);
-        first.finish(x, done[x]!);
+        const i = running.shift()!;
+        standing[i] = 'ended';
+        for (const skip of first.finish(i, outcomeOf(i))) {
+          note(skip.index);
+          standing[skip.index] = 'ended';
+        }
       }
     }
     // Second run: restored from what the first one carried.
-    const restored = new Schedule(entries, done, running);
-    drain(restored, running, outcomeOf, seen);
+    const restored = new Schedule(g, (i) => standing[i]!);
+    const queue = [...running];
+    for (let guard = 0; guard < 100_000; guard++) {
+      for (let i = restored.take(); i !== undefined; i = restored.take()) {
+        note(i);
+        queue.push(i);
+      }
+      const next = queue.shift();
+      if (next === undefined) break;
+      for (const skip of restored.finish(next, outcomeOf(next))) note(skip.index);
+    }
     expect(seen.size).toBe(2000);
-    expect(restored.pendingCount).toBe(0);
+    expect(restored.waitingCount).toBe(0);
   });
 });
