@@ -68,9 +68,9 @@ export function formatPlan(lines: PlanLine[], budgetUsd: number): string {
 }
 
 /**
- * What one generation of an instruction can cost on its primary provider (contract 1): the prompt
+ * What one generation of an instruction can cost on the dearest provider of its chain: the prompt
  * from the instruction's size, its dependencies' files and a retry's feedback, the completion at
- * the `maxTokens` limit, priced with the price table (0 for local providers). The batch reserves
+ * the `maxTokens` limit, priced with the price table (local providers cost 0). The batch reserves
  * three of these per instruction before starting it.
  */
 export function withGenerationEstimates(
@@ -81,10 +81,12 @@ export function withGenerationEstimates(
 ): ManifestEntry[] {
   const byId = new Map(entries.map((e) => [e.id, e]));
   return entries.map((e) => {
-    const first = providerChain(e.provider, available)[0] ?? e.provider;
+    // The dearest provider the chain may fall back to: a local instruction may end up paid.
+    const chain = providerChain(e.provider, available);
     const dependencyFiles = new Set(e.dependencies.flatMap((d) => byId.get(d)?.deliverables ?? []));
     const instruction = Math.ceil(statSync(e.file).size / CHARS_PER_TOKEN);
     const prompt = PROMPT_OVERHEAD_TOKENS + FEEDBACK_TOKENS + instruction + DEPENDENCY_TOKENS_PER_FILE * dependencyFiles.size;
-    return { ...e, generationEstimateUsd: costUsd(first, modelFor(first, c), { prompt, completion: maxTokens }) };
+    const estimates = (chain.length ? chain : [e.provider]).map((p) => costUsd(p, modelFor(p, c), { prompt, completion: maxTokens }));
+    return { ...e, generationEstimateUsd: Math.max(...estimates) };
   });
 }

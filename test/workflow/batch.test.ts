@@ -70,7 +70,7 @@ function entry(id: string, opts: Partial<ManifestEntry> = {}): ManifestEntry {
     provider: 'openai',
     testCommands: [['python', '-m', 'py_compile', `${id.toLowerCase()}.py`]],
     replay: null,
-    generationEstimateUsd: 0,
+    generationEstimateUsd: 0.01, // what a scripted generation costs (behaviour.costUsd default)
     ...opts,
   };
 }
