@@ -5,6 +5,7 @@
 // workflow tasks kept it.
 import type { Client } from '@temporalio/client';
 import proto, { type temporal } from '@temporalio/proto';
+import { CompressionCodec } from '../src/temporal/codec.js';
 
 const CAUSE = proto.temporal.api.enums.v1.WorkflowTaskFailedCause as unknown as Record<number, string>;
 const TIMEOUT_TYPE = proto.temporal.api.enums.v1.TimeoutType as unknown as Record<number, string>;
@@ -233,7 +234,8 @@ export async function diagnoseRuns(client: Client, batchId: string): Promise<Run
     let inputRunning: number | null = null;
     try {
       const payload = evs[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-      const input = payload ? defaultPayloadConverter.fromPayload<{ state?: { runs: number; running: string[] } }>(payload) : undefined;
+      const [plain] = payload ? await new CompressionCodec().decode([payload]) : [];
+      const input = plain ? defaultPayloadConverter.fromPayload<{ state?: { runs: number; running: string[] } }>(plain) : undefined;
       inputRuns = input?.state?.runs ?? 0;
       inputRunning = input?.state?.running.length ?? 0;
     } catch {

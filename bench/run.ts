@@ -27,6 +27,7 @@ import { diagnoseRuns, dist, median, profileChildren, profileParent, type ChildP
 import { ideal, type Ideal } from './ideal.js';
 import { childEnv, descendantsCpuS, machineCpu, repoRoot, startDevServer, startTs, startWorker, stopAll, type ProcStats } from './procs.js';
 import { codeFor, tierSizes, tieredWorkload, writeWorkload, type BenchWorker } from './workload.js';
+import { dataConverter } from '../src/temporal/codec.js';
 
 const TARGET = { makespanRatio: 1.1, fasterThanFixed: 0.25, instantMs: 120_000, instantWorkers: 1000 };
 
@@ -201,7 +202,7 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
   };
   const connection = await Connection.connect({ address: server.address });
   try {
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter });
     run.runs = await diagnoseRuns(client, batchId).catch(() => undefined);
     if (stalled) run.starterWallMs = NaN;
     const over = finished > workers.length ? ' (more results than workers: some ran twice)' : '';

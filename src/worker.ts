@@ -2,6 +2,7 @@
 // `start-batch` runs in-process) or only some, to scale each out on its own:
 //   npm run worker -- --queues llm-openai
 import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { createActivities } from './activities/index.js';
@@ -9,6 +10,7 @@ import { bundleWorkflows } from './temporal/bundle.js';
 import { config as readConfig, configuredProviders, type Config } from './config.js';
 import { installRuntime } from './temporal/runtime.js';
 import { connectWorker } from './temporal/connection.js';
+import { dataConverter } from './temporal/codec.js';
 
 export const LLM_QUEUES = ['llm-openai', 'llm-ollama', 'llm-processor'] as const;
 
@@ -26,7 +28,7 @@ export async function createWorkers(opts: {
   const c = opts.config;
   const queues = opts.queues ?? defaultQueues(c);
   const activities = createActivities(c);
-  const common = { connection: opts.connection, namespace: c.TEMPORAL_NAMESPACE };
+  const common = { connection: opts.connection, namespace: c.TEMPORAL_NAMESPACE, dataConverter, identity: workerIdentity(activities.store) };
   const workers: Promise<Worker>[] = [];
   for (const queue of queues) {
     if (queue === c.TEMPORAL_TASK_QUEUE) {
@@ -75,6 +77,14 @@ export async function createWorkers(opts: {
     }
   }
   return Promise.all(workers);
+}
+
+/**
+ * The default identity (pid@host) and where this process puts claim checks: `start-batch --no-worker`
+ * reads it from the task queues' pollers to tell whether the workers can pass large texts to each other.
+ */
+export function workerIdentity(store: { where: string }): string {
+  return `${process.pid}@${hostname()} blobs=${store.where}`;
 }
 
 /** Runs the workers until the process is told to stop (SIGINT/SIGTERM shut them down gracefully). */

@@ -1,6 +1,5 @@
 // All activities, built once per process from the configuration.
-import path from 'node:path';
-import { ArtifactStore } from './artifacts.js';
+import { createArtifactStore } from './artifacts.js';
 import type { Config } from '../config.js';
 import { createLlmActivities } from './llm/index.js';
 import { manifestActivities } from './manifest-store.js';
@@ -9,9 +8,10 @@ import { workerSteps } from './instruction-steps.js';
 import { createWorkspaceActivities } from './workspace.js';
 
 export function createActivities(config: Config) {
-  const store = new ArtifactStore(path.join(config.stateDir, 'artifacts'));
+  const store = createArtifactStore(config);
   const single = { ...createWorkspaceActivities({ config, store }), ...manifestActivities, ...createReportActivities(store) };
   return {
+    store,
     llm: createLlmActivities({ config, store }),
     // Workers call the four steps; workflows started before the steps were merged, the single ones.
     workspace: { ...single, ...workerSteps(single) },

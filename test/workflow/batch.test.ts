@@ -10,11 +10,17 @@ import path from 'node:path';
 import { manifestActivities, saveManifest } from '../../src/activities/manifest-store.js';
 import { createReportActivities } from '../../src/activities/report.js';
 import { workerSteps } from '../../src/activities/instruction-steps.js';
-import { ArtifactStore } from '../../src/activities/artifacts.js';
+import { ArtifactStore, sha256 } from '../../src/activities/artifacts.js';
 import { bundleWorkflows } from '../../src/temporal/bundle.js';
-import type { BatchInput, BatchOptions, BatchSummary, GenerateRequest, ManifestEntry, Provider, Report, InstructionResult } from '../../src/schemas.js';
+import type { BatchInput, Blob, BatchOptions, BatchSummary, GenerateRequest, ManifestEntry, Provider, Report, InstructionResult } from '../../src/schemas.js';
 import { progressQuery, instructionWorkflowId } from '../../src/workflows/batch/messages.js';
 import { startTestServer } from '../support/temporal.js';
+import { dataConverter } from '../../src/temporal/codec.js';
+
+/** An activity's text passed inline, as the real activities pass small ones. */
+function inlineBlob(text: string): Blob {
+  return { sha256: sha256(text), bytes: Buffer.byteLength(text), inline: text, store: null };
+}
 
 interface Behaviour {
   guides?: number; // the first N answers are guides
@@ -75,7 +81,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     live.delete(req.workerId);
     const n = (generations.get(req.workerId) ?? 0) + 1;
     generations.set(req.workerId, n);
-    return { provider, model: `${provider}-model`, outputRef: `${req.workerId}#${n}`, tokens: { prompt: 10, completion: 20 }, costUsd: b.costUsd ?? 0.01, durationMs: 5, cached: false, savedUsd: 0 };
+    return { provider, model: `${provider}-model`, outputRef: inlineBlob(`${req.workerId}#${n}`), tokens: { prompt: 10, completion: 20 }, costUsd: b.costUsd ?? 0.01, durationMs: 5, cached: false, savedUsd: 0 };
   };
   const options: BatchOptions = {
     workspace: dir,
@@ -94,12 +100,12 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
   const single = {
     preparePrompt: async (req: { workerId: string; feedback: unknown }) => {
       log.push({ activity: 'preparePrompt', workerId: req.workerId, detail: req.feedback });
-      return { promptRef: `prompt-${req.workerId}`, chars: 100 };
+      return { promptRef: inlineBlob(`prompt-${req.workerId}`), chars: 100 };
     },
-    inspectOutput: async (req: { outputRef: string; deliverables: string[] }) => {
-      const [id, n] = req.outputRef.split('#') as [string, string];
+    inspectOutput: async (req: { outputRef: Blob; deliverables: string[] }) => {
+      const [id, n] = (req.outputRef.inline ?? '').split('#') as [string, string];
       const guide = Number(n) <= (behaviour[id]?.guides ?? 0);
-      return { guide, markers: guide ? ['Step 1:'] : [], files: guide ? [] : req.deliverables.map((p) => ({ path: p, ref: req.outputRef })) };
+      return { guide, markers: guide ? ['Step 1:'] : [], files: guide ? [] : req.deliverables.map((p) => ({ path: p, ref: req.outputRef.sha256 })) };
     },
     writeDeliverables: async (req: { files: Array<{ path: string }> }) => ({
       written: req.files.map((f) => ({ path: f.path, sha256: 'b'.repeat(64), bytes: 1, previous: null })),
@@ -109,7 +115,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
       testRuns.set(req.workerId, n);
       const ok = n > (behaviour[req.workerId]?.testFailures ?? 0);
       log.push({ activity: 'runTests', workerId: req.workerId });
-      return { ok, passed: ok ? 1 : 0, failed: ok ? 0 : 1, summary: ok ? '1 passed' : 'AssertionError: 3 != 4', outputRef: `log-${req.workerId}-${n}`, timedOut: false };
+      return { ok, passed: ok ? 1 : 0, failed: ok ? 0 : 1, summary: ok ? '1 passed' : 'AssertionError: 3 != 4', outputRef: inlineBlob(`log-${req.workerId}-${n}`), timedOut: false };
     },
     checkCriteria: async () => ({ ok: true, results: [] }),
     storeRetrospective: async () => ({ stored: 'local' as const }),
@@ -126,10 +132,10 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
   const connection = env.nativeConnection;
   const taskQueue = `wf-${batchId}`;
   const workers = await Promise.all([
-    Worker.create({ connection, taskQueue, workflowBundle: bundle }),
-    Worker.create({ connection, taskQueue: options.workspaceQueue, activities: workspaceActivities }),
-    Worker.create({ connection, taskQueue: 'llm-openai', activities: { generateOpenAI: generate('openai') } }),
-    Worker.create({ connection, taskQueue: 'llm-ollama', activities: { generateOllama: generate('ollama') } }),
+    Worker.create({ connection, dataConverter, taskQueue, workflowBundle: bundle }),
+    Worker.create({ connection, dataConverter, taskQueue: options.workspaceQueue, activities: workspaceActivities }),
+    Worker.create({ connection, dataConverter, taskQueue: 'llm-openai', activities: { generateOpenAI: generate('openai') } }),
+    Worker.create({ connection, dataConverter, taskQueue: 'llm-ollama', activities: { generateOllama: generate('ollama') } }),
   ]);
   const input: BatchInput = { batchId, manifest: await saveManifest(path.join(dir, 'manifests'), manifest), options };
   const handle = await env.client.workflow.start('batchWorkflow', { taskQueue, workflowId: `batch-${batchId}`, args: [input] });
@@ -218,7 +224,7 @@ describe('batch workflow', () => {
     expect(outcomeOf(report, 'WORKER_004')).toBe('failed');
     const feedback = (id: string) => log.filter((l) => l.activity === 'preparePrompt' && l.workerId === id).map((l) => l.detail);
     expect(feedback('WORKER_001')).toEqual([null, { kind: 'guide', markers: ['Step 1:'] }]);
-    expect(feedback('WORKER_003')).toEqual([null, expect.objectContaining({ kind: 'tests', outputRef: 'log-WORKER_003-1' })]);
+    expect(feedback('WORKER_003')).toEqual([null, expect.objectContaining({ kind: 'tests', outputRef: inlineBlob('log-WORKER_003-1') })]);
     expect(feedback('WORKER_002')).toHaveLength(2);
     expect(report.workers.find((w) => w.id === 'WORKER_004')?.tests).toEqual({ passed: 0, failed: 1 });
   });

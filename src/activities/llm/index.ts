@@ -1,5 +1,5 @@
-// The LLM activities: read the prompt by reference, call one provider, store the answer, return
-// a small Generation (the text itself stays out of the workflow history).
+// The LLM activities: read the prompt (a Blob: inline, or a claim check), call one provider, keep
+// the answer and return it as a Blob in a Generation.
 import type { Dispatcher } from 'undici';
 import type OpenAI from 'openai';
 import type { ArtifactStore } from '../artifacts.js';
@@ -60,14 +60,15 @@ export function createLlmActivities(deps: LlmDeps): LlmActivities {
     req: GenerateRequest,
     call: (prompt: string, guard: CallGuard) => Promise<ProviderResult>,
   ): Promise<Generation> {
-    const key = cache.key(provider, model, req.promptRef);
+    const key = cache.key(provider, model, req.promptRef.sha256);
     if (req.cache) {
       const hit = await cache.get(key);
       if (hit && (await store.has(hit.outputRef))) {
-        return { provider, model: hit.model, outputRef: hit.outputRef, tokens: { prompt: 0, completion: 0 }, costUsd: 0, durationMs: 0, cached: true, savedUsd: hit.costUsd };
+        const outputRef = await store.putBlob(await store.get(hit.outputRef));
+        return { provider, model: hit.model, outputRef, tokens: { prompt: 0, completion: 0 }, costUsd: 0, durationMs: 0, cached: true, savedUsd: hit.costUsd };
       }
     }
-    const prompt = await store.get(req.promptRef);
+    const prompt = await store.readBlob(req.promptRef);
     const started = Date.now();
     const guard = guardCall(req.timeoutMs, deps.heartbeatMs);
     let result: ProviderResult;
@@ -80,10 +81,10 @@ export function createLlmActivities(deps: LlmDeps): LlmActivities {
     }
     const durationMs = Date.now() - started;
     checkOutput(provider, result.text);
-    const outputRef = await store.put(result.text);
+    const outputRef = await store.putBlob(result.text);
     const cost = costUsd(provider, result.model, result.tokens);
     recordLlmCall({ provider, model: result.model, durationMs, tokens: result.tokens, costUsd: cost });
-    if (req.cache) await cache.put(key, { outputRef, model: result.model, tokens: result.tokens, costUsd: cost });
+    if (req.cache) await cache.put(key, { outputRef: outputRef.sha256, model: result.model, tokens: result.tokens, costUsd: cost });
     return { provider, model: result.model, outputRef, tokens: result.tokens, costUsd: cost, durationMs, cached: false, savedUsd: 0 };
   }
 

@@ -1,14 +1,13 @@
 // One worker instruction: begin (entry, prompt) → generate (provider chain) → accept (reject a
 // guide, else write the files) → verify (tests, then success criteria) → finish (result,
-// retrospective). A guide or failing tests are regenerated once with feedback. Only references
-// cross the activity boundary: the prompt, the generated code and the test log stay in the
-// artifact store.
+// retrospective). A guide or failing tests are regenerated once with feedback. The prompt, the
+// generated code and the test log cross the activity boundary as Blobs (inline, or a claim check).
 import {
   ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, getExternalWorkflowHandle, isCancellation,
   patched, proxyActivities, setCurrentDetails, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';
 import type { LlmActivities, ManifestActivities, ReportActivities, InstructionStepActivities, WorkspaceActivities } from '../../activities/types.js';
-import type { Feedback, Generation, ManifestEntry, Outcome, Provider, InstructionInput, InstructionResult } from '../../schemas.js';
+import type { Blob, Feedback, Generation, ManifestEntry, Outcome, Provider, InstructionInput, InstructionResult } from '../../schemas.js';
 import { providerChain } from '../../instructions/provider-chain.js';
 import { OUTCOME, PROVIDER } from '../../temporal/search-attributes.js';
 import { promptRequestFor } from './requests.js';
@@ -87,7 +86,7 @@ export async function instructionWorkflow(input: InstructionInput): Promise<Inst
     retry: { maximumAttempts: 2 },
   });
 
-  async function generate(entry: ManifestEntry, promptRef: string): Promise<Generation> {
+  async function generate(entry: ManifestEntry, promptRef: Blob): Promise<Generation> {
     const chain = providerChain(entry.provider, options.providers);
     const failures: string[] = [];
     let allTimeouts = true;
@@ -108,6 +107,8 @@ export async function instructionWorkflow(input: InstructionInput): Promise<Inst
         return await llm[GENERATE[provider]]({ workerId: entry.id, promptRef, timeoutMs: options.llm.timeoutMs, cache: options.cache });
       } catch (err) {
         if (isCancellation(err)) throw err;
+        // The prompt could not be read on that worker: no provider is at fault, so none is tried instead.
+        if (isArtifactMissing(err)) throw err;
         const timedOut = isTimeout(err);
         allTimeouts &&= timedOut;
         failures.push(`${provider}: ${describe(err)}`);
@@ -170,7 +171,7 @@ export async function instructionWorkflow(input: InstructionInput): Promise<Inst
         result.cacheHits += 1;
         result.savedUsd += generation.savedUsd;
       }
-      result.outputRef = generation.outputRef;
+      result.outputRef = generation.outputRef.sha256;
       result.tokens.prompt += generation.tokens.prompt;
       result.tokens.completion += generation.tokens.completion;
       result.costUsd += generation.costUsd;
@@ -198,7 +199,7 @@ export async function instructionWorkflow(input: InstructionInput): Promise<Inst
         deliverables: entry.deliverables,
       });
       result.tests = { passed: run.passed, failed: run.failed };
-      result.testOutputRef = run.outputRef;
+      result.testOutputRef = run.outputRef.sha256;
       if (!run.ok || !criteria) {
         if (testsRetried) return await finish('failed', `tests failed: ${lastLine(run.summary)}`);
         testsRetried = true;
@@ -220,6 +221,11 @@ export async function instructionWorkflow(input: InstructionInput): Promise<Inst
     if (err instanceof ProvidersExhausted) return await finish(err.timedOut ? 'llm_timeout' : 'error', err.message);
     return await finish('error', describe(err));
   }
+}
+
+function isArtifactMissing(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && cause.type === 'ArtifactMissing';
 }
 
 function isTimeout(err: unknown): boolean {
