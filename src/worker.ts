@@ -28,7 +28,7 @@ export async function createWorkers(opts: {
   const c = opts.config;
   const queues = opts.queues ?? defaultQueues(c);
   const activities = createActivities(c);
-  const common = { connection: opts.connection, namespace: c.TEMPORAL_NAMESPACE, dataConverter, identity: workerIdentity(activities.store) };
+  const common = { connection: opts.connection, namespace: c.TEMPORAL_NAMESPACE, dataConverter, identity: workerIdentity(activities.store, c.WINGMAN_BLOB_INLINE_MAX) };
   const workers: Promise<Worker>[] = [];
   for (const queue of queues) {
     if (queue === c.TEMPORAL_TASK_QUEUE) {
@@ -83,8 +83,8 @@ export async function createWorkers(opts: {
  * The default identity (pid@host) and where this process puts claim checks: `start-batch --no-worker`
  * reads it from the task queues' pollers to tell whether the workers can pass large texts to each other.
  */
-export function workerIdentity(store: { where: string }): string {
-  return `${process.pid}@${hostname()} blobs=${store.where}`;
+export function workerIdentity(store: { where: string }, inlineMax: number): string {
+  return `${process.pid}@${hostname()} blobs=${store.where} inline=${inlineMax}`;
 }
 
 /** Runs the workers until the process is told to stop (SIGINT/SIGTERM shut them down gracefully). */

@@ -5,7 +5,7 @@
 // written before the codec still decode, and a payload that would not shrink is left alone.
 import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 
 /** The `encoding` metadata of a compressed payload; its data is the whole original payload, serialized and compressed. */
 export const COMPRESSED_ENCODING = 'binary/brotli-payload';
@@ -13,7 +13,7 @@ export const COMPRESSED_ENCODING = 'binary/brotli-payload';
 export const DEFAULT_MIN_COMPRESS_BYTES = 2 * 1024;
 
 const ENCODING = new TextEncoder().encode(COMPRESSED_ENCODING);
-const ProtoPayload = temporal.api.common.v1.Payload;
+const ProtoPayload = proto.temporal.api.common.v1.Payload;
 
 function isCompressed(p: Payload): boolean {
   const e = p.metadata?.encoding;
