@@ -87,6 +87,11 @@ export function workerIdentity(store: { where: string }, inlineMax: number): str
   return `${process.pid}@${hostname()} blobs=${store.where} inline=${inlineMax}`;
 }
 
+/** `llm` in --queues stands for the LLM queue of every provider configured here (the LLM role of a deployment). */
+export function expandQueues(queues: string[], c: Config): string[] {
+  return [...new Set(queues.flatMap((q) => (q === 'llm' ? configuredProviders(c).map((p) => `llm-${p}`) : [q])))];
+}
+
 /** Runs the workers until the process is told to stop (SIGINT/SIGTERM shut them down gracefully). */
 export async function runWorkers(workers: Worker[]): Promise<void> {
   await Promise.all(workers.map((w) => w.run()));
@@ -96,7 +101,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { queues: { type: 'string' } } });
   const c = readConfig();
   installRuntime(c);
-  const queues = values.queues?.split(',').map((q) => q.trim()).filter(Boolean);
+  const queues = values.queues === undefined ? undefined : expandQueues(values.queues.split(',').map((q) => q.trim()).filter(Boolean), c);
   const connection = await connectWorker(c);
   const workers = await createWorkers({ connection, config: c, queues });
   console.log(`worker polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${c.TEMPORAL_ADDRESS}`);
