@@ -248,3 +248,29 @@ export async function diagnoseRuns(client: Client, batchId: string): Promise<Run
   }
   return out;
 }
+
+export interface HistorySizes {
+  /** Instruction workflows measured (every one of the batch). */
+  workflows: number;
+  /** A worker's history as the server stores it (payloads as encoded by the codec), bytes. */
+  bytes: { median: number; p99: number; max: number };
+  events: { median: number; p99: number; max: number };
+}
+
+const quantiles = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]! : NaN);
+  return { median: q(0.5), p99: q(0.99), max: s.length ? s[s.length - 1]! : NaN };
+};
+
+/** The size of every instruction workflow's history of the batch: what each worker costs the server's store. */
+export async function historySizes(client: Client, batchId: string, workerIds: string[]): Promise<HistorySizes> {
+  const bytes: number[] = [];
+  const events: number[] = [];
+  for (const id of workerIds) {
+    const h = await client.workflow.getHandle(`batch-${batchId}/${id}`).fetchHistory();
+    bytes.push(proto.temporal.api.history.v1.History.encode(h).finish().length);
+    events.push(h.events?.length ?? 0);
+  }
+  return { workflows: bytes.length, bytes: quantiles(bytes), events: quantiles(events) };
+}
