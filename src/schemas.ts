@@ -1,6 +1,6 @@
 // Contracts shared by the starter, the workflows and the activities.
-// Workflow code imports these as types only; everything that crosses a workflow boundary is
-// small (ids, paths, hashes, counts), never whole files or prompts.
+// Workflow code imports these as types only. The batch's inputs and results are small (ids, paths,
+// hashes, counts); prompts, answers and test logs pass between activities as Blobs.
 import { z } from 'zod';
 
 export const Provider = z.enum(['openai', 'ollama', 'processor']);

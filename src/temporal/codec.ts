@@ -15,7 +15,7 @@ export const DEFAULT_MIN_COMPRESS_BYTES = 2 * 1024;
 const ENCODING = new TextEncoder().encode(COMPRESSED_ENCODING);
 const ProtoPayload = proto.temporal.api.common.v1.Payload;
 
-function isCompressed(p: Payload): boolean {
+export function isCompressed(p: Payload): boolean {
   const e = p.metadata?.encoding;
   return !!e && Buffer.from(e).toString() === COMPRESSED_ENCODING;
 }
@@ -42,12 +42,14 @@ export class CompressionCodec implements PayloadCodec {
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((p) => {
-      if (!isCompressed(p)) return p;
-      const raw = brotliDecompressSync(p.data ?? new Uint8Array());
-      return ProtoPayload.decode(raw) as Payload;
-    });
+    return payloads.map(decompressPayload);
   }
+}
+
+/** The payload as it was before the codec compressed it (a payload it did not compress, as it is). */
+export function decompressPayload(p: Payload): Payload {
+  if (!isCompressed(p)) return p;
+  return ProtoPayload.decode(brotliDecompressSync(p.data ?? new Uint8Array())) as Payload;
 }
 
 /** The data converter of every Client, Worker and replay of this project: default JSON payloads, compressed when large. */

@@ -9,7 +9,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Payload } from '@temporalio/common';
 import type { Report } from '../../src/schemas.js';
+import { COMPRESSED_ENCODING, CompressionCodec } from '../../src/temporal/codec.js';
 import { cliEnv, runCli, type CliResult } from '../support/cli.js';
 import { writeInstructions, type InstructionSpec } from '../support/instructions.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
@@ -158,6 +160,30 @@ describe('two machines that share nothing but Temporal end a batch as one machin
     expect(prompts).toHaveLength(2);
     expect(prompts[1]).toContain('Your previous code failed its tests');
     expect(prompts[1]).toContain('the answer is 42');
+  });
+
+  test('the batch\'s own history carries no prompt, answer or test log; the workers\' histories carry them compressed', async () => {
+    const texts = async (workflowId: string) => {
+      const history = await server.client.workflow.getHandle(workflowId).fetchHistory();
+      const payloads: Payload[] = [];
+      const walk = (x: unknown): void => {
+        if (!x || typeof x !== 'object' || x instanceof Uint8Array) return;
+        if ('data' in x && (x as Payload).data instanceof Uint8Array && 'metadata' in x) payloads.push(x as Payload);
+        else for (const v of Object.values(x)) walk(v);
+      };
+      walk(history);
+      const decoded = await new CompressionCodec().decode(payloads);
+      return { raw: payloads, text: decoded.map((p) => Buffer.from(p.data ?? []).toString('utf8')).join('\n') };
+    };
+    const batch = await texts(`batch-${two.report!.batchId}`);
+    expect(batch.text).toContain('WORKER_925');
+    expect(batch.text).not.toContain('# Output format (strict)');
+    expect(batch.text).not.toContain('the answer is 42');
+    const worker = await texts(`batch-${two.report!.batchId}/WORKER_925`);
+    expect(worker.text).toContain('# Output format (strict)');
+    expect(worker.text).toContain('the answer is 42');
+    const compressed = worker.raw.filter((p) => Buffer.from(p.metadata?.encoding ?? []).toString() === COMPRESSED_ENCODING);
+    expect(compressed.length).toBeGreaterThan(0);
   });
 
   test('the files are written on the workspace host only; prompts and answers never went through a shared directory', () => {
