@@ -61,7 +61,8 @@ export class ArtifactStore {
   async putBlob(text: string): Promise<Blob> {
     const bytes = Buffer.byteLength(text, 'utf8');
     const ref = await this.put(text);
-    if (bytes <= (this.opts.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES)) return { sha256: ref, bytes, inline: text, store: null };
+    if (bytes <= (this.opts.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES))
+      return { sha256: ref, bytes, inline: text, store: null };
     if (!this.opts.s3) return { sha256: ref, bytes, inline: null, store: 'local' };
     await this.opts.s3.put(keyFor(ref), text);
     return { sha256: ref, bytes, inline: null, store: 's3' };
@@ -81,7 +82,10 @@ export class ArtifactStore {
     const text = s3 ? await s3.get(keyFor(blob.sha256)) : null;
     if (text === null) throw this.missing(blob);
     if (sha256(text) !== blob.sha256) {
-      throw ApplicationFailure.nonRetryable(`artifact ${blob.sha256.slice(0, 12)}… in ${this.where} does not match its sha256`, ARTIFACT_MISSING);
+      throw ApplicationFailure.nonRetryable(
+        `artifact ${blob.sha256.slice(0, 12)}… in ${this.where} does not match its sha256`,
+        ARTIFACT_MISSING,
+      );
     }
     await this.put(text);
     return text;
@@ -112,7 +116,8 @@ export function claimCheck(ref: string): Blob {
 export function createArtifactStore(c: Config): ArtifactStore {
   const endpoint = c.WINGMAN_BLOB_S3_ENDPOINT;
   const bucket = c.WINGMAN_BLOB_S3_BUCKET;
-  if (!endpoint !== !bucket) throw new Error('WINGMAN_BLOB_S3_ENDPOINT and WINGMAN_BLOB_S3_BUCKET go together: set both or neither');
+  if (!endpoint !== !bucket)
+    throw new Error('WINGMAN_BLOB_S3_ENDPOINT and WINGMAN_BLOB_S3_BUCKET go together: set both or neither');
   if (endpoint && (!c.AWS_ACCESS_KEY_ID || !c.AWS_SECRET_ACCESS_KEY)) {
     throw new Error('the S3 blob store needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY');
   }

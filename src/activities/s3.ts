@@ -17,7 +17,10 @@ const hmac = (key: string | Buffer, data: string) => createHmac('sha256', key).u
 
 /** `20130524T000000Z` */
 export function amzDate(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}/, '');
 }
 
 /** RFC 3986 encoding of each path segment, as SigV4's canonical URI wants it. */
@@ -96,12 +99,21 @@ export class S3Bucket {
       payloadSha256: hex(body ?? ''),
       now: new Date(),
     });
-    return fetch(url, { method, headers, body: body ? new Uint8Array(body) : undefined, signal: AbortSignal.timeout(60_000) });
+    return fetch(url, {
+      method,
+      headers,
+      body: body ? new Uint8Array(body) : undefined,
+      signal: AbortSignal.timeout(60_000),
+    });
   }
 
   async put(key: string, text: string): Promise<void> {
     const res = await this.send('PUT', key, Buffer.from(text, 'utf8'));
-    if (!res.ok) throw new S3Error(`PUT ${this.address}/${key}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`, res.status);
+    if (!res.ok)
+      throw new S3Error(
+        `PUT ${this.address}/${key}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`,
+        res.status,
+      );
     await res.arrayBuffer();
   }
 
@@ -112,7 +124,11 @@ export class S3Bucket {
       await res.arrayBuffer();
       return null;
     }
-    if (!res.ok) throw new S3Error(`GET ${this.address}/${key}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`, res.status);
+    if (!res.ok)
+      throw new S3Error(
+        `GET ${this.address}/${key}: HTTP ${res.status} ${(await res.text()).slice(0, 200)}`,
+        res.status,
+      );
     return res.text();
   }
 }

@@ -36,7 +36,11 @@ export interface StoreVerdict {
 }
 
 /** Compares the stores of the workspace queue's pollers with those of the LLM queues the batch uses. */
-export function judgeStores(workspace: Poller[], llm: Poller[], instructions: Array<{ id: string; bytes: number }>): StoreVerdict {
+export function judgeStores(
+  workspace: Poller[],
+  llm: Poller[],
+  instructions: Array<{ id: string; bytes: number }>,
+): StoreVerdict {
   const wsStores = new Set(workspace.map((p) => p.store).filter((s): s is string => s !== null));
   const apart = llm.filter((p) => p.store !== null && (wsStores.size !== 1 || !wsStores.has(p.store)));
   if (wsStores.size === 0 || apart.length === 0) return { refuse: null, warn: null };
@@ -54,7 +58,10 @@ export function judgeStores(workspace: Poller[], llm: Poller[], instructions: Ar
       warn: null,
     };
   }
-  return { refuse: null, warn: `workers do not share a blob store (${where}): texts over ${limit ?? 'the inline limit'} bytes will fail as ArtifactMissing; set WINGMAN_BLOB_S3_* on every worker to allow them` };
+  return {
+    refuse: null,
+    warn: `workers do not share a blob store (${where}): texts over ${limit ?? 'the inline limit'} bytes will fail as ArtifactMissing; set WINGMAN_BLOB_S3_* on every worker to allow them`,
+  };
 }
 
 export async function checkBlobStores(
@@ -63,6 +70,8 @@ export async function checkBlobStores(
 ): Promise<StoreVerdict> {
   const workspace = await activityPollers(client, opts.namespace, opts.workspaceQueue);
   const llm = (await Promise.all(opts.llmQueues.map((q) => activityPollers(client, opts.namespace, q)))).flat();
-  const instructions = await Promise.all(opts.manifest.map(async (e) => ({ id: e.id, bytes: (await readFile(e.file)).length })));
+  const instructions = await Promise.all(
+    opts.manifest.map(async (e) => ({ id: e.id, bytes: (await readFile(e.file)).length })),
+  );
   return judgeStores(workspace, llm, instructions);
 }

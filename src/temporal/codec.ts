@@ -34,7 +34,11 @@ export class CompressionCodec implements PayloadCodec {
       if (isCompressed(p) || sizeOf(p) < this.minBytes) return p;
       const raw = ProtoPayload.encode(p).finish();
       const data = brotliCompressSync(raw, {
-        params: { [constants.BROTLI_PARAM_QUALITY]: 5, [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT, [constants.BROTLI_PARAM_SIZE_HINT]: raw.length },
+        params: {
+          [constants.BROTLI_PARAM_QUALITY]: 5,
+          [constants.BROTLI_PARAM_MODE]: constants.BROTLI_MODE_TEXT,
+          [constants.BROTLI_PARAM_SIZE_HINT]: raw.length,
+        },
       });
       if (data.length >= raw.length) return p;
       return { metadata: { encoding: ENCODING }, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };

@@ -56,13 +56,33 @@ function machineEnv(scenario: string, stateDir: string, extra: Record<string, st
   const queues = { TEMPORAL_TASK_QUEUE: `wingman-${scenario}`, WINGMAN_WORKSPACE_QUEUE: `workspace-${scenario}` };
   return cliEnv({ TEMPORAL_ADDRESS: server.address, WINGMAN_STATE_DIR: stateDir, ...queues, ...POLICY, ...extra });
 }
-const openai = () => ({ OPENAI_API_KEY: 'sk-test-two-machines', OPENAI_BASE_URL: llm.openaiBaseUrl, OPENAI_MODEL: 'gpt-4o-mini' });
+const openai = () => ({
+  OPENAI_API_KEY: 'sk-test-two-machines',
+  OPENAI_BASE_URL: llm.openaiBaseUrl,
+  OPENAI_MODEL: 'gpt-4o-mini',
+});
 
 async function startBatch(d: Dirs, batchId: string, env: Record<string, string>, extraArgs: string[] = []) {
-  const r = await runCli('starter', ['--workers', d.workers, '--workspace', d.workspace, '--python-root', 'wingman', '--batch-id', batchId, '--min-sample', '100', ...extraArgs], {
-    cwd: d.root,
-    env,
-  });
+  const r = await runCli(
+    'starter',
+    [
+      '--workers',
+      d.workers,
+      '--workspace',
+      d.workspace,
+      '--python-root',
+      'wingman',
+      '--batch-id',
+      batchId,
+      '--min-sample',
+      '100',
+      ...extraArgs,
+    ],
+    {
+      cwd: d.root,
+      env,
+    },
+  );
   const file = path.join(d.root, 'results', batchId, 'report.json');
   return { r, report: existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Report) : undefined };
 }
@@ -77,7 +97,12 @@ const out = (r: CliResult) => `${r.stdout}\n${r.stderr}`.slice(-5000);
 const code = (id: string) => `def value() -> str:\n    return ${JSON.stringify(id)}\n`;
 /** Outcome, provider, attempts and tests of each worker: what must not depend on where the workers run. */
 const outcomes = (report: Report) =>
-  Object.fromEntries(report.workers.map((w) => [w.id, { outcome: w.outcome, provider: w.provider, attempts: w.attempts, tests: w.tests, files: w.files }]));
+  Object.fromEntries(
+    report.workers.map((w) => [
+      w.id,
+      { outcome: w.outcome, provider: w.provider, attempts: w.attempts, tests: w.tests, files: w.files },
+    ]),
+  );
 
 describe('two machines that share nothing but Temporal end a batch as one machine does', () => {
   // 6 workers: a chain of dependencies, a 500 and a 429 retried, tests that fail twice (the second
@@ -127,9 +152,22 @@ describe('two machines that share nothing but Temporal end a batch as one machin
     // Two machines: the workspace host has no OpenAI settings, the LLM host no workspace.
     writeInstructions(d2.workers, specs(920));
     script(920);
-    workspaceHost = await startWorker('wingman-two,workspace-two', machineEnv('two', path.join(d2.root, 'state-workspace-host')), d2.root);
-    llmHost = await startWorker('llm-openai', machineEnv('two', path.join(d2.root, 'state-llm-host'), openai()), d2.root);
-    two = await startBatch(d2, `two-${Date.now()}`, machineEnv('two', path.join(d2.root, 'state-workspace-host'), openai()), ['--no-worker']);
+    workspaceHost = await startWorker(
+      'wingman-two,workspace-two',
+      machineEnv('two', path.join(d2.root, 'state-workspace-host')),
+      d2.root,
+    );
+    llmHost = await startWorker(
+      'llm-openai',
+      machineEnv('two', path.join(d2.root, 'state-llm-host'), openai()),
+      d2.root,
+    );
+    two = await startBatch(
+      d2,
+      `two-${Date.now()}`,
+      machineEnv('two', path.join(d2.root, 'state-workspace-host'), openai()),
+      ['--no-worker'],
+    );
     expect({ code: two.r.exitCode, report: !!two.report, out: out(two.r) }).toMatchObject({ code: 1, report: true });
   }, 600_000);
 
@@ -141,7 +179,10 @@ describe('two machines that share nothing but Temporal end a batch as one machin
   test('the same outcomes, providers, attempts and test counts per worker', () => {
     const renumber = (o: ReturnType<typeof outcomes>) =>
       Object.fromEntries(
-        Object.entries(o).map(([id, v]) => [Number(id.slice(7)) % 20, { ...v, files: v.files.map((f) => f.replace(/\d+/g, 'N')) }]),
+        Object.entries(o).map(([id, v]) => [
+          Number(id.slice(7)) % 20,
+          { ...v, files: v.files.map((f) => f.replace(/\d+/g, 'N')) },
+        ]),
       );
     expect(renumber(outcomes(two.report!))).toEqual(renumber(outcomes(one.report!)));
     expect(two.report!.counts).toEqual(one.report!.counts);
@@ -151,7 +192,9 @@ describe('two machines that share nothing but Temporal end a batch as one machin
   test('the 500s and the 429 were retried on OpenAI, on the LLM host', () => {
     expect(llm.callsFor('WORKER_922').map((c) => c.status)).toEqual([500, 200]);
     expect(llm.callsFor('WORKER_924').map((c) => c.status)).toEqual([429, 500, 200]);
-    expect(llm.calls.filter((c) => c.workerId?.startsWith('WORKER_92')).every((c) => c.provider === 'openai')).toBe(true);
+    expect(llm.calls.filter((c) => c.workerId?.startsWith('WORKER_92')).every((c) => c.provider === 'openai')).toBe(
+      true,
+    );
     expect(llmHost.output()).not.toMatch(/ENOENT|ArtifactMissing/);
   });
 
@@ -162,7 +205,7 @@ describe('two machines that share nothing but Temporal end a batch as one machin
     expect(prompts[1]).toContain('the answer is 42');
   });
 
-  test('the batch\'s own history carries no prompt, answer or test log; the workers\' histories carry them compressed', async () => {
+  test("the batch's own history carries no prompt, answer or test log; the workers' histories carry them compressed", async () => {
     const texts = async (workflowId: string) => {
       const history = await server.client.workflow.getHandle(workflowId).fetchHistory();
       const payloads: Payload[] = [];
@@ -182,7 +225,9 @@ describe('two machines that share nothing but Temporal end a batch as one machin
     const worker = await texts(`batch-${two.report!.batchId}/WORKER_925`);
     expect(worker.text).toContain('# Output format (strict)');
     expect(worker.text).toContain('the answer is 42');
-    const compressed = worker.raw.filter((p) => Buffer.from(p.metadata?.encoding ?? []).toString() === COMPRESSED_ENCODING);
+    const compressed = worker.raw.filter(
+      (p) => Buffer.from(p.metadata?.encoding ?? []).toString() === COMPRESSED_ENCODING,
+    );
     expect(compressed.length).toBeGreaterThan(0);
   });
 
@@ -212,8 +257,16 @@ describe('a claim check the other machine cannot read', () => {
   beforeAll(async () => {
     // The workspace host also serves Ollama, so a fallback would find a provider that can read the prompt.
     const ollama = { OLLAMA_HOST: llm.url };
-    workspaceHost = await startWorker('wingman-missing,workspace-missing,llm-ollama', machineEnv('missing', path.join(d.root, 'state-a'), { ...ollama, WINGMAN_BLOB_INLINE_MAX: LIMIT }), d.root);
-    llmHost = await startWorker('llm-openai', machineEnv('missing', path.join(d.root, 'state-b'), { ...openai(), WINGMAN_BLOB_INLINE_MAX: LIMIT }), d.root);
+    workspaceHost = await startWorker(
+      'wingman-missing,workspace-missing,llm-ollama',
+      machineEnv('missing', path.join(d.root, 'state-a'), { ...ollama, WINGMAN_BLOB_INLINE_MAX: LIMIT }),
+      d.root,
+    );
+    llmHost = await startWorker(
+      'llm-openai',
+      machineEnv('missing', path.join(d.root, 'state-b'), { ...openai(), WINGMAN_BLOB_INLINE_MAX: LIMIT }),
+      d.root,
+    );
   }, 300_000);
   afterAll(async () => {
     await workspaceHost?.killGroup('SIGINT');
@@ -229,18 +282,26 @@ describe('a claim check the other machine cannot read', () => {
     expect(r.stderr).toMatch(/warning: workers do not share a blob store/);
     const w = report!.workers.find((x) => x.id === 'WORKER_941')!;
     expect(w).toMatchObject({ outcome: 'error', provider: null, attempts: 1, costUsd: 0, files: [] });
-    expect(w.error).toMatch(/^artifact [0-9a-f]{12}… not found on this worker \(local:[^)]*state-b\/artifacts\): state directories are not shared; configure WINGMAN_BLOB_S3_ENDPOINT/);
+    expect(w.error).toMatch(
+      /^artifact [0-9a-f]{12}… not found on this worker \(local:[^)]*state-b\/artifacts\): state directories are not shared; configure WINGMAN_BLOB_S3_ENDPOINT/,
+    );
     // Neither OpenAI (the prompt never reached it) nor Ollama (no fallback) was called.
     expect(llm.callsFor('WORKER_941')).toEqual([]);
   }, 300_000);
 
   test('start-batch refuses at start when an instruction is itself over the inline limit', async () => {
-    const padded: InstructionSpec = { id: 'WORKER_942', files: ['wingman/two/w942.py'], criteria: Array.from({ length: 40 }, (_, i) => `Criterion ${i}: the module stays importable`) };
+    const padded: InstructionSpec = {
+      id: 'WORKER_942',
+      files: ['wingman/two/w942.py'],
+      criteria: Array.from({ length: 40 }, (_, i) => `Criterion ${i}: the module stays importable`),
+    };
     writeInstructions(d.workers, [padded]);
     const env = machineEnv('missing', path.join(d.root, 'state-a'), openai());
     const { r, report } = await startBatch(d, `refused-${Date.now()}`, env, ['--no-worker', '--only', 'WORKER_942']);
     expect({ code: r.exitCode, out: out(r) }).toMatchObject({ code: 3 });
-    expect(r.stderr).toMatch(/refused, nothing was started: the workers do not share a blob store \(llm-openai workers put claim checks in local:/);
+    expect(r.stderr).toMatch(
+      /refused, nothing was started: the workers do not share a blob store \(llm-openai workers put claim checks in local:/,
+    );
     expect(r.stderr).toMatch(/WORKER_942 is larger than their inline limit \(1500 bytes\)/);
     expect(report).toBeUndefined();
     expect(llm.callsFor('WORKER_942')).toEqual([]);

@@ -7,7 +7,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ARTIFACT_MISSING, ArtifactStore, claimCheck, createArtifactStore, sha256 } from '../../../src/activities/artifacts.js';
+import {
+  ARTIFACT_MISSING,
+  ArtifactStore,
+  claimCheck,
+  createArtifactStore,
+  sha256,
+} from '../../../src/activities/artifacts.js';
 import { S3Bucket, signRequest } from '../../../src/activities/s3.js';
 import { readConfig } from '../../../src/config.js';
 
@@ -48,7 +54,11 @@ test('a bare sha256 (workflows started before Blobs) is read from the local stor
 
 test('Signature V4 matches the example of the S3 documentation (GET Object with a Range)', () => {
   const headers = signRequest(
-    { region: 'us-east-1', accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' },
+    {
+      region: 'us-east-1',
+      accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+      secretAccessKey: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+    },
     {
       method: 'GET',
       url: new URL('https://examplebucket.s3.amazonaws.com/test.txt'),
@@ -73,7 +83,11 @@ beforeAll(async () => {
   s3 = createServer((req, res) => {
     const auth = req.headers.authorization ?? '';
     seen.push(`${req.method} ${req.url}`);
-    if (!auth.startsWith('AWS4-HMAC-SHA256 Credential=test-key/') || !auth.includes('/eu-test-1/s3/aws4_request') || !req.headers['x-amz-content-sha256']) {
+    if (
+      !auth.startsWith('AWS4-HMAC-SHA256 Credential=test-key/') ||
+      !auth.includes('/eu-test-1/s3/aws4_request') ||
+      !req.headers['x-amz-content-sha256']
+    ) {
       res.writeHead(403).end('<Error><Code>AccessDenied</Code></Error>');
       return;
     }
@@ -115,16 +129,26 @@ test('with a shared bucket, a claim check put on one host is read on another', a
   expect(await llmHost.has(blob.sha256)).toBe(true); // kept: a retry does not download it again
 
   const gone = createArtifactStore(readConfig(s3Env('gone')));
-  const err = (await gone.readBlob({ ...blob, sha256: sha256('never put') }).catch((e: unknown) => e)) as ApplicationFailure;
+  const err = (await gone
+    .readBlob({ ...blob, sha256: sha256('never put') })
+    .catch((e: unknown) => e)) as ApplicationFailure;
   expect(err.type).toBe(ARTIFACT_MISSING);
   expect(err.message).toContain('the bucket does not hold it either');
 });
 
 test('a wrong key is an error of the store, not a missing artifact', async () => {
-  const bucket = new S3Bucket({ endpoint, bucket: 'b', region: 'eu-test-1', accessKeyId: 'other', secretAccessKey: 's' });
+  const bucket = new S3Bucket({
+    endpoint,
+    bucket: 'b',
+    region: 'eu-test-1',
+    accessKeyId: 'other',
+    secretAccessKey: 's',
+  });
   await expect(bucket.put('k', 'v')).rejects.toThrow(/HTTP 403/);
 });
 
 test('half an S3 configuration is refused', () => {
-  expect(() => createArtifactStore(readConfig({ WINGMAN_STATE_DIR: dir, WINGMAN_BLOB_S3_BUCKET: 'b' }))).toThrow(/go together/);
+  expect(() => createArtifactStore(readConfig({ WINGMAN_STATE_DIR: dir, WINGMAN_BLOB_S3_BUCKET: 'b' }))).toThrow(
+    /go together/,
+  );
 });

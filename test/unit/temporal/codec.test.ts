@@ -12,7 +12,9 @@ const encodingOf = (p: Payload) => Buffer.from(p.metadata?.encoding ?? new Uint8
 function promptLike(): string {
   const lines: string[] = [];
   for (let i = 0; lines.join('\n').length < 30_000; i++) {
-    lines.push(`- \`wingman/core/module_${i}.py\` — other code imports it as \`from core.module_${i} import Handler${i}\``);
+    lines.push(
+      `- \`wingman/core/module_${i}.py\` — other code imports it as \`from core.module_${i} import Handler${i}\``,
+    );
     lines.push(`def handle_${i}(request: dict[str, int]) -> int:\n    return sum(v * ${i} for v in request.values())`);
   }
   return lines.join('\n');
@@ -30,7 +32,12 @@ test('a 30 KB prompt costs a few KB and decodes to the same payload', async () =
 });
 
 test('small payloads stay plain, readable in the Web UI', async () => {
-  const small = defaultPayloadConverter.toPayload({ id: 'WORKER_013', outcome: 'passed', costUsd: 0.0123, tokens: { prompt: 900, completion: 400 } });
+  const small = defaultPayloadConverter.toPayload({
+    id: 'WORKER_013',
+    outcome: 'passed',
+    costUsd: 0.0123,
+    tokens: { prompt: 900, completion: 400 },
+  });
   const [encoded] = await codec.encode([small]);
   expect(encoded).toBe(small);
   expect(encodingOf(encoded!)).toBe('json/plain');
