@@ -102,6 +102,7 @@ async function main(): Promise<void> {
   const c = readConfig();
   installRuntime(c);
   const queues = values.queues === undefined ? undefined : expandQueues(values.queues.split(',').map((q) => q.trim()).filter(Boolean), c);
+  if (queues?.length === 0) throw new Error(`--queues ${values.queues}: no queue to serve (for \`llm\`, configure a provider: OPENAI_API_KEY, OLLAMA_HOST or INTEL_LLM_PROCESSOR)`);
   const connection = await connectWorker(c);
   const workers = await createWorkers({ connection, config: c, queues });
   console.log(`worker polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${c.TEMPORAL_ADDRESS}`);
