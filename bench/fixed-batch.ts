@@ -128,7 +128,7 @@ async function main(): Promise<void> {
       const result = {
         id, name: entry.name, outcome, provider: gen.provider, model: gen.model, attempts: 1, files, tests, tokens: gen.tokens, costUsd: gen.costUsd,
         startedAt: new Date(t.startMs).toISOString(), finishedAt: new Date(t.endMs).toISOString(), durationMs: t.endMs - t.startMs, error: null,
-        lastStep: `ended ${outcome}`, cacheHits: 0, savedUsd: 0, outputRef: gen.outputRef, instructionSha256: entry.sha256, testOutputRef: null,
+        lastStep: `ended ${outcome}`, cacheHits: 0, savedUsd: 0, outputRef: gen.outputRef.sha256, instructionSha256: entry.sha256, testOutputRef: null,
       };
       await timed('recordResult', () => ws.recordResult({ reportPath, result: result as Parameters<typeof ws.recordResult>[0]['result'] }));
       t.outcome = outcome;

@@ -5,6 +5,7 @@
 // workflow tasks kept it.
 import type { Client } from '@temporalio/client';
 import proto, { type temporal } from '@temporalio/proto';
+import { CompressionCodec } from '../src/temporal/codec.js';
 
 const CAUSE = proto.temporal.api.enums.v1.WorkflowTaskFailedCause as unknown as Record<number, string>;
 const TIMEOUT_TYPE = proto.temporal.api.enums.v1.TimeoutType as unknown as Record<number, string>;
@@ -233,7 +234,8 @@ export async function diagnoseRuns(client: Client, batchId: string): Promise<Run
     let inputRunning: number | null = null;
     try {
       const payload = evs[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-      const input = payload ? defaultPayloadConverter.fromPayload<{ state?: { runs: number; running: string[] } }>(payload) : undefined;
+      const [plain] = payload ? await new CompressionCodec().decode([payload]) : [];
+      const input = plain ? defaultPayloadConverter.fromPayload<{ state?: { runs: number; running: string[] } }>(plain) : undefined;
       inputRuns = input?.state?.runs ?? 0;
       inputRunning = input?.state?.running.length ?? 0;
     } catch {
@@ -245,4 +247,30 @@ export async function diagnoseRuns(client: Client, batchId: string): Promise<Run
     });
   }
   return out;
+}
+
+export interface HistorySizes {
+  /** Instruction workflows measured (every one of the batch). */
+  workflows: number;
+  /** A worker's history as the server stores it (payloads as encoded by the codec), bytes. */
+  bytes: { median: number; p99: number; max: number };
+  events: { median: number; p99: number; max: number };
+}
+
+const quantiles = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]! : NaN);
+  return { median: q(0.5), p99: q(0.99), max: s.length ? s[s.length - 1]! : NaN };
+};
+
+/** The size of every instruction workflow's history of the batch: what each worker costs the server's store. */
+export async function historySizes(client: Client, batchId: string, workerIds: string[]): Promise<HistorySizes> {
+  const bytes: number[] = [];
+  const events: number[] = [];
+  for (const id of workerIds) {
+    const h = await client.workflow.getHandle(`batch-${batchId}/${id}`).fetchHistory();
+    bytes.push(proto.temporal.api.history.v1.History.encode(h).finish().length);
+    events.push(h.events?.length ?? 0);
+  }
+  return { workflows: bytes.length, bytes: quantiles(bytes), events: quantiles(events) };
 }

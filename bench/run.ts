@@ -27,10 +27,12 @@ import { startLlmStandIn, type LlmStandIn } from '../test/support/llm-standin.js
 import { summarizeCpuProfile, type CpuSummary } from './cpuprofile.js';
 import { STEPS, type FixedBatchResult } from './fixed-batch.js';
 import { diagnoseRuns, dist, median, profileChildren, profileParent, type ChildProfile, type ParentProfile, type RunDiagnosis } from './history.js';
+import { historySizes, type HistorySizes } from './history.js';
 import { ideal, type Ideal } from './ideal.js';
 import { childEnv, descendantsCpuS, machineCpu, repoRoot, startDevServer, startTs, startWorker, stopAll, type ProcStats } from './procs.js';
 import { codeFor, tierSizes, tieredWorkload, writeWorkload, type BenchWorker } from './workload.js';
 import { lessonsAnswer, lessonsWorkload, writeLessonsWorkload, type LessonWorker } from './lessons.js';
+import { dataConverter } from '../src/temporal/codec.js';
 
 const TARGET = { makespanRatio: 1.1, fasterThanFixed: 0.25, instantMs: 120_000, instantWorkers: 1000 };
 
@@ -129,6 +131,8 @@ interface TemporalRun {
   workspaceCpuProfile?: CpuSummary;
   /** The runs of the batch workflow (continue-as-new), with what each inherited and left behind. */
   runs?: RunDiagnosis[];
+  /** Size of every instruction workflow's history. */
+  historySizes?: HistorySizes;
   error?: string;
 }
 
@@ -228,7 +232,7 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
   };
   const connection = await Connection.connect({ address: server.address });
   try {
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter });
     run.runs = await diagnoseRuns(client, batchId).catch(() => undefined);
     if (stalled) run.starterWallMs = NaN;
     const over = finished > workers.length ? ' (more results than workers: some ran twice)' : '';
@@ -249,6 +253,7 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
     log(`${name}: makespan ${(run.makespanMs / 1000).toFixed(1)} s, start-batch ${(starterWallMs / 1000).toFixed(1)} s, ${run.runs?.length ?? '?'} batch run(s); profiling the histories`);
     run.children = await profileChildren(client, batchId, workers.map((x) => x.id), opts.profileSample);
     run.parent = await profileParent(client, batchId);
+    run.historySizes = await historySizes(client, batchId, workers.map((x) => x.id));
   } catch (err) {
     run.error = (err as Error).message;
     log(`${name}: ${run.error}`);
@@ -506,6 +511,14 @@ async function main(): Promise<void> {
     rows.push(['  machine busy during the batch (all processes, anyone\'s)', `${Math.round(m.machineUtilization! * 100)}%`, `${Math.round(m.machineCpuSPerWorker! * 1000)} ms CPU per worker`]);
     rows.push(['  peak RSS worker / dev server', `${mb(m.workerPeakRssMb)} / ${mb(m.serverPeakRssMb)}`]);
     const runs = throughput.runs as TemporalRun[];
+    const sized = runs.map((r) => r.historySizes).filter((h): h is HistorySizes => !!h);
+    if (sized.length > 0) {
+      const med = (f: (h: HistorySizes) => number) => Math.round(median(sized.map(f)));
+      rows.push([
+        '  history per worker: bytes / events (median; p99)',
+        `${(med((h) => h.bytes.median) / 1024).toFixed(1)} KB / ${med((h) => h.events.median)}; ${(med((h) => h.bytes.p99) / 1024).toFixed(1)} KB / ${med((h) => h.events.p99)}`,
+      ]);
+    }
     const once = runs.filter((r) => r.countedOnce).length;
     rows.push(['  report counts every worker exactly once', `${once} of ${runs.length} run${runs.length > 1 ? 's' : ''}`, 'all', verdict(once === runs.length)]);
     if (m.split) {

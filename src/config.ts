@@ -63,6 +63,15 @@ const Env = z.object({
   WINGMAN_PYTHON: z.string().min(1).default('python3'),
   /** A worker's first prompt carries lessons from earlier workers' retrospectives (off: it does not). */
   WINGMAN_LESSONS: z.enum(['on', 'off']).default('on'),
+  /** Texts passed between activities above this size (bytes) go by claim check instead of inline. */
+  WINGMAN_BLOB_INLINE_MAX: z.coerce.number().int().nonnegative().default(256 * 1024),
+  /** A shared S3-compatible bucket for claim checks; without it they stay in this host's WINGMAN_STATE_DIR. */
+  WINGMAN_BLOB_S3_ENDPOINT: optionalUrl,
+  WINGMAN_BLOB_S3_BUCKET: z.string().min(1).optional(),
+  WINGMAN_BLOB_S3_REGION: z.string().min(1).default('us-east-1'),
+  AWS_ACCESS_KEY_ID: z.string().min(1).optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+  AWS_SESSION_TOKEN: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof Env> & {

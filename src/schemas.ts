@@ -1,6 +1,6 @@
 // Contracts shared by the starter, the workflows and the activities.
-// Workflow code imports these as types only; everything that crosses a workflow boundary is
-// small (ids, paths, hashes, counts), never whole files or prompts.
+// Workflow code imports these as types only. The batch's inputs and results are small (ids, paths,
+// hashes, counts); prompts, answers and test logs pass between activities as Blobs.
 import { z } from 'zod';
 
 export const Provider = z.enum(['openai', 'ollama', 'processor']);
@@ -12,6 +12,20 @@ export const OUTCOMES = Outcome.options;
 
 export const Tokens = z.object({ prompt: z.number().int().nonnegative(), completion: z.number().int().nonnegative() });
 export type Tokens = z.infer<typeof Tokens>;
+
+/**
+ * A text passed between activities (a prompt, an LLM answer, a test log). Small ones travel inline,
+ * in the payload (the payload codec compresses it); larger ones by claim check: `sha256` names it in
+ * the blob store, `store` says which (this host's directory, or the shared S3-compatible bucket).
+ */
+export const Blob = z.object({
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** UTF-8 size of the text; null when not known (an answer named by an earlier batch's report). */
+  bytes: z.number().int().nonnegative().nullable(),
+  inline: z.string().nullable(),
+  store: z.enum(['local', 's3']).nullable(),
+});
+export type Blob = z.infer<typeof Blob>;
 
 /** One instruction as the batch knows it: enough to schedule it and to find it again. */
 export const ManifestEntry = z.object({
@@ -30,8 +44,8 @@ export const ManifestEntry = z.object({
   /** TEST_PROCESS commands, each already split into argv and checked against the allowed runners. */
   testCommands: z.array(z.array(z.string()).min(1)),
   /** `--replay-from`: the code an earlier batch generated for this worker, used instead of a first LLM call. */
-  replay: z.object({ outputRef: z.string(), provider: z.enum(['openai', 'ollama', 'processor']), model: z.string(), savedUsd: z.number() }).nullable().default(null),
-  /** The planner's estimate of one generation on its primary provider (0 for local ones): budget is reserved by it. */
+  replay: z.object({ outputRef: Blob, provider: z.enum(['openai', 'ollama', 'processor']), model: z.string(), savedUsd: z.number() }).nullable().default(null),
+  /** The planner's estimate of one generation on the dearest provider of its chain: budget is reserved by it. */
   generationEstimateUsd: z.number().nonnegative().default(0),
 });
 export type ManifestEntry = z.infer<typeof ManifestEntry>;
@@ -311,7 +325,7 @@ export type Report = z.infer<typeof Report>;
 /** Where a retry prompt learns what went wrong last time. */
 export const Feedback = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('guide'), markers: z.array(z.string()) }),
-  z.object({ kind: z.literal('tests'), outputRef: z.string(), summary: z.string() }),
+  z.object({ kind: z.literal('tests'), outputRef: Blob, summary: z.string() }),
   /** The success criteria not met after the tests passed (an import that does not import). */
   z.object({ kind: z.literal('criteria'), unmet: z.array(z.string()) }),
 ]);
@@ -329,12 +343,12 @@ export const PromptRequest = z.object({
 });
 export type PromptRequest = z.infer<typeof PromptRequest>;
 
-export const PromptRef = z.object({ promptRef: z.string(), chars: z.number().int() });
+export const PromptRef = z.object({ promptRef: Blob, chars: z.number().int() });
 export type PromptRef = z.infer<typeof PromptRef>;
 
 export const GenerateRequest = z.object({
   workerId: z.string(),
-  promptRef: z.string(),
+  promptRef: Blob,
   timeoutMs: z.number().int().positive(),
   /** Look the prompt up in the generation cache first, and store the answer there. */
   cache: z.boolean(),
@@ -347,7 +361,7 @@ export type GenerateRequest = z.infer<typeof GenerateRequest>;
 export const Generation = z.object({
   provider: Provider,
   model: z.string(),
-  outputRef: z.string(),
+  outputRef: Blob,
   tokens: Tokens,
   costUsd: z.number(),
   durationMs: z.number(),
@@ -387,7 +401,7 @@ export const TestRun = z.object({
   failed: z.number().int(),
   /** The tail of the output (a few KB at most); the whole output is behind outputRef. */
   summary: z.string(),
-  outputRef: z.string(),
+  outputRef: Blob,
   timedOut: z.boolean(),
 });
 export type TestRun = z.infer<typeof TestRun>;
@@ -445,7 +459,7 @@ export const Begun = z.object({ entry: ManifestEntry, prompt: PromptRef });
 export type Begun = z.infer<typeof Begun>;
 
 /** Inspects an answer and, when it is code, writes its files. */
-export const AcceptRequest = z.object({ outputRef: z.string(), deliverables: z.array(z.string()), workspace: z.string() });
+export const AcceptRequest = z.object({ outputRef: Blob, deliverables: z.array(z.string()), workspace: z.string() });
 export type AcceptRequest = z.infer<typeof AcceptRequest>;
 export const Acceptance = Inspection.extend({ written: z.array(WrittenFile) });
 export type Acceptance = z.infer<typeof Acceptance>;

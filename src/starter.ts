@@ -7,6 +7,7 @@ import { mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { saveManifest } from './activities/manifest-store.js';
+import { checkBlobStores } from './cli/blob-stores.js';
 import { checkProviders, checkRouter, PROVIDER_HELP } from './cli/providers.js';
 import { providerSplitOf } from './cli/provider-split.js';
 import { follow } from './cli/follow.js';
@@ -169,6 +170,12 @@ export async function startBatch(argv: string[]): Promise<number> {
       await ensureSearchAttributes(client, c.TEMPORAL_NAMESPACE);
     }
     if (!args.noWorker) workers.push(...(await createWorkers({ connection: await connectWorker(c, address), config: c })));
+    if (args.noWorker) {
+      const llmQueues = options.providers.map((p) => options.llmQueues[p]);
+      const stores = await checkBlobStores(client, { namespace: c.TEMPORAL_NAMESPACE, workspaceQueue: c.WINGMAN_WORKSPACE_QUEUE, llmQueues, manifest });
+      if (stores.refuse) return refuse(`refused, nothing was started: ${stores.refuse}`);
+      if (stores.warn) console.error(`warning: ${stores.warn}`);
+    }
     const running = workers.map((w) => w.run());
 
     const manifestRef = await saveManifest(path.join(c.stateDir, 'manifests'), withGenerationEstimates(manifest, available, c, c.WINGMAN_LLM_MAX_TOKENS));

@@ -2,6 +2,7 @@
 // `start-batch` runs in-process) or only some, to scale each out on its own:
 //   npm run worker -- --queues llm-openai
 import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { createActivities } from './activities/index.js';
@@ -10,6 +11,7 @@ import { config as readConfig, configuredProviders, type Config } from './config
 import { installRuntime } from './temporal/runtime.js';
 import { connectWorker } from './temporal/connection.js';
 import { describeIsolation, detectIsolation } from './activities/process/sandbox.js';
+import { dataConverter } from './temporal/codec.js';
 
 export const LLM_QUEUES = ['llm-openai', 'llm-ollama', 'llm-processor'] as const;
 
@@ -27,7 +29,7 @@ export async function createWorkers(opts: {
   const c = opts.config;
   const queues = opts.queues ?? defaultQueues(c);
   const activities = createActivities(c);
-  const common = { connection: opts.connection, namespace: c.TEMPORAL_NAMESPACE };
+  const common = { connection: opts.connection, namespace: c.TEMPORAL_NAMESPACE, dataConverter, identity: workerIdentity(activities.store, c.WINGMAN_BLOB_INLINE_MAX) };
   const workers: Promise<Worker>[] = [];
   for (const queue of queues) {
     if (queue === c.TEMPORAL_TASK_QUEUE) {
@@ -78,6 +80,19 @@ export async function createWorkers(opts: {
   return Promise.all(workers);
 }
 
+/**
+ * The default identity (pid@host) and where this process puts claim checks: `start-batch --no-worker`
+ * reads it from the task queues' pollers to tell whether the workers can pass large texts to each other.
+ */
+export function workerIdentity(store: { where: string }, inlineMax: number): string {
+  return `${process.pid}@${hostname()} blobs=${store.where} inline=${inlineMax}`;
+}
+
+/** `llm` in --queues stands for the LLM queue of every provider configured here (the LLM role of a deployment). */
+export function expandQueues(queues: string[], c: Config): string[] {
+  return [...new Set(queues.flatMap((q) => (q === 'llm' ? configuredProviders(c).map((p) => `llm-${p}`) : [q])))];
+}
+
 /** Runs the workers until the process is told to stop (SIGINT/SIGTERM shut them down gracefully). */
 export async function runWorkers(workers: Worker[]): Promise<void> {
   await Promise.all(workers.map((w) => w.run()));
@@ -87,7 +102,8 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { queues: { type: 'string' } } });
   const c = readConfig();
   installRuntime(c);
-  const queues = values.queues?.split(',').map((q) => q.trim()).filter(Boolean);
+  const queues = values.queues === undefined ? undefined : expandQueues(values.queues.split(',').map((q) => q.trim()).filter(Boolean), c);
+  if (queues?.length === 0) throw new Error(`--queues ${values.queues}: no queue to serve (for \`llm\`, configure a provider: OPENAI_API_KEY, OLLAMA_HOST or INTEL_LLM_PROCESSOR)`);
   const connection = await connectWorker(c);
   const workers = await createWorkers({ connection, config: c, queues });
   // Checked once at start: a worker that would run generated code unisolated refuses to start.

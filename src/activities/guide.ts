@@ -8,7 +8,7 @@ import remarkParse from 'remark-parse';
 import type { ArtifactStore } from './artifacts.js';
 import { sha256 } from './artifacts.js';
 import type { Config } from '../config.js';
-import type { FileRef, Inspection } from '../schemas.js';
+import type { Blob, FileRef, Inspection } from '../schemas.js';
 import { checkBash, checkPython, realPython, type PySyntax } from './process/python.js';
 
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
@@ -260,9 +260,10 @@ export async function inspectText(text: string, deliverables: string[], opts: { 
 /** The activity: reads the answer from the store, inspects it, stores each matched file's code. */
 export async function inspectOutput(
   deps: { config: Config; store: ArtifactStore },
-  req: { outputRef: string; deliverables: string[] },
+  req: { outputRef: Blob; deliverables: string[] },
 ): Promise<Inspection> {
-  const text = await deps.store.get(req.outputRef);
+  const text = await deps.store.readBlob(req.outputRef);
+  await deps.store.put(text); // `--replay-from` finds this worker's answer here by its sha256
   const { contents, ...inspection } = await inspectText(text, req.deliverables, { python: deps.config.WINGMAN_PYTHON });
   for (const code of Object.values(contents)) await deps.store.put(code);
   return inspection;

@@ -1,6 +1,5 @@
 // All activities, built once per process from the configuration.
-import path from 'node:path';
-import { ArtifactStore } from './artifacts.js';
+import { createArtifactStore } from './artifacts.js';
 import type { Config } from '../config.js';
 import { createLlmActivities } from './llm/index.js';
 import { manifestActivities } from './manifest-store.js';
@@ -12,10 +11,11 @@ import { runSuite } from './suite.js';
 import type { SuiteActivities } from './types.js';
 
 export function createActivities(config: Config) {
-  const store = new ArtifactStore(path.join(config.stateDir, 'artifacts'));
+  const store = createArtifactStore(config);
   const workspace = createWorkspaceActivities({ config, store });
   const parts = { ...workspace, ...manifestActivities, ...createReportActivities(store), ...childCheckActivities };
   return {
+    store,
     llm: createLlmActivities({ config, store }),
     // What the workspace queue serves: the batch's plan, child checks, suite and report, an
     // instruction's four steps and the prompt of a regeneration.

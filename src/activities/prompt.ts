@@ -159,7 +159,7 @@ export async function preparePrompt(deps: { config: Config; store: ArtifactStore
 
   out.push('', ...contract(req.deliverables, withNames.map((d) => d.file), root));
   const prompt = out.join('\n');
-  const promptRef = await deps.store.put(prompt);
+  const promptRef = await deps.store.putBlob(prompt);
   return { promptRef, chars: prompt.length };
 }
 
@@ -175,7 +175,7 @@ function guidePreamble(f: Extract<Feedback, { kind: 'guide' }>): string {
 async function testsSection(store: ArtifactStore, f: Extract<Feedback, { kind: 'tests' }>): Promise<string[]> {
   let output: string;
   try {
-    output = await store.get(f.outputRef);
+    output = await store.readBlob(f.outputRef);
   } catch {
     output = f.summary; // the log is gone (another host's store): the summary is better than nothing
   }

@@ -210,7 +210,7 @@ export async function runTests(deps: { config: Config; store: ArtifactStore }, i
     await rm(scratch, { recursive: true, force: true });
   }
   const output = log.join('\n');
-  const outputRef = await deps.store.put(output);
+  const outputRef = await deps.store.putBlob(output);
   timer.stop({ ok: ok && !timedOut, timedOut });
   return { ok: ok && !timedOut, passed, failed, summary: tail(output, SUMMARY_BYTES), outputRef, timedOut };
 }

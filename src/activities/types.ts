@@ -1,6 +1,6 @@
 // The activity interfaces the workflows call, by task queue role.
 import type {
-  AcceptRequest, Acceptance, BeginRequest, Begun, FinishRequest, VerifyRequest, Verification,
+  AcceptRequest, Acceptance, Blob, BeginRequest, Begun, FinishRequest, VerifyRequest, Verification,
   CriteriaCheck, CriteriaRequest, Generation, GenerateRequest, Inspection, PromptRef, PromptRequest,
   ManifestEntry, ManifestRef, Retrospective, TestRequest, TestRun, InstructionResult, WriteRequest, WrittenFile, Report,
   SuiteRequest,
@@ -17,7 +17,7 @@ export interface LlmActivities {
 /** The workspace's single-purpose functions. Only preparePrompt is registered (for regenerations); the steps below use the rest. */
 export interface WorkspaceActivities {
   preparePrompt(req: PromptRequest): Promise<PromptRef>;
-  inspectOutput(req: { outputRef: string; deliverables: string[] }): Promise<Inspection>;
+  inspectOutput(req: { outputRef: Blob; deliverables: string[] }): Promise<Inspection>;
   writeDeliverables(req: z.infer<typeof WriteRequest>): Promise<{ written: WrittenFile[] }>;
   runTests(req: TestRequest): Promise<TestRun>;
   checkCriteria(req: CriteriaRequest): Promise<CriteriaCheck>;

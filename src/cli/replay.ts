@@ -1,6 +1,7 @@
 // --replay-from BATCH_ID: reuse the code an earlier batch generated, for every worker whose
 // instruction is unchanged since, instead of paying for a first generation again.
 import { readFile } from 'node:fs/promises';
+import { claimCheck } from '../activities/artifacts.js';
 import { Report, type ManifestEntry } from '../schemas.js';
 
 export async function applyReplay(entries: ManifestEntry[], reportPath: string): Promise<{ entries: ManifestEntry[]; reused: number }> {
@@ -16,7 +17,7 @@ export async function applyReplay(entries: ManifestEntry[], reportPath: string):
     const w = previous.get(e.id);
     if (!w?.outputRef || !w.provider || !w.model || w.instructionSha256 !== e.sha256) return e;
     reused += 1;
-    return { ...e, replay: { outputRef: w.outputRef, provider: w.provider, model: w.model, savedUsd: w.costUsd } };
+    return { ...e, replay: { outputRef: claimCheck(w.outputRef), provider: w.provider, model: w.model, savedUsd: w.costUsd } };
   });
   return { entries: out, reused };
 }

@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config.js';
+import { dataConverter } from './codec.js';
 
 function tlsOption(c: Config): boolean | undefined {
   if (c.TEMPORAL_TLS) return c.TEMPORAL_TLS === 'true';
@@ -11,7 +12,7 @@ function tlsOption(c: Config): boolean | undefined {
 
 export async function connectClient(c: Config, address = c.TEMPORAL_ADDRESS): Promise<Client> {
   const connection = await Connection.connect({ address, tls: tlsOption(c), apiKey: c.TEMPORAL_API_KEY, connectTimeout: '3s' });
-  return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE });
+  return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE, dataConverter });
 }
 
 export async function connectWorker(c: Config, address = c.TEMPORAL_ADDRESS): Promise<NativeConnection> {

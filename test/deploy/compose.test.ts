@@ -19,7 +19,7 @@ const emptyEnvFile = path.join(scratch, 'empty.env');
 writeFileSync(emptyEnvFile, '');
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const SERVICES = ['postgresql', 'temporal-schema', 'temporal', 'temporal-namespace', 'temporal-ui', 'worker'];
+const SERVICES = ['postgresql', 'temporal-schema', 'temporal', 'temporal-namespace', 'temporal-ui', 'worker', 'worker-llm'];
 const ATTRIBUTE_NAMES = Object.keys(SEARCH_ATTRIBUTES);
 
 // --- finding docker-compose -------------------------------------------------------------------
@@ -178,7 +178,8 @@ function checkStack(config: Json): void {
   expect(worker.ports ?? []).toEqual([]);
   expect(worker.build).toBeDefined();
   expect(path.resolve(String(worker.build.context))).toBe(path.resolve(root));
-  expect(worker.command ?? null).toBeNull(); // the image's CMD: npm run worker
+  // The workspace role: the workflows and the workspace queue; the LLM calls are worker-llm's.
+  expect(worker.command).toEqual(['npm', 'run', 'worker', '--', '--queues', 'wingman,workspace']);
   expect(dependsOn(worker)).toEqual({ temporal: 'service_healthy', 'temporal-namespace': 'service_completed_successfully' });
   expect(String(worker.user)).not.toMatch(/^(0|root)(:|$)/);
 
@@ -205,6 +206,41 @@ function checkStack(config: Json): void {
 // --- the tests --------------------------------------------------------------------------------
 
 describe('docker-compose.yml, read by docker-compose 1.29', () => {
+  test('runs the workspace worker and the LLM workers as separate services that share no volume', async () => {
+    const { config } = await configV1();
+    const ws = config.services.worker;
+    const llm = config.services['worker-llm'];
+    // `--scale worker-llm=3`: no fixed name, no host port; the same image, the LLM queues only.
+    expect(llm.container_name).toBeUndefined();
+    expect(llm.ports ?? []).toEqual([]);
+    expect(llm.image).toBe(ws.image);
+    expect(llm.command).toEqual(['npm', 'run', 'worker', '--', '--queues', 'llm']);
+    expect(String(llm.user)).not.toMatch(/^(0|root)(:|$)/);
+    // No volume at all on the LLM side: nothing of the workspace host's disk, and no shared state.
+    expect(volumes(llm)).toEqual([]);
+    const shared = volumes(ws).filter((v) => volumes(llm).some((l) => l.source === v.source));
+    expect(shared).toEqual([]);
+    expect(env(llm).WINGMAN_STATE_DIR).not.toBe(env(ws).WINGMAN_STATE_DIR);
+    // Both can be pointed at the same bucket for claim checks, and reach the same providers.
+    for (const k of ['WINGMAN_BLOB_S3_ENDPOINT', 'WINGMAN_BLOB_S3_BUCKET', 'AWS_ACCESS_KEY_ID', 'OPENAI_API_KEY', 'OLLAMA_HOST', 'TEMPORAL_ADDRESS']) {
+      expect(env(llm)[k]).toBe(env(ws)[k]);
+    }
+    expect(dependsOn(llm)).not.toHaveProperty('worker');
+  });
+
+  test('the workspace worker follows the configured queue names; the bucket reaches both roles', async () => {
+    const { config } = await configV1({
+      TEMPORAL_TASK_QUEUE: 'wf-b',
+      WINGMAN_WORKSPACE_QUEUE: 'ws-b',
+      WINGMAN_BLOB_S3_ENDPOINT: 'http://minio:9000',
+      WINGMAN_BLOB_S3_BUCKET: 'wingman',
+    });
+    expect(config.services.worker.command).toEqual(['npm', 'run', 'worker', '--', '--queues', 'wf-b,ws-b']);
+    for (const s of ['worker', 'worker-llm']) {
+      expect(env(config.services[s])).toMatchObject({ WINGMAN_BLOB_S3_ENDPOINT: 'http://minio:9000', WINGMAN_BLOB_S3_BUCKET: 'wingman', WINGMAN_WORKSPACE_QUEUE: 'ws-b' });
+    }
+  });
+
   test('is valid, and is the production stack', async () => {
     const { config } = await configV1();
     checkStack(config);

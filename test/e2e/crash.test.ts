@@ -16,6 +16,7 @@ import { writeInstructions } from '../support/instructions.js';
 import { startLlmStandIn, type LlmStandIn, type StandInCall } from '../support/llm-standin.js';
 import { killAllGroups, spawnCli, type Exit, type GroupProcess } from '../support/process-group.js';
 import { startTestServer } from '../support/temporal.js';
+import { dataConverter } from '../../src/temporal/codec.js';
 import { sleep, waitFor } from '../support/wait.js';
 
 let llm: LlmStandIn;
@@ -299,7 +300,7 @@ describe('SIGKILL mid-batch', () => {
     // A call in flight survives an outage shorter than its heartbeat timeout. (A longer outage
     // times the attempt out in the server, and Temporal runs the call again: at least once.)
     if (outageMs > 0) env.WINGMAN_LLM_HEARTBEAT_MS = String(outageMs * 3);
-    const connect = async () => new Client({ connection: await Connection.connect({ address: dev.address }) });
+    const connect = async () => new Client({ connection: await Connection.connect({ address: dev.address }), dataConverter });
     let client = await connect();
 
     const starter = spawnCli('starter', starterArgs(dirs, batchId), { cwd: dirs.root, env });

@@ -14,6 +14,8 @@ import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
 import { startMem0StandIn, type Mem0StandIn } from '../support/mem0-standin.js';
 import { startTestServer } from '../support/temporal.js';
 import { waitFor } from '../support/wait.js';
+import type { Payload } from '@temporalio/common';
+import { decompressPayload, isCompressed } from '../../src/temporal/codec.js';
 
 // Not shaped like `sk-…`, so only the configured-secret redaction can hide them.
 const OPENAI_KEY = 'openai-HISTORY-KEY-7f3a9c2e5b1d4e8f';
@@ -68,6 +70,8 @@ function collect(value: unknown, where: string, found: Found, seen = new Set<unk
   const obj = value as Record<string, unknown>;
   if (obj.data instanceof Uint8Array && (obj.metadata === undefined || obj.metadata === null || typeof obj.metadata === 'object')) {
     found.payloads.push({ where, bytes: obj.data.length });
+    // Compressed by the payload codec: look inside.
+    if (isCompressed(obj as Payload)) return collect(decompressPayload(obj as Payload).data, where, found, seen);
   }
   for (const [k, v] of Object.entries(obj)) collect(v, `${where}.${k}`, found, seen);
 }

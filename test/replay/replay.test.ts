@@ -9,6 +9,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflows, webpackConfigHook } from '../../src/temporal/bundle.js';
+import { dataConverter } from '../../src/temporal/codec.js';
 import { repoRoot } from '../support/cli.js';
 import { CURRENT_SHAPE } from './shapes.js';
 
@@ -49,7 +50,7 @@ describe('replay of recorded batches', () => {
     const workflowBundle = await bundleWorkflows();
     const failures: string[] = [];
     let replayed = 0;
-    for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'fixtures' }, histories())) {
+    for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'fixtures', dataConverter }, histories())) {
       replayed += 1;
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
@@ -65,7 +66,7 @@ describe('replay of recorded batches', () => {
     });
     const child = histories().find((h) => h.workflowId === `${CURRENT_SHAPE}/batch-recorded_WORKER_001`)!;
     const results = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'drifted' }, [child])) results.push(result);
+    for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'drifted', dataConverter }, [child])) results.push(result);
     expect(results).toHaveLength(1);
     expect(results[0]!.error).toBeInstanceOf(DeterminismViolationError);
   });

@@ -15,6 +15,7 @@ import { cliEnv, repoRoot } from '../support/cli.js';
 import { writeInstructions, type InstructionSpec } from '../support/instructions.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
 import { startTestServer } from '../support/temporal.js';
+import { decompressPayload } from '../../src/temporal/codec.js';
 
 const WORKERS = Number(process.env.WINGMAN_SCALE_WORKERS ?? 2000);
 const CONCURRENCY = Number(process.env.WINGMAN_SCALE_CONCURRENCY ?? 200);
@@ -171,7 +172,7 @@ test(
     const history = await server.client.workflow.getHandle(workflowId).fetchHistory();
     const first = history.events?.[0]?.workflowExecutionStartedEventAttributes;
     expect(first?.continuedExecutionRunId).toBeTruthy();
-    const input = defaultPayloadConverter.fromPayload<BatchInput>(first!.input!.payloads![0]!);
+    const input = defaultPayloadConverter.fromPayload<BatchInput>(decompressPayload(first!.input!.payloads![0]!));
     expect(input.state?.runs).toBeGreaterThan(0);
     console.log(`scale: the batch ran as ${runs.length} runs (continued as new ${input.state!.runs} times)`);
     rmSync(root, { recursive: true, force: true }); // kept when something failed, for a look

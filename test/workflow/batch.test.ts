@@ -13,7 +13,7 @@ import { manifestActivities, saveManifest } from '../../src/activities/manifest-
 import { createReportActivities } from '../../src/activities/report.js';
 import { childCheckActivities } from '../../src/activities/batch-children.js';
 import { workerSteps } from '../../src/activities/instruction-steps.js';
-import { ArtifactStore } from '../../src/activities/artifacts.js';
+import { ArtifactStore, sha256 } from '../../src/activities/artifacts.js';
 import { bundleWorkflows } from '../../src/temporal/bundle.js';
 import type {
   BatchInput,
@@ -24,11 +24,18 @@ import type {
   Provider,
   Report,
   InstructionResult,
+  Blob,
 } from '../../src/schemas.js';
 import { abortSignal, pauseSignal, progressQuery, instructionWorkflowId } from '../../src/workflows/batch/messages.js';
 import { DEFAULT_LLM_QUEUES, OUTCOMES } from '../../src/schemas.js';
 import { startTestServer } from '../support/temporal.js';
 import { waitFor } from '../support/wait.js';
+import { dataConverter } from '../../src/temporal/codec.js';
+
+/** An activity's text passed inline, as the real activities pass small ones. */
+function inlineBlob(text: string): Blob {
+  return { sha256: sha256(text), bytes: Buffer.byteLength(text), inline: text, store: null };
+}
 
 interface Behaviour {
   guides?: number; // the first N answers are guides
@@ -109,7 +116,7 @@ async function runBatch(
     return {
       provider,
       model: `${provider}-model`,
-      outputRef: `${req.workerId}#${n}`,
+      outputRef: inlineBlob(`${req.workerId}#${n}`),
       tokens: { prompt: 10, completion: 20 },
       costUsd: b.costUsd ?? 0.01,
       durationMs: 5,
@@ -135,15 +142,15 @@ async function runBatch(
   const single = {
     preparePrompt: async (req: { workerId: string; feedback: unknown }) => {
       log.push({ activity: 'preparePrompt', workerId: req.workerId, detail: req.feedback });
-      return { promptRef: `prompt-${req.workerId}`, chars: 100 };
+      return { promptRef: inlineBlob(`prompt-${req.workerId}`), chars: 100 };
     },
-    inspectOutput: async (req: { outputRef: string; deliverables: string[] }) => {
-      const [id, n] = req.outputRef.split('#') as [string, string];
+    inspectOutput: async (req: { outputRef: Blob; deliverables: string[] }) => {
+      const [id, n] = (req.outputRef.inline ?? '').split('#') as [string, string];
       const guide = Number(n) <= (behaviour[id]?.guides ?? 0);
       return {
         guide,
         markers: guide ? ['Step 1:'] : [],
-        files: guide ? [] : req.deliverables.map((p) => ({ path: p, ref: req.outputRef })),
+        files: guide ? [] : req.deliverables.map((p) => ({ path: p, ref: req.outputRef.sha256 })),
       };
     },
     writeDeliverables: async (req: { files: Array<{ path: string }> }) => ({
@@ -165,7 +172,7 @@ async function runBatch(
         passed: ok ? 1 : 0,
         failed: ok ? 0 : 1,
         summary: ok ? '1 passed' : 'AssertionError: 3 != 4',
-        outputRef: `log-${req.workerId}-${n}`,
+        outputRef: inlineBlob(`log-${req.workerId}-${n}`),
         timedOut: false,
       };
     },
@@ -186,10 +193,10 @@ async function runBatch(
   const connection = env.nativeConnection;
   const taskQueue = `wf-${batchId}`;
   const workers = await Promise.all([
-    Worker.create({ connection, taskQueue, workflowBundle: bundle }),
-    Worker.create({ connection, taskQueue: options.workspaceQueue, activities: workspaceActivities }),
-    Worker.create({ connection, taskQueue: 'llm-openai', activities: { generateOpenAI: generate('openai') } }),
-    Worker.create({ connection, taskQueue: 'llm-ollama', activities: { generateOllama: generate('ollama') } }),
+    Worker.create({ connection, dataConverter, taskQueue, workflowBundle: bundle }),
+    Worker.create({ connection, dataConverter, taskQueue: options.workspaceQueue, activities: workspaceActivities }),
+    Worker.create({ connection, dataConverter, taskQueue: 'llm-openai', activities: { generateOpenAI: generate('openai') } }),
+    Worker.create({ connection, dataConverter, taskQueue: 'llm-ollama', activities: { generateOllama: generate('ollama') } }),
   ]);
   const input: BatchInput = { batchId, manifest: await saveManifest(path.join(dir, 'manifests'), manifest), options };
   const handle = await env.client.workflow.start('batchWorkflow', {
@@ -316,7 +323,7 @@ describe('batch workflow', () => {
     expect(feedback('WORKER_001')).toEqual([null, { kind: 'guide', markers: ['Step 1:'] }]);
     expect(feedback('WORKER_003')).toEqual([
       null,
-      expect.objectContaining({ kind: 'tests', outputRef: 'log-WORKER_003-1' }),
+      expect.objectContaining({ kind: 'tests', outputRef: inlineBlob('log-WORKER_003-1') }),
     ]);
     expect(feedback('WORKER_002')).toHaveLength(2);
     expect(report.workers.find((w) => w.id === 'WORKER_004')?.tests).toEqual({ passed: 0, failed: 1 });

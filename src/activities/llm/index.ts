@@ -1,5 +1,5 @@
-// The LLM activities: read the prompt by reference, call one provider, store the answer, return
-// a small Generation (the text itself stays out of the workflow history).
+// The LLM activities: read the prompt (a Blob: inline, or a claim check), call one provider, keep
+// the answer and return it as a Blob in a Generation.
 import type { Dispatcher } from 'undici';
 import type OpenAI from 'openai';
 import type { ArtifactStore } from '../artifacts.js';
@@ -62,14 +62,15 @@ export function createLlmActivities(deps: LlmDeps): LlmActivities {
     req: GenerateRequest,
     call: (prompt: string, sampling: Sampling, guard: CallGuard) => Promise<ProviderResult>,
   ): Promise<Generation> {
-    const key = cache.key(provider, model, req.promptRef);
+    const key = cache.key(provider, model, req.promptRef.sha256);
     if (req.cache) {
       const hit = await cache.get(key);
       if (hit && (await store.has(hit.outputRef))) {
-        return { provider, model: hit.model, outputRef: hit.outputRef, tokens: { prompt: 0, completion: 0 }, costUsd: 0, durationMs: 0, cached: true, savedUsd: hit.costUsd };
+        const outputRef = await store.putBlob(await store.get(hit.outputRef));
+        return { provider, model: hit.model, outputRef, tokens: { prompt: 0, completion: 0 }, costUsd: 0, durationMs: 0, cached: true, savedUsd: hit.costUsd };
       }
     }
-    const prompt = await store.get(req.promptRef);
+    const prompt = await store.readBlob(req.promptRef);
     const started = Date.now();
     // The batch's settings when the workflow sent them, else this worker's (a batch started before they existed).
     const sampling: Sampling = { temperature: req.temperature ?? config.WINGMAN_LLM_TEMPERATURE, maxTokens: req.maxTokens ?? config.WINGMAN_LLM_MAX_TOKENS };
@@ -87,8 +88,8 @@ export function createLlmActivities(deps: LlmDeps): LlmActivities {
     recordLlmCall({ provider, model: result.model, durationMs, tokens: result.tokens, costUsd: cost });
     // An unusable answer was still billed: the failure says what it cost.
     checkOutput(provider, result.text, { costUsd: cost, tokens: result.tokens }, result.finishReason, result.refusal);
-    const outputRef = await store.put(result.text);
-    if (req.cache) await cache.put(key, { outputRef, model: result.model, tokens: result.tokens, costUsd: cost });
+    const outputRef = await store.putBlob(result.text);
+    if (req.cache) await cache.put(key, { outputRef: outputRef.sha256, model: result.model, tokens: result.tokens, costUsd: cost });
     return { provider, model: result.model, outputRef, tokens: result.tokens, costUsd: cost, durationMs, cached: false, savedUsd: 0 };
   }
 

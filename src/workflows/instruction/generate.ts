@@ -9,7 +9,7 @@ import {
   ActivityFailure, ApplicationFailure, TimeoutFailure, isCancellation, proxyActivities,
 } from '@temporalio/workflow';
 import type { LlmActivities } from '../../activities/types.js';
-import type { BatchOptions, Generation, InstructionInput, InstructionResult, Provider, Tokens } from '../../schemas.js';
+import type { Blob, BatchOptions, Generation, InstructionInput, InstructionResult, Provider, Tokens } from '../../schemas.js';
 import { providerChain } from '../../instructions/provider-chain.js';
 
 const GENERATE: Record<Provider, keyof LlmActivities> = {
@@ -55,7 +55,7 @@ interface CallFailure {
  * cost, tokens, and a failure line per failed call).
  */
 export async function generate(
-  req: { workerId: string; promptRef: string; primary: Provider },
+  req: { workerId: string; promptRef: Blob; primary: Provider },
   options: BatchOptions,
   budget: Budget | undefined,
   result: InstructionResult,
@@ -71,6 +71,8 @@ export async function generate(
       try {
         return { ok: true, generation: await call(provider, req, options) };
       } catch (err) {
+        // This worker cannot read what it was given: no provider can help, and no call was made.
+        if (isArtifactMissing(err)) throw err;
         if (isCancellation(err)) {
           // The batch aborted while the call was out: it may still be billed.
           if (BILLED.has(provider)) result.costUsd += budget?.generationEstimateUsd ?? 0;
@@ -92,7 +94,7 @@ export async function generate(
 
 function call(
   provider: Provider,
-  req: { workerId: string; promptRef: string },
+  req: { workerId: string; promptRef: Blob },
   options: BatchOptions,
 ): Promise<Generation> {
   const llm = proxyActivities<LlmActivities>({
@@ -162,4 +164,10 @@ export function describe(err: unknown): string {
   while (e instanceof Error && e.cause instanceof Error) e = e.cause;
   const message = e instanceof Error ? e.message : String(e);
   return message.length > 500 ? `${message.slice(0, 500)}…` : message;
+}
+
+/** A claim-check blob this worker cannot read (state directories not shared): not a provider's failure. */
+function isArtifactMissing(err: unknown): boolean {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  return cause instanceof ApplicationFailure && cause.type === 'ArtifactMissing';
 }

@@ -6,14 +6,14 @@
 import { proxyActivities, setCurrentDetails, type ActivityInterfaceFor } from '@temporalio/workflow';
 import type { InstructionStepActivities, WorkspaceActivities } from '../../activities/types.js';
 import type {
-  Failure, Feedback, Generation, InstructionInput, InstructionResult, ManifestEntry, Outcome,
+  Blob, Failure, Feedback, Generation, InstructionInput, InstructionResult, ManifestEntry, Outcome,
 } from '../../schemas.js';
 import { generate } from './generate.js';
 import { promptRequestFor } from './requests.js';
 
 export type Done = { next: 'done'; outcome: Outcome; error: string | null };
 export type Next =
-  | { next: 'generate'; promptRef: string; feedback: Feedback | null }
+  | { next: 'generate'; promptRef: Blob; feedback: Feedback | null }
   | { next: 'accept'; generation: Generation }
   | { next: 'verify' }
   | { next: 'retry'; feedback: Feedback }
@@ -102,7 +102,7 @@ export class InstructionSteps {
   }
 
   /** One generation: the provider chain, or (`--replay-from`) the first answer an earlier batch paid for. */
-  async generate(promptRef: string, feedback: Feedback | null): Promise<Next> {
+  async generate(promptRef: Blob, feedback: Feedback | null): Promise<Next> {
     const entry = this.entryOrThrow();
     const result = this.result;
     this.show('generating');
@@ -120,7 +120,7 @@ export class InstructionSteps {
       result.cacheHits += 1;
       result.savedUsd += generation.savedUsd;
     }
-    result.outputRef = generation.outputRef;
+    result.outputRef = generation.outputRef.sha256;
     result.tokens.prompt += generation.tokens.prompt;
     result.tokens.completion += generation.tokens.completion;
     result.costUsd += generation.costUsd;
@@ -162,7 +162,7 @@ export class InstructionSteps {
       deliverables: entry.deliverables,
     });
     this.result.tests = { passed: run.passed, failed: run.failed };
-    this.result.testOutputRef = run.outputRef;
+    this.result.testOutputRef = run.outputRef.sha256;
     if (!run.ok || !criteria) {
       const feedback: Feedback = { kind: 'tests', outputRef: run.outputRef, summary: run.summary.slice(-500) };
       return this.verificationFailed(feedback, assertionOf(run.summary), `tests failed: ${lastLine(run.summary)}`);

@@ -2,8 +2,8 @@
 // begin → generate (provider chain, generate.ts) → accept (reject a guide, else write the files)
 // → verify (tests, then success criteria) → done; a guide, failing tests or unmet criteria go
 // back through `retry` with feedback. Then one finish: the search attributes, the result and the
-// retrospective, and a signal that tells the batch. Only references cross the activity boundary:
-// the prompt, the generated code and the test log stay in the artifact store.
+// retrospective, and a signal that tells the batch. The prompt, the generated code and the test
+// log cross the activity boundary as Blobs (inline and compressed, or a claim check).
 import {
   CancellationScope, getExternalWorkflowHandle, isCancellation, upsertSearchAttributes, workflowInfo,
 } from '@temporalio/workflow';

@@ -138,7 +138,7 @@ test('the workspace activities together: WORKER_019 then WORKER_034, from LLM an
   const config = readConfig({ WINGMAN_STATE_DIR: path.join(dir, 'state') });
   const store = new ArtifactStore(path.join(dir, 'state', 'artifacts'));
   const acts = createWorkspaceActivities({ config, store });
-  const answer = await store.put(await readFile(path.join(fixtures, 'code-two-files.md'), 'utf8'));
+  const answer = await store.putBlob(await readFile(path.join(fixtures, 'code-two-files.md'), 'utf8'));
 
   const steps: Array<[string, string, string[][]]> = [
     ['WORKER_019', 'wingman/validation/code_scanner.py', [['python', '-m', 'py_compile', 'validation/code_scanner.py']]],

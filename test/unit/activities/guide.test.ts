@@ -144,13 +144,13 @@ test('inspectOutput stores each file and returns refs to them', async () => {
   try {
     const config = readConfig({ WINGMAN_STATE_DIR: dir });
     const store = new ArtifactStore(path.join(dir, 'artifacts'));
-    const outputRef = await store.put(await fixture('code-two-files.md'));
+    const outputRef = await store.putBlob(await fixture('code-two-files.md'));
     const r = await inspectOutput({ config, store }, { outputRef, deliverables: [SCANNER, SCANNER_TESTS] });
     expect(r.guide).toBe(false);
     expect(r).not.toHaveProperty('contents');
     for (const f of r.files) expect(await store.get(f.ref)).toMatch(f.path === SCANNER ? /class CodeScanner/ : /def test_clean_source/);
 
-    const guideRef = await store.put(await fixture('guide-todo-code.md'));
+    const guideRef = await store.putBlob(await fixture('guide-todo-code.md'));
     const g = await inspectOutput({ config, store }, { outputRef: guideRef, deliverables: [ANALYZER] });
     expect(g.guide).toBe(true);
     expect(g.markers).toContain('TODO/FIXME in wingman/validation/semantic_analyzer.py');

@@ -111,7 +111,7 @@ test('a test worker: paths, import paths, dependency names, the whole instructio
     dependencyFiles: ['wingman/validation/semantic_analyzer.py', 'wingman/validation/not_yet.py'],
   });
   const ref = await preparePrompt(deps, req);
-  const prompt = await deps.store.get(ref.promptRef);
+  const prompt = await deps.store.readBlob(ref.promptRef);
   expect(ref.chars).toBe(prompt.length);
   expect(prompt).toMatch(/^You are WORKER_013: Semantic Analyzer - Clarity Tests\./);
   expect(prompt).toContain(await readFile(req.instructionFile, 'utf8'));
@@ -133,7 +133,7 @@ test('an update: the current content of the deliverable is in the prompt', async
     deliverables: ['wingman/validation/semantic_analyzer.py'],
     dependencyFiles: ['wingman/validation/semantic_analyzer.py'],
   });
-  const prompt = await deps.store.get((await preparePrompt(deps, req)).promptRef);
+  const prompt = await deps.store.readBlob((await preparePrompt(deps, req)).promptRef);
   expect(prompt).toContain('(exists: its current content is below; output the whole updated file)');
   expect(prompt).toContain('## Current content of wingman/validation/semantic_analyzer.py');
   expect(prompt).toContain(await analyzerSource());
@@ -146,7 +146,7 @@ test('a shell deliverable has no import path', async () => {
     deliverables: ['deploy/rollout_test.sh'],
     dependencyFiles: ['wingman/tests/test_semantic_analyzer.py', 'wingman/tests/test_code_scanner.py'],
   });
-  const prompt = await deps.store.get((await preparePrompt(deps, req)).promptRef);
+  const prompt = await deps.store.readBlob((await preparePrompt(deps, req)).promptRef);
   expect(prompt).toContain('- `wingman/tests/test_semantic_analyzer.py`: tests\n- `wingman/tests/test_code_scanner.py`: not present yet');
   expect(prompt).not.toContain('def test_x');
   expect(prompt).toContain('- `deploy/rollout_test.sh` (new file)');
@@ -162,7 +162,7 @@ test('an instruction that changed since the batch started is refused for good', 
 test('a retry after a guide opens with the markers found', async () => {
   const markers = ['no code for wingman/validation/semantic_analyzer.py', 'prose: "Step N:" x5'];
   const req = await request('WORKER_001', { deliverables: ['wingman/validation/semantic_analyzer.py'], feedback: { kind: 'guide', markers } });
-  const prompt = await deps.store.get((await preparePrompt(deps, req)).promptRef);
+  const prompt = await deps.store.readBlob((await preparePrompt(deps, req)).promptRef);
   expect(prompt).toMatch(/^IMPORTANT: your previous answer was a guide, not the code/);
   expect(prompt).toContain('  - prose: "Step N:" x5');
   expect(prompt).toContain('Write the code itself');
@@ -171,12 +171,12 @@ test('a retry after a guide opens with the markers found', async () => {
 test('a retry after failing tests carries the tail of the test output', async () => {
   const head = 'HEAD-OF-THE-LOG\n';
   const output = head + 'x'.repeat(60) + '\n'.repeat(1) + Array.from({ length: 2000 }, (_, i) => `line ${i} of the test output`).join('\n') + '\nFAILED tests/test_semantic_analyzer.py::test_vague - assert 35 < 20\n=== 1 failed, 3 passed in 0.05s ===\n';
-  const outputRef = await deps.store.put(output);
+  const outputRef = await deps.store.putBlob(output);
   const req = await request('WORKER_013', {
     deliverables: ['wingman/tests/test_semantic_analyzer.py'],
     feedback: { kind: 'tests', outputRef, summary: '1 failed, 3 passed' },
   });
-  const prompt = await deps.store.get((await preparePrompt(deps, req)).promptRef);
+  const prompt = await deps.store.readBlob((await preparePrompt(deps, req)).promptRef);
   expect(prompt).toContain('# Your previous code failed its tests');
   expect(prompt).toContain('=== 1 failed, 3 passed in 0.05s ===');
   expect(prompt).toContain('Fix the code so these tests pass');
@@ -206,7 +206,7 @@ test("a worker's first prompt carries the assertion its dependency failed with, 
     }));
   }
   const req = await request('WORKER_013', { deliverables: ['wingman/tests/test_semantic_analyzer.py'] });
-  const prompt = await deps.store.get((await preparePrompt(deps, req)).promptRef);
+  const prompt = await deps.store.readBlob((await preparePrompt(deps, req)).promptRef);
   const start = prompt.indexOf('# Lessons from earlier workers');
   expect(start).toBeGreaterThan(prompt.indexOf('# Files to write'));
   const section = prompt.slice(start, prompt.indexOf('# Output format'));
@@ -219,11 +219,11 @@ test("a worker's first prompt carries the assertion its dependency failed with, 
 
 test('no lessons in a regeneration (it carries its own failure), none when nothing was learnt, none when off', async () => {
   const fresh = await request('WORKER_013', { deliverables: ['wingman/tests/test_semantic_analyzer.py'] });
-  expect(await deps.store.get((await preparePrompt(deps, fresh)).promptRef)).not.toContain('# Lessons from earlier workers');
+  expect(await deps.store.readBlob((await preparePrompt(deps, fresh)).promptRef)).not.toContain('# Lessons from earlier workers');
   await storeRetrospective(deps, dependencyRetro());
   const retry = await request('WORKER_013', { deliverables: ['wingman/tests/test_semantic_analyzer.py'], feedback: { kind: 'guide', markers: ['prose'] } });
-  expect(await deps.store.get((await preparePrompt(deps, retry)).promptRef)).not.toContain('# Lessons from earlier workers');
+  expect(await deps.store.readBlob((await preparePrompt(deps, retry)).promptRef)).not.toContain('# Lessons from earlier workers');
   const off = { ...deps, config: { ...deps.config, WINGMAN_LESSONS: 'off' as const } };
-  expect(await deps.store.get((await preparePrompt(off, fresh)).promptRef)).not.toContain('# Lessons from earlier workers');
-  expect(await deps.store.get((await preparePrompt(deps, fresh)).promptRef)).toContain(ASSERT_013);
+  expect(await deps.store.readBlob((await preparePrompt(off, fresh)).promptRef)).not.toContain('# Lessons from earlier workers');
+  expect(await deps.store.readBlob((await preparePrompt(deps, fresh)).promptRef)).toContain(ASSERT_013);
 });

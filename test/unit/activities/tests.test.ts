@@ -52,7 +52,7 @@ test('pytest: counts from the JUnit XML, imports from the Python root, output st
   expect(run).toMatchObject({ ok: false, passed: 3, failed: 1, timedOut: false });
   expect(run.summary).toMatch(/1 failed, 3 passed/);
   expect(run.summary).toMatch(/exit 1: tests failed; 4 tests, 3 passed, 1 failed/);
-  const full = await deps.store.get(run.outputRef);
+  const full = await deps.store.readBlob(run.outputRef);
   expect(full).toMatch(/^\$ pytest tests\/test_calc\.py -v\n/);
   expect(full).toMatch(/test_wrong FAILED/);
   // no cache, no bytecode left in the workspace
@@ -121,7 +121,7 @@ test('generated code sees a scrubbed environment: no API key, no token, nothing 
     const deps = depsWith();
     const run = await runTests(deps, req([['pytest', 'tests/test_env.py', '-s']]));
     expect(run.ok).toBe(true);
-    const line = (await deps.store.get(run.outputRef)).split('\n').find((l) => l.includes('ENV={'));
+    const line = (await deps.store.readBlob(run.outputRef)).split('\n').find((l) => l.includes('ENV={'));
     const env = JSON.parse(line!.slice(line!.indexOf('ENV=') + 4)) as Record<string, string>;
     // PWD is set by the sandbox's chdir (bwrap), and says nothing of ours.
     expect(Object.keys(env).filter((k) => k !== 'PWD').sort()).toEqual(
@@ -237,7 +237,7 @@ test('output is capped; the command is stopped and fails', async () => {
   const deps = depsWith({ WINGMAN_TEST_OUTPUT_CAP: '20000' });
   const run = await runTests(deps, req([['pytest', 'tests/test_loud.py', '-s']]));
   expect(run).toMatchObject({ ok: false, failed: 1 });
-  const full = await deps.store.get(run.outputRef);
+  const full = await deps.store.readBlob(run.outputRef);
   expect(full.length).toBeLessThan(21_000);
   expect(full).toMatch(/output cap of 20000 reached/);
 });

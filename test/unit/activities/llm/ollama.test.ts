@@ -56,7 +56,7 @@ describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n })
   }
 
   async function request(workerId: string, timeoutMs = 5_000): Promise<GenerateRequest> {
-    return { workerId, promptRef: await store.put(`Instruction ${workerId}: write wingman/x.py`), timeoutMs, cache: false };
+    return { workerId, promptRef: await store.putBlob(`Instruction ${workerId}: write wingman/x.py`), timeoutMs, cache: false };
   }
 
   test('a code answer becomes a Generation with tokens, zero cost and a stored output', async () => {
@@ -68,7 +68,7 @@ describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n })
     else expect(call).toMatchObject({ provider, path: wirePath, model, status: 200, system: null, prompt: `${SYSTEM_PROMPT}\n\nInstruction ${id(1)}: write wingman/x.py` });
     expect(gen).toMatchObject({ provider, model, costUsd: 0, tokens: { prompt: call!.promptTokens, completion: call!.completionTokens } });
     expect(gen.tokens.completion).toBeGreaterThan(0);
-    expect(await store.get(gen.outputRef)).toBe('```python path=wingman/x.py\ndef f():\n    return 1\n```\n');
+    expect(await store.readBlob(gen.outputRef)).toBe('```python path=wingman/x.py\ndef f():\n    return 1\n```\n');
   });
 
   test('429 with Retry-After: 2 is LlmRateLimited with nextRetryDelay 2 s', async () => {
@@ -169,22 +169,22 @@ test('a script for one provider does not answer another', async () => {
   s.script('WORKER_300', [{ status: 503 }], { provider: 'ollama' });
   const config = readConfig({ WINGMAN_STATE_DIR: dir, OLLAMA_HOST: s.url, INTEL_LLM_PROCESSOR: s.url });
   const acts = createLlmActivities({ config, store });
-  const req: GenerateRequest = { workerId: 'WORKER_300', promptRef: await store.put('WORKER_300 prompt'), timeoutMs: 5000 , cache: false};
+  const req: GenerateRequest = { workerId: 'WORKER_300', promptRef: await store.putBlob('WORKER_300 prompt'), timeoutMs: 5000 , cache: false};
   await expect(runIn(acts.generateOllama, req)).rejects.toMatchObject({ type: LLM_FAILURE_TYPES.unavailable });
   const gen = await runIn(acts.generateProcessor, req);
-  expect(await store.get(gen.outputRef)).toContain('WORKER_300'); // the stand-in's fallback answer
+  expect(await store.readBlob(gen.outputRef)).toContain('WORKER_300'); // the stand-in's fallback answer
 });
 
 describe('processor answer shapes', () => {
   const config = () => readConfig({ WINGMAN_STATE_DIR: dir, INTEL_LLM_PROCESSOR: s.url });
   const generate = async (workerId: string) =>
-    runIn(createLlmActivities({ config: config(), store }).generateProcessor, { workerId, promptRef: await store.put(`${workerId}: write wingman/s.py`), timeoutMs: 5000, cache: false });
+    runIn(createLlmActivities({ config: config(), store }).generateProcessor, { workerId, promptRef: await store.putBlob(`${workerId}: write wingman/s.py`), timeoutMs: 5000, cache: false });
 
   test.each(['response', 'text', 'content', 'choices-message', 'choices-text'] as const)('%s is read, with its token usage', async (shape) => {
     const workerId = `WORKER_4${['response', 'text', 'content', 'choices-message', 'choices-text'].indexOf(shape)}0`;
     s.script(workerId, [{ code: `SHAPE = ${JSON.stringify(shape)}`, shape }], { provider: 'processor' });
     const gen = await generate(workerId);
-    expect(await store.get(gen.outputRef)).toBe(`\`\`\`python\nSHAPE = ${JSON.stringify(shape)}\n\`\`\`\n`);
+    expect(await store.readBlob(gen.outputRef)).toBe(`\`\`\`python\nSHAPE = ${JSON.stringify(shape)}\n\`\`\`\n`);
     const [call] = s.callsFor(workerId);
     expect(gen).toMatchObject({ provider: 'processor', model: 'codellama:13b', costUsd: 0, tokens: { prompt: call!.promptTokens, completion: call!.completionTokens } });
     expect(gen.tokens.completion).toBeGreaterThan(0);
@@ -209,6 +209,6 @@ describe('processor answer shapes', () => {
 test('OLLAMA_HOST as host:port, with OLLAMA_PORT', async () => {
   s.script('WORKER_301', [{ code: 'Z = 3' }], { provider: 'ollama' });
   const config = readConfig({ WINGMAN_STATE_DIR: dir, OLLAMA_HOST: '127.0.0.1', OLLAMA_PORT: String(s.port) });
-  const gen = await runIn(createLlmActivities({ config, store }).generateOllama, { workerId: 'WORKER_301', promptRef: await store.put('WORKER_301'), timeoutMs: 5000 , cache: false});
-  expect(await store.get(gen.outputRef)).toContain('Z = 3');
+  const gen = await runIn(createLlmActivities({ config, store }).generateOllama, { workerId: 'WORKER_301', promptRef: await store.putBlob('WORKER_301'), timeoutMs: 5000 , cache: false});
+  expect(await store.readBlob(gen.outputRef)).toContain('Z = 3');
 });

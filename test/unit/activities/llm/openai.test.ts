@@ -35,7 +35,7 @@ function activities(env: Record<string, string | undefined> = {}) {
 }
 
 async function request(workerId: string, timeoutMs = 5_000): Promise<GenerateRequest> {
-  const promptRef = await store.put(`# ${workerId}\nWrite wingman/core/${workerId.toLowerCase()}.py with a function add(a, b).`);
+  const promptRef = await store.putBlob(`# ${workerId}\nWrite wingman/core/${workerId.toLowerCase()}.py with a function add(a, b).`);
   return { workerId, promptRef, timeoutMs, cache: false };
 }
 
@@ -70,16 +70,16 @@ test('a code answer becomes a Generation with tokens, cost and a stored output',
   expect(gen.tokens.prompt).toBeGreaterThan(0);
   expect(gen.costUsd).toBeCloseTo((gen.tokens.prompt * 0.15 + gen.tokens.completion * 0.6) / 1e6, 12);
   expect(gen.durationMs).toBeGreaterThanOrEqual(0);
-  const text = await store.get(gen.outputRef);
+  const text = await store.readBlob(gen.outputRef);
   expect(text).toBe('```python path=wingman/core/worker_001.py\ndef add(a, b):\n    return a + b\n```\n');
 });
 
 test('several files and a guide come back as the raw text', async () => {
   s.script('WORKER_002', [{ files: { 'wingman/a.py': 'A = 1', 'wingman/tests/test_a.py': 'def test_a():\n    assert True' } }, { guide: 'Step 1: create the file. You should then add tests.' }]);
-  const first = await store.get((await generate(await request('WORKER_002'))).outputRef);
+  const first = await store.readBlob((await generate(await request('WORKER_002'))).outputRef);
   expect(first).toContain('```python path=wingman/a.py\nA = 1\n```');
   expect(first).toContain('```python path=wingman/tests/test_a.py\n');
-  const second = await store.get((await generate(await request('WORKER_002'))).outputRef);
+  const second = await store.readBlob((await generate(await request('WORKER_002'))).outputRef);
   expect(second).toBe('Step 1: create the file. You should then add tests.');
 });
 
@@ -162,7 +162,7 @@ test('a slow answer within timeoutMs succeeds and heartbeats while waiting', asy
   let beats = 0;
   mock.on('heartbeat', () => beats++);
   const gen = await generate(await request('WORKER_032', 5000), undefined, mock);
-  expect(await store.get(gen.outputRef)).toContain('X = 1');
+  expect(await store.readBlob(gen.outputRef)).toContain('X = 1');
   expect(beats).toBeGreaterThanOrEqual(4);
 });
 
@@ -220,7 +220,7 @@ test('temperature and max_tokens are sent: the defaults 0.1 and 4000, the worker
 test('a script is consumed one step per call and its last step repeats', async () => {
   s.script('WORKER_060', [{ status: 500 }, { code: 'OK = 1' }]);
   await failure(generate(await request('WORKER_060')));
-  for (let i = 0; i < 2; i++) expect(await store.get((await generate(await request('WORKER_060'))).outputRef)).toContain('OK = 1');
+  for (let i = 0; i < 2; i++) expect(await store.readBlob((await generate(await request('WORKER_060'))).outputRef)).toContain('OK = 1');
   expect(s.callsFor('WORKER_060').map((c) => c.status)).toEqual([500, 200, 200]);
 });
 
