@@ -1,19 +1,26 @@
-// npm run batch -- status|pause|resume|abort|concurrency ID [N|REASON] [--json]
-// Steers a running batch through its query, signals and update.
-import { WorkflowNotFoundError } from '@temporalio/client';
+// npm run batch -- status|pause|resume|abort|concurrency ID [N|REASON] [--json], npm run batch -- list
+// Steers a running batch through its query, signals and update; lists the unfinished ones.
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { formatProgress } from './cli/follow.js';
-import { ConfigError, readConfig } from './config.js';
+import { openBatches } from './cli/open-batches.js';
+import { ConfigError, readConfig, type Config } from './config.js';
 import type { BatchSummary, Progress } from './schemas.js';
-import { connectClient } from './temporal/connection.js';
+import { queuesOfBatch } from './temporal/batch-queues.js';
+import { connectClient, connectWorker } from './temporal/connection.js';
+import { installRuntime } from './temporal/runtime.js';
+import { BATCH_ID } from './temporal/search-attributes.js';
+import { createWorkers } from './worker.js';
 import { abortSignal, batchWorkflowId, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate } from './workflows/batch/messages.js';
 
-const USAGE = 'usage: npm run batch -- status|pause|resume|abort|concurrency BATCH_ID [N | REASON] [--json]';
+const USAGE = 'usage: npm run batch -- status|pause|resume|abort|concurrency BATCH_ID [N | REASON] [--json]\n       npm run batch -- list [--json]';
 
 export async function batchControl(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, allowPositionals: true });
   const [command, batchId, extra] = positionals;
+  if (command === 'list') return listBatches(values.json ?? false);
   if (!command || !batchId || !['status', 'pause', 'resume', 'abort', 'concurrency'].includes(command)) {
     console.error(USAGE);
     return 3;
@@ -49,7 +56,11 @@ export async function batchControl(argv: string[]): Promise<number> {
     }
     if (command === 'pause') await handle.signal(pauseSignal);
     if (command === 'resume') await handle.signal(resumeSignal);
-    if (command === 'abort') await handle.signal(abortSignal, extra);
+    if (command === 'abort') {
+      await handle.signal(abortSignal, extra);
+      // A batch nobody serves would only end when resumed: end it here, without paying for anything.
+      if (!(await served(client, c, batchId))) return await endUnserved(client, c, batchId, values.json ?? false);
+    }
     if (command === 'concurrency') {
       const n = Number(extra);
       if (!Number.isInteger(n) || n < 1) {
@@ -69,6 +80,87 @@ export async function batchControl(argv: string[]): Promise<number> {
     throw err;
   } finally {
     await client.connection.close();
+  }
+}
+
+/** The unfinished batches of the namespace, with their progress when a worker serves them. */
+async function listBatches(json: boolean): Promise<number> {
+  const c = readConfigOrNull();
+  if (!c) return 3;
+  const client = await connectClient(c);
+  try {
+    const batches = await openBatches(client);
+    if (!json && batches.length === 0) console.log(`No unfinished batches on namespace ${c.TEMPORAL_NAMESPACE}.`);
+    for (const b of batches) {
+      const handle = client.workflow.getHandle(b.workflowId);
+      let progress: Progress | null = null;
+      try {
+        // Only a worker serving the batch answers; a batch nobody serves would keep the query waiting.
+        progress = await client.withDeadline(Date.now() + 3_000, () => handle.query(progressQuery));
+      } catch {
+        progress = null;
+      }
+      const ended = progress ? null : await client.workflow.count(`${BATCH_ID.name} = "${b.batchId}" AND WorkflowType = "instructionWorkflow" AND ExecutionStatus != "Running"`);
+      if (json) {
+        console.log(JSON.stringify({ batchId: b.batchId, startedAt: b.startTime.toISOString(), served: progress !== null, progress, workersEnded: ended?.count ?? null }));
+      } else if (progress) {
+        console.log(`${b.batchId}  started ${b.startTime.toISOString()}  ${formatProgress(progress)}`);
+      } else {
+        console.log(`${b.batchId}  started ${b.startTime.toISOString()}  ${ended?.count ?? 0} workers ended | no worker serves it: ` +
+          `resume with start-batch --batch-id ${b.batchId}, or npm run batch -- abort ${b.batchId}`);
+      }
+    }
+    return 0;
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/** Whether a worker has polled the batch's workflow queue lately. */
+async function served(client: Client, c: Config, batchId: string): Promise<boolean> {
+  const queues = await queuesOfBatch(client, c, batchId);
+  const { pollers } = await client.workflowService.describeTaskQueue({
+    namespace: c.TEMPORAL_NAMESPACE,
+    taskQueue: { name: queues.workflow, kind: 1 }, // TASK_QUEUE_KIND_NORMAL
+    taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
+  });
+  // The server lists a poller for minutes after it stopped; a live one polls again at least every minute.
+  const recent = Date.now() - 70_000;
+  return (pollers ?? []).some((p) => p.lastAccessTime && Number(p.lastAccessTime.seconds ?? 0) * 1000 > recent);
+}
+
+/**
+ * Serves an aborted batch's workflows and workspace activities, never its LLM queues, until it has
+ * ended: its running workers are cancelled, the rest skipped, and the report written.
+ */
+async function endUnserved(client: Client, c: Config, batchId: string, json: boolean): Promise<number> {
+  const logFile = path.resolve('results', batchId, 'worker.log');
+  console.log(`No worker serves batch ${batchId}: ending it here, without LLM calls (logs: ${logFile})…`);
+  installRuntime(c, { log: { file: logFile } });
+  const connection = await connectWorker(c);
+  const workers = await createWorkers({ connection, config: c, batches: [await queuesOfBatch(client, c, batchId)], llm: false });
+  const runs = workers.map((w) => w.run().catch(() => undefined));
+  try {
+    const summary = (await client.workflow.getHandle(batchWorkflowId(batchId)).result()) as BatchSummary;
+    const progress = progressOf(summary);
+    console.log(json ? JSON.stringify(progress) : `${formatProgress(progress)}\nReport: ${summary.reportPath}`);
+    return 0;
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await Promise.all(runs);
+    await connection.close();
+  }
+}
+
+function readConfigOrNull(): Config | null {
+  try {
+    return readConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return null;
+    }
+    throw err;
   }
 }
 

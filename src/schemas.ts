@@ -67,6 +67,8 @@ export const BatchOptions = z.object({
   reportPath: z.string(),
   /** Task queue of the workspace activities (files, tests, memory). */
   workspaceQueue: z.string(),
+  /** Task queue of each provider's LLM activities (contract 6): a batch of start-batch's has its own. */
+  llmQueues: z.record(Provider, z.string()),
   /** Reuse generations already paid for, keyed by provider, model and prompt (opt-in). */
   cache: z.boolean(),
 });

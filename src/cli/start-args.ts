@@ -22,13 +22,15 @@ const StartArgs = z.object({
   json: z.boolean(),
   cache: z.boolean(),
   replayFrom: z.string().optional(),
+  verbose: z.boolean(),
+  resumeOthers: z.boolean(),
 });
 export type StartArgs = z.infer<typeof StartArgs>;
 
 export const USAGE = `usage: npm run start-batch -- --workers DIR --workspace DIR --python-root REL
        [--batch-id ID] [--concurrency N] [--only WORKER_001,WORKER_013] [--report FILE] [--dry-run]
        [--budget USD] [--min-sample N] [--max-guide-rate R] [--max-failed-rate R] [--max-timeout-rate R]
-       [--cache] [--replay-from BATCH_ID] [--no-worker] [--json]`;
+       [--cache] [--replay-from BATCH_ID] [--no-worker] [--json] [--verbose] [--resume-others]`;
 
 export function parseStartArgs(argv: string[]): StartArgs {
   let values: Record<string, string | boolean | undefined>;
@@ -53,6 +55,8 @@ export function parseStartArgs(argv: string[]): StartArgs {
         json: { type: 'boolean', default: false },
         cache: { type: 'boolean', default: false },
         'replay-from': { type: 'string' },
+        verbose: { type: 'boolean', default: false },
+        'resume-others': { type: 'boolean', default: false },
       },
     }));
   } catch (err) {
@@ -76,6 +80,8 @@ export function parseStartArgs(argv: string[]): StartArgs {
     json: values.json,
     cache: values.cache,
     replayFrom: values['replay-from'],
+    verbose: values.verbose,
+    resumeOthers: values['resume-others'],
   });
   if (!parsed.success) {
     const flag = (p: PropertyKey | undefined) => `--${String(p).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

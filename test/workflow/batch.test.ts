@@ -87,6 +87,7 @@ async function runBatch(manifest: ManifestEntry[], behaviour: Record<string, Beh
     providers: ['openai', 'ollama'],
     reportPath: path.join(dir, 'report.json'),
     workspaceQueue: `ws-${batchId}`,
+    llmQueues: { openai: 'llm-openai', ollama: 'llm-ollama', processor: 'llm-processor' },
     cache: false,
     ...overrides,
   };

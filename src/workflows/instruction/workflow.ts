@@ -93,7 +93,7 @@ export async function instructionWorkflow(input: InstructionInput): Promise<Inst
     let allTimeouts = true;
     for (const provider of chain) {
       const llm = proxyActivities<LlmActivities>({
-        taskQueue: `llm-${provider}`,
+        taskQueue: options.llmQueues?.[provider] ?? `llm-${provider}`,
         startToCloseTimeout: options.llm.timeoutMs + 30_000,
         heartbeatTimeout: options.llm.heartbeatMs,
         retry: {
