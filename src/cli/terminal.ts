@@ -61,7 +61,7 @@ export function providerFailureNotes(note: (line: string) => void, now = () => D
   };
 }
 
-export function firstLine(text: string, max = 100): string {
+export function firstLine(text: string, max = 90): string {
   const line = text.split('\n')[0]!.trim();
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
