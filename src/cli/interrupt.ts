@@ -4,10 +4,16 @@
 import os from 'node:os';
 
 const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+/**
+ * One Ctrl-C can arrive more than once: the terminal sends it to the whole foreground group, and
+ * `npm run` passes it on to its child as well. A repeat this soon is the same key press.
+ */
+const SAME_PRESS_MS = 500;
 
 export class Interrupt {
   private readonly controller = new AbortController();
   private received: NodeJS.Signals | undefined;
+  private receivedAt = 0;
   private readonly handlers = new Map<NodeJS.Signals, () => void>();
 
   constructor() {
@@ -33,10 +39,13 @@ export class Interrupt {
 
   private handle(sig: NodeJS.Signals): void {
     if (this.received) {
+      if (Date.now() - this.receivedAt < SAME_PRESS_MS) return;
       process.stderr.write(`\n${sig} again: exiting now.\n`);
       process.exit(this.exitCode());
     }
     this.received = sig;
+    this.receivedAt = Date.now();
+    process.stderr.write(`\n${sig}: detaching (again to exit at once)…\n`);
     this.controller.abort();
   }
 }

@@ -7,11 +7,12 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { cliEnv, runCli } from '../support/cli.js';
+import { pathToFileURL } from 'node:url';
+import { cliEnv, repoRoot, runCli } from '../support/cli.js';
 import { writeInstructions } from '../support/instructions.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
 import { freePort } from '../support/ports.js';
-import { killAllGroups, spawnCli, type Exit } from '../support/process-group.js';
+import { killAllGroups, spawnCli, spawnGroup, type Exit } from '../support/process-group.js';
 import { startTestServer } from '../support/temporal.js';
 import { waitFor } from '../support/wait.js';
 
@@ -28,6 +29,15 @@ afterAll(async () => {
   await killAllGroups();
   await llm?.close();
 });
+
+/**
+ * start-batch as `npm run start-batch` runs it (`node --import tsx`, one process, no tsx parent
+ * relaying signals), with the test's directory as its working directory.
+ */
+function startBatch(args: string[], opts: { cwd: string; env: Record<string, string> }) {
+  const loader = path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs');
+  return spawnGroup(process.execPath, ['--import', pathToFileURL(loader).href, path.join(repoRoot, 'src', 'starter.ts'), ...args], opts);
+}
 
 /** Longer than any test: such a call is still open when the process holding it goes away. */
 const UNTIL_INTERRUPTED_MS = 180_000;
@@ -94,7 +104,7 @@ async function interruptAndResume(b: Batch, address: string, batchId: string, si
   const e = env(address, b.root);
   for (let i = 0; i < times; i++) {
     const since = Date.now();
-    const run = spawnCli('starter', args, { cwd: b.root, env: e });
+    const run = startBatch(args, { cwd: b.root, env: e });
     await run.waitForOutput(/Started batch|Re-attaching to batch/, 180_000);
     await interruptPoint(b, batchId, since, run.output);
     const sentAt = Date.now();
