@@ -122,7 +122,10 @@ function exited(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
-export async function startDevServer(c: Config, opts: { address: string; dataDir: string; uiPort?: number }): Promise<DevServer> {
+export async function startDevServer(
+  c: Config,
+  opts: { address: string; dataDir: string; uiPort?: number; waitForHolderMs?: number },
+): Promise<DevServer> {
   const [hostText = '127.0.0.1', portText = '7233'] = opts.address.split(':');
   const host = hostText === 'localhost' ? '127.0.0.1' : hostText;
   const port = Number(portText);
@@ -130,7 +133,7 @@ export async function startDevServer(c: Config, opts: { address: string; dataDir
   mkdirSync(opts.dataDir, { recursive: true });
   const dbFile = path.join(path.resolve(opts.dataDir), 'wingman.db');
   // A server still shutting down (an interrupted run) lets go within seconds.
-  await waitUntilFree(dbFile, 30_000);
+  await waitUntilFree(dbFile, opts.waitForHolderMs ?? 30_000);
   const uiUrl = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${uiPort}`;
   const cli = findTemporalCli(c);
   if (!cli) return startDownloaded(c, { host, port, uiPort, dbFile, uiUrl });

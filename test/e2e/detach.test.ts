@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { holdersOf } from '../../src/temporal/dev-server.js';
 import { cliEnv, repoRoot, runCli } from '../support/cli.js';
 import { writeInstructions } from '../support/instructions.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
@@ -116,6 +117,8 @@ async function interruptAndResume(b: Batch, address: string, batchId: string, si
       expect(exit.stdout).toContain(`Detached from batch ${batchId}`);
       expect(exit.stdout).toMatch(new RegExp(`Resume it with: npm run start-batch -- .*--batch-id ${batchId}`));
       expect(exit.output).not.toMatch(/^\s+at /m);
+      // The dev server it started has exited too, and let go of its data file.
+      expect(holdersOf(path.join(b.root, '.temporal', 'wingman.db'))).toEqual([]);
     }
   }
   const last = await runCli('starter', args, { cwd: b.root, env: e });
