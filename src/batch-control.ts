@@ -9,10 +9,8 @@ import { openBatches } from './cli/open-batches.js';
 import { ConfigError, readConfig, type Config } from './config.js';
 import type { BatchSummary, Progress } from './schemas.js';
 import { queuesOfBatch } from './temporal/batch-queues.js';
-import { connectClient, connectWorker } from './temporal/connection.js';
-import { installRuntime } from './temporal/runtime.js';
+import { connectClient } from './temporal/connection.js';
 import { BATCH_ID } from './temporal/search-attributes.js';
-import { createWorkers } from './worker.js';
 import { abortSignal, batchWorkflowId, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate } from './workflows/batch/messages.js';
 
 const USAGE = 'usage: npm run batch -- status|pause|resume|abort|concurrency BATCH_ID [N | REASON] [--json]\n       npm run batch -- list [--json]';
@@ -136,6 +134,12 @@ async function served(client: Client, c: Config, batchId: string): Promise<boole
 async function endUnserved(client: Client, c: Config, batchId: string, json: boolean): Promise<number> {
   const logFile = path.resolve('results', batchId, 'worker.log');
   console.log(`No worker serves batch ${batchId}: ending it here, without LLM calls (logs: ${logFile})…`);
+  // Loaded here only: the other commands must start quickly, without the worker's code.
+  const [{ installRuntime }, { createWorkers }, { connectWorker }] = await Promise.all([
+    import('./temporal/runtime.js'),
+    import('./worker.js'),
+    import('./temporal/connection.js'),
+  ]);
   installRuntime(c, { log: { file: logFile } });
   const connection = await connectWorker(c);
   const workers = await createWorkers({ connection, config: c, batches: [await queuesOfBatch(client, c, batchId)], llm: false });
