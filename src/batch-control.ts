@@ -1,6 +1,6 @@
 // npm run batch -- status|pause|resume|abort|concurrency ID [N|REASON] [--json], npm run batch -- list
 // Steers a running batch through its query, signals and update; lists the unfinished ones.
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
@@ -57,7 +57,7 @@ export async function batchControl(argv: string[]): Promise<number> {
     if (command === 'abort') {
       await handle.signal(abortSignal, extra);
       // A batch nobody serves would only end when resumed: end it here, without paying for anything.
-      if (!(await served(client, c, batchId))) return await endUnserved(client, c, batchId, values.json ?? false);
+      if (!(await answersQueries(client, handle))) return await endUnserved(client, c, batchId, values.json ?? false);
     }
     if (command === 'concurrency') {
       const n = Number(extra);
@@ -114,17 +114,17 @@ async function listBatches(json: boolean): Promise<number> {
   }
 }
 
-/** Whether a worker has polled the batch's workflow queue lately. */
-async function served(client: Client, c: Config, batchId: string): Promise<boolean> {
-  const queues = await queuesOfBatch(client, c, batchId);
-  const { pollers } = await client.workflowService.describeTaskQueue({
-    namespace: c.TEMPORAL_NAMESPACE,
-    taskQueue: { name: queues.workflow, kind: 1 }, // TASK_QUEUE_KIND_NORMAL
-    taskQueueType: 1, // TASK_QUEUE_TYPE_WORKFLOW
-  });
-  // The server lists a poller for minutes after it stopped; a live one polls again at least every minute.
-  const recent = Date.now() - 70_000;
-  return (pollers ?? []).some((p) => p.lastAccessTime && Number(p.lastAccessTime.seconds ?? 0) * 1000 > recent);
+/**
+ * Whether a worker serves the batch: it answers a query. (The server refuses a query at once when
+ * nobody has polled the batch's queue lately, and a worker that is gone leaves it unanswered.)
+ */
+async function answersQueries(client: Client, handle: WorkflowHandle): Promise<boolean> {
+  try {
+    await client.withDeadline(Date.now() + 5_000, () => handle.query(progressQuery));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import type { BatchSummary } from '../../src/schemas.js';
 import { holdersOf } from '../../src/temporal/dev-server.js';
 import { cliEnv, repoRoot, runCli } from '../support/cli.js';
 import { writeInstructions } from '../support/instructions.js';
@@ -178,4 +179,40 @@ test('an interrupted batch A spends nothing while batch B runs; batch list shows
   const paid = answered(a.ids);
   expect(new Set(paid.map((c) => c.workerId)).size).toBe(a.ids.length);
   expect({ paid: paid.length, calls: timeline(a.ids, killedAt) }).toEqual({ paid: a.ids.length, calls: timeline(a.ids, killedAt) });
+}, 600_000);
+
+/** Starts a batch with start-batch's own worker and SIGKILLs the group at an interrupt point. */
+async function interruptedBatch(server: TestWorkflowEnvironment, first: number, batchId: string) {
+  const b = batchOf(first, { quick: 2, slow: 3, interrupts: 1 });
+  const e = env(server.address, b.root);
+  const run = spawnCli('starter', ['--workers', b.workers, '--workspace', b.workspace, '--python-root', 'wingman', '--batch-id', batchId], { cwd: b.root, env: e });
+  await run.waitForOutput(/Started batch/, 180_000);
+  await interruptPoint(b, batchId, 0, run.output);
+  await run.killGroup('SIGKILL');
+  return { b, e, killedAt: Date.now() };
+}
+
+test('batch abort ends an interrupted batch that no worker serves, without a single LLM call', async () => {
+  const server = await startTestServer();
+  servers.push(server);
+  const { b, e, killedAt } = await interruptedBatch(server, 701, 'batch-c');
+  const r = await runCli('batch-control', ['abort', 'batch-c', 'not today'], { cwd: b.root, env: e });
+  expect(`exit ${r.exitCode}\n${r.stdout}${r.stderr}`).toMatch(/^exit 0\n/);
+  expect(r.stdout).toMatch(/No worker serves batch batch-c: ending it here, without LLM calls/);
+  const summary = (await server.client.workflow.getHandle('batch-batch-c').result()) as BatchSummary;
+  expect(summary).toMatchObject({ status: 'aborted', abortReason: 'aborted by operator: not today' });
+  expect(summary.counts.passed).toBe(b.quick.length);
+  expect(llm.calls.filter((c) => b.ids.includes(c.workerId ?? '') && c.at > killedAt)).toEqual([]);
+}, 600_000);
+
+test('npm run worker -- --batch ID serves a batch of start-batch (its own queues) to the end', async () => {
+  const server = await startTestServer();
+  servers.push(server);
+  const { b, e } = await interruptedBatch(server, 801, 'batch-d');
+  const worker = spawnCli('worker', ['--batch', 'batch-d'], { cwd: b.root, env: e });
+  await worker.waitForOutput(/worker polling .*wingman@batch-d/, 180_000);
+  const summary = (await server.client.workflow.getHandle('batch-batch-d').result()) as BatchSummary;
+  expect(summary.status).toBe('completed');
+  expect(summary.counts.passed).toBe(b.ids.length);
+  expect(answered(b.ids)).toHaveLength(b.ids.length);
 }, 600_000);
