@@ -3,6 +3,7 @@
 // and cost nothing on resume that a SIGKILL-and-resume would not; and an interrupted batch must
 // spend nothing while another batch runs, until someone resumes it.
 import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals';
+import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { existsSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
@@ -16,7 +17,8 @@ import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
 import { freePort } from '../support/ports.js';
 import { killAllGroups, spawnCli, spawnGroup, type Exit } from '../support/process-group.js';
 import { startTestServer } from '../support/temporal.js';
-import { waitFor } from '../support/wait.js';
+import { sleep, waitFor } from '../support/wait.js';
+import { startDevServerProcess } from '../support/dev-server-process.js';
 
 let llm: LlmStandIn;
 const servers: TestWorkflowEnvironment[] = [];
@@ -71,7 +73,7 @@ async function interruptPoint(b: Batch, batchId: string, since: number, output: 
     timeoutMs: 180_000,
     intervalMs: 300,
     what: 'the quick workers done and a call of every slow worker in flight',
-    detail: () => output().slice(-3000),
+    detail: () => `${output().slice(-3000)}\n${timeline(b.ids, since).join('\n')}\ndone: ${b.quick.filter((id) => workerDone(b, batchId, id))}`,
   });
 }
 
@@ -215,4 +217,50 @@ test('npm run worker -- --batch ID serves a batch of start-batch (its own queues
   expect(summary.status).toBe('completed');
   expect(summary.counts.passed).toBe(b.ids.length);
   expect(answered(b.ids)).toHaveLength(b.ids.length);
+}, 600_000);
+
+test('a Temporal outage mid-batch is one line when it starts and one when Temporal is back; --resume-others serves an older batch too', async () => {
+  const older = batchOf(901, { quick: 1, slow: 2, interrupts: 1 });
+  const dev = await startDevServerProcess({ dbFile: path.join(older.root, 'temporal.db'), cwd: older.root });
+  try {
+    const e = env(dev.address, older.root);
+    // An older batch, interrupted: it waits on its own queues.
+    const first = spawnCli('starter', ['--workers', older.workers, '--workspace', older.workspace, '--python-root', 'wingman', '--batch-id', 'older'], { cwd: older.root, env: e });
+    await first.waitForOutput(/Started batch/, 180_000);
+    await interruptPoint(older, 'older', 0, first.output);
+    await first.killGroup('SIGKILL');
+
+    // Every answer takes a few seconds: calls are in flight when the server goes away.
+    const b = batchOf(951, { quick: 4, slow: 0, interrupts: 0 });
+    for (const id of b.ids) llm.script(id, [{ code: `VALUE = ${Number(id.slice(7))}\n`, delayMs: 5_000 }]);
+    const run = spawnCli('starter', ['--workers', b.workers, '--workspace', b.workspace, '--python-root', 'wingman', '--batch-id', 'outage', '--resume-others'], { cwd: b.root, env: e });
+    await run.waitForOutput(/Started batch outage/, 180_000);
+    expect(run.output()).toMatch(/Also resuming the other unfinished batches on namespace default: older/);
+    await waitFor(() => b.ids.some((id) => inFlightSince(id, 0)), { timeoutMs: 180_000, what: 'a call in flight', detail: () => run.output() });
+    await dev.kill9();
+    await run.waitForOutput(/Temporal unreachable, retrying/, 60_000);
+    await sleep(8_000); // a deliberate outage: many polls fail meanwhile
+    await dev.restart();
+    const stuck = setTimeout(() => void run.killGroup('SIGKILL'), 240_000);
+    const exit = await run.exited;
+    clearTimeout(stuck);
+    expect({ code: exit.code, out: describeExit(exit) }).toMatchObject({ code: 0 });
+    expect(exit.output.match(/Temporal unreachable/g)).toHaveLength(1);
+    expect(exit.output.match(/Temporal is back/g)).toHaveLength(1);
+    expect(exit.output).not.toMatch(/^\s+at /m);
+    expect(exit.output.split('\n').filter((l) => l.trim()).length).toBeLessThanOrEqual(25);
+    // The older batch was served too, and has finished.
+    const client = new Client({ connection: await Connection.connect({ address: dev.address }) });
+    try {
+      // It may still be finishing when start-batch exits (its worker served it while it ran).
+      const described = await client.workflow.getHandle('batch-older').describe();
+      expect(['COMPLETED', 'RUNNING']).toContain(described.status.name);
+      expect(answered(older.quick).length).toBe(older.quick.length);
+      expect(older.slow.every((id) => answered([id]).length === 1)).toBe(true);
+    } finally {
+      await client.connection.close();
+    }
+  } finally {
+    await dev.stop();
+  }
 }, 600_000);
