@@ -135,7 +135,7 @@ export async function startBatch(argv: string[]): Promise<number> {
 
   const interrupt = new Interrupt();
   const run: Running = { workers: [], runs: [] };
-  const work = follower(args, c, { batchId, manifest, options, terminal, interrupt, run });
+  const work = startAndFollow(args, c, { batchId, manifest, options, terminal, interrupt, run });
   work.catch(() => undefined);
   try {
     return await Promise.race([work, aborted(interrupt.signal)]);
@@ -166,7 +166,7 @@ interface Running {
 /** Long enough for a workflow task or a quick activity in progress to report; LLM calls are not waited for. */
 const DETACH_DRAIN_MS = 3_000;
 
-async function follower(
+async function startAndFollow(
   args: StartArgs,
   c: Config,
   o: { batchId: string; manifest: ManifestEntry[]; options: BatchOptions; terminal: Terminal; interrupt: Interrupt; run: Running },
@@ -237,6 +237,9 @@ async function follower(
   await stopWorkers(run.workers, run.runs, DETACH_DRAIN_MS);
   printSummary(summary, args.json);
   if (summary.status === 'aborted') return EXIT.aborted;
+  // Contract 4: the suite run after the last worker (when the batch has one) must pass too.
+  const suite = (summary as BatchSummary & { suite?: { exitCode: number } | null }).suite;
+  if (suite && suite.exitCode !== 0) return EXIT.notAllPassed;
   return summary.counts.passed === Object.values(summary.counts).reduce((a, b) => a + b, 0) ? EXIT.passed : EXIT.notAllPassed;
 }
 

@@ -264,3 +264,22 @@ test('a Temporal outage mid-batch is one line when it starts and one when Tempor
     await dev.stop();
   }
 }, 600_000);
+
+test('a second Ctrl-C while start-batch detaches exits at once', async () => {
+  const b = batchOf(971, { quick: 1, slow: 2, interrupts: 1 });
+  const run = startBatch(['--workers', b.workers, '--workspace', b.workspace, '--python-root', 'wingman', '--batch-id', 'twice'], {
+    cwd: b.root,
+    env: env(`127.0.0.1:${await freePort()}`, b.root),
+  });
+  await run.waitForOutput(/Started batch/, 180_000);
+  await interruptPoint(b, 'twice', 0, run.output);
+  process.kill(-run.pid, 'SIGINT');
+  await run.waitForOutput(/SIGINT: detaching/, 10_000);
+  // Later than one key press can arrive twice, sooner than the detach (which drains the worker for seconds) ends.
+  await sleep(700);
+  const sentAt = Date.now();
+  const exit = await run.killGroup('SIGINT');
+  expect({ code: exit.code, out: describeExit(exit) }).toMatchObject({ code: 130 });
+  expect(exit.output).toMatch(/SIGINT again: exiting now/);
+  expect(Date.now() - sentAt).toBeLessThan(2_000);
+}, 300_000);
