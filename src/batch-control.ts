@@ -1,20 +1,25 @@
-// npm run batch -- status|pause|resume|abort|concurrency ID [N|REASON] [--json]
-// Steers a running batch through its query, signals and update.
+// npm run batch -- status|pause|resume|abort|concurrency ID [N|REASON] [--json], npm run batch -- list
+// Steers a running batch through its query, signals and update; lists the unfinished ones.
 // npm run batch -- retro ID [--report FILE] [--json]: the review questions answered from its report.
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import { formatProgress } from './cli/follow.js';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
+import { openBatches } from './cli/open-batches.js';
 import { formatReview, reviewOf } from './report/review.js';
 import { ArtifactStore } from './activities/artifacts.js';
-import { ConfigError, readConfig } from './config.js';
+import { ConfigError, readConfig, type Config } from './config.js';
 import type { BatchSummary, Progress, Report } from './schemas.js';
+import { queuesOfBatch } from './temporal/batch-queues.js';
 import { connectClient } from './temporal/connection.js';
+import { BATCH_ID } from './temporal/search-attributes.js';
 import { abortSignal, batchWorkflowId, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate } from './workflows/batch/messages.js';
 
-const USAGE = 'usage: npm run batch -- status|pause|resume|abort|concurrency BATCH_ID [N | REASON] [--json]\n' +
+const USAGE =
+  'usage: npm run batch -- status|pause|resume|abort|concurrency BATCH_ID [N | REASON] [--json]\n' +
+  '       npm run batch -- list [--json]\n' +
   '       npm run batch -- retro BATCH_ID [--report FILE] [--json]';
 
 export async function batchControl(argv: string[]): Promise<number> {
@@ -25,6 +30,7 @@ export async function batchControl(argv: string[]): Promise<number> {
   });
   const [command, batchId, extra] = positionals;
   if (command === 'retro' && batchId) return retro(batchId, values.report, values.json);
+  if (command === 'list') return listBatches(values.json ?? false);
   if (!command || !batchId || !['status', 'pause', 'resume', 'abort', 'concurrency'].includes(command)) {
     console.error(USAGE);
     return 3;
@@ -60,7 +66,11 @@ export async function batchControl(argv: string[]): Promise<number> {
     }
     if (command === 'pause') await handle.signal(pauseSignal);
     if (command === 'resume') await handle.signal(resumeSignal);
-    if (command === 'abort') await handle.signal(abortSignal, extra);
+    if (command === 'abort') {
+      await handle.signal(abortSignal, extra);
+      // A batch nobody serves would only end when resumed: end it here, without paying for anything.
+      if (!(await answersQueries(client, handle))) return await endUnserved(client, c, batchId, values.json ?? false);
+    }
     if (command === 'concurrency') {
       const n = Number(extra);
       if (!Number.isInteger(n) || n < 1) {
@@ -127,6 +137,93 @@ async function failedTestOutput(report: Report): Promise<Record<string, string>>
     if (w.outcome === 'failed' && w.testOutputRef && (await store.has(w.testOutputRef))) out[w.id] = await store.get(w.testOutputRef);
   }
   return out;
+}
+
+/** The unfinished batches of the namespace, with their progress when a worker serves them. */
+async function listBatches(json: boolean): Promise<number> {
+  const c = readConfigOrNull();
+  if (!c) return 3;
+  const client = await connectClient(c);
+  try {
+    const batches = await openBatches(client);
+    if (!json && batches.length === 0) console.log(`No unfinished batches on namespace ${c.TEMPORAL_NAMESPACE}.`);
+    for (const b of batches) {
+      const handle = client.workflow.getHandle(b.workflowId);
+      let progress: Progress | null = null;
+      try {
+        // Only a worker serving the batch answers; a batch nobody serves would keep the query waiting.
+        progress = await client.withDeadline(Date.now() + 3_000, () => handle.query(progressQuery));
+      } catch {
+        progress = null;
+      }
+      const ended = progress ? null : await client.workflow.count(`${BATCH_ID.name} = "${b.batchId}" AND WorkflowType = "instructionWorkflow" AND ExecutionStatus != "Running"`);
+      if (json) {
+        console.log(JSON.stringify({ batchId: b.batchId, startedAt: b.startTime.toISOString(), served: progress !== null, progress, workersEnded: ended?.count ?? null }));
+      } else if (progress) {
+        console.log(`${b.batchId}  started ${b.startTime.toISOString()}  ${formatProgress(progress)}`);
+      } else {
+        console.log(`${b.batchId}  started ${b.startTime.toISOString()}  ${ended?.count ?? 0} workers ended | no worker serves it: ` +
+          `resume with start-batch --batch-id ${b.batchId}, or npm run batch -- abort ${b.batchId}`);
+      }
+    }
+    return 0;
+  } finally {
+    await client.connection.close();
+  }
+}
+
+/**
+ * Whether a worker serves the batch: it answers a query. (The server refuses a query at once when
+ * nobody has polled the batch's queue lately, and a worker that is gone leaves it unanswered.)
+ */
+async function answersQueries(client: Client, handle: WorkflowHandle): Promise<boolean> {
+  try {
+    await client.withDeadline(Date.now() + 5_000, () => handle.query(progressQuery));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Serves an aborted batch's workflows and workspace activities, never its LLM queues, until it has
+ * ended: its running workers are cancelled, the rest skipped, and the report written.
+ */
+async function endUnserved(client: Client, c: Config, batchId: string, json: boolean): Promise<number> {
+  const logFile = path.resolve('results', batchId, 'worker.log');
+  console.log(`No worker serves batch ${batchId}: ending it here, without LLM calls (logs: ${logFile})…`);
+  // Loaded here only: the other commands must start quickly, without the worker's code.
+  const [{ installRuntime }, { createWorkers }, { connectWorker }] = await Promise.all([
+    import('./temporal/runtime.js'),
+    import('./worker.js'),
+    import('./temporal/connection.js'),
+  ]);
+  installRuntime(c, { log: { file: logFile } });
+  const connection = await connectWorker(c);
+  const workers = await createWorkers({ connection, config: c, batches: [await queuesOfBatch(client, c, batchId)], llm: false });
+  const runs = workers.map((w) => w.run().catch(() => undefined));
+  try {
+    const summary = (await client.workflow.getHandle(batchWorkflowId(batchId)).result()) as BatchSummary;
+    const progress = progressOf(summary);
+    console.log(json ? JSON.stringify(progress) : `${formatProgress(progress)}\nReport: ${summary.reportPath}`);
+    return 0;
+  } finally {
+    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+    await Promise.all(runs);
+    await connection.close();
+  }
+}
+
+function readConfigOrNull(): Config | null {
+  try {
+    return readConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return null;
+    }
+    throw err;
+  }
 }
 
 /** The progress of an ended batch, from its result. */

@@ -92,10 +92,10 @@ export const BatchOptions = z.object({
   reportPath: z.string(),
   /** Task queue of the workspace activities (files, tests, memory). */
   workspaceQueue: z.string(),
+  /** Task queue of each provider's LLM activities (contract 6): a batch of start-batch's has its own. */
+  llmQueues: z.record(Provider, z.string()),
   /** Reuse generations already paid for, keyed by provider, model and prompt (opt-in). */
   cache: z.boolean(),
-  /** Task queue of each provider's LLM activities: a batch may have queues of its own. */
-  llmQueues: z.object({ openai: z.string(), ollama: z.string(), processor: z.string() }),
   /** The whole test suite, run once in the Python root after the last worker (`--suite CMD`); null: `--no-suite`. */
   suite: z.object({ command: z.array(z.string()).min(1) }).nullable().optional(),
   /** How the batch paces itself; tests lower these to reach continue-as-new and child checks quickly. */

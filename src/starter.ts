@@ -3,7 +3,7 @@
 // 0 every worker passed, 1 finished with some not passed (or the whole suite failed), 2 aborted, 3 input refused.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
-import { mkdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { saveManifest } from './activities/manifest-store.js';
@@ -11,19 +11,22 @@ import { checkBlobStores } from './cli/blob-stores.js';
 import { checkProviders, checkRouter, PROVIDER_HELP } from './cli/providers.js';
 import { providerSplitOf } from './cli/provider-split.js';
 import { follow } from './cli/follow.js';
-import { waitForResult } from './cli/wait-for-result.js';
+import { aborted, Detached, Reachability, waitForResult } from './cli/wait-for-result.js';
+import { Interrupt } from './cli/interrupt.js';
+import { openBatches } from './cli/open-batches.js';
+import { providerFailureNotes, Terminal } from './cli/terminal.js';
 import { applyReplay } from './cli/replay.js';
 import { formatPlan, plan, withGenerationEstimates } from './cli/plan.js';
 import { checkRunners } from './cli/runner-check.js';
 import { parseStartArgs, UsageError, type StartArgs } from './cli/start-args.js';
 import { ConfigError, configuredProviders, readConfig, type Config } from './config.js';
-import { startDevServer, type DevServer } from './temporal/dev-server.js';
+import { DevServerBusy, startDevServer, type DevServer } from './temporal/dev-server.js';
+import { ownQueues, queuesOfBatch, sameQueues, sharedQueues, type BatchQueues } from './temporal/batch-queues.js';
 import { InputError, loadManifest } from './instructions/manifest.js';
 import { checkTestCommand, CommandError, DEFAULT_RUNNERS, parseRunners } from './instructions/commands.js';
 import { readSuite, suiteFailed, suiteLine } from './report/suite.js';
 import { PathError, resolveInside } from './instructions/paths.js';
 import type { BatchInput, BatchOptions, BatchSummary, ManifestEntry, Provider } from './schemas.js';
-import { DEFAULT_LLM_QUEUES } from './schemas.js';
 import { BATCH_ID } from './temporal/search-attributes.js';
 import { installRuntime } from './temporal/runtime.js';
 import { connectClient, connectWorker, temporalAnswers } from './temporal/connection.js';
@@ -49,7 +52,8 @@ export async function startBatch(argv: string[]): Promise<number> {
   }
 
   const workspace = path.resolve(args.workspace);
-  if (!isDirectory(workspace)) return refuse(`workspace ${workspace} is not a directory`);
+  // A missing workspace is created (after the instructions are checked); something else in its place is refused.
+  if (existsSync(workspace) && !isDirectory(workspace)) return refuse(`workspace ${workspace} exists and is not a directory`);
   let pythonRoot: string;
   try {
     pythonRoot = resolveInside(workspace, args.pythonRoot);
@@ -144,80 +148,197 @@ export async function startBatch(argv: string[]): Promise<number> {
     },
     providers: available,
     reportPath: path.resolve(args.report ?? path.join('results', batchId, 'report.json')),
+    // Set below, once it is known whether this batch gets queues of its own.
     workspaceQueue: c.WINGMAN_WORKSPACE_QUEUE,
+    llmQueues: sharedQueues(c).llm,
     cache: args.cache,
-    llmQueues: DEFAULT_LLM_QUEUES,
     suite,
   };
-  mkdirSync(pythonRoot, { recursive: true });
-
-  // Metrics come from the process that runs workers: with --no-worker, the separate worker serves them.
-  installRuntime(args.noWorker ? { ...c, WINGMAN_METRICS_PORT: undefined } : c);
-  let server: DevServer | undefined;
-  let address = c.TEMPORAL_ADDRESS;
-  if (!(await temporalAnswers(c))) {
-    console.log(`No Temporal server at ${address}: starting a local dev server (data in .temporal/)…`);
-    server = await startDevServer(c, { address, dataDir: path.resolve('.temporal') });
-    address = server.address;
-  }
-  const workers: Worker[] = [];
   try {
-    const client = await connectClient(c, address);
-    if (!server) {
-      const create = args.createNamespace || mayCreateByDefault(c.TEMPORAL_NAMESPACE, address);
-      const ns = await ensureNamespace(client, { namespace: c.TEMPORAL_NAMESPACE, address, create });
-      if (ns.kind === 'missing') return refuse(ns.message);
-      await ensureSearchAttributes(client, c.TEMPORAL_NAMESPACE);
-    }
-    if (!args.noWorker) workers.push(...(await createWorkers({ connection: await connectWorker(c, address), config: c })));
-    if (args.noWorker) {
-      const llmQueues = options.providers.map((p) => options.llmQueues[p]);
-      const stores = await checkBlobStores(client, { namespace: c.TEMPORAL_NAMESPACE, workspaceQueue: c.WINGMAN_WORKSPACE_QUEUE, llmQueues, manifest });
-      if (stores.refuse) return refuse(`refused, nothing was started: ${stores.refuse}`);
-      if (stores.warn) console.error(`warning: ${stores.warn}`);
-    }
-    const running = workers.map((w) => w.run());
+    mkdirSync(pythonRoot, { recursive: true });
+  } catch (err) {
+    return refuse(`cannot create the python root ${pythonRoot}: ${(err as Error).message}`);
+  }
 
-    const manifestRef = await saveManifest(path.join(c.stateDir, 'manifests'), withGenerationEstimates(manifest, available, c, c.WINGMAN_LLM_MAX_TOKENS));
-    const handle = await startOrAttach(client, c, { batchId, manifest: manifestRef, options });
-    const ui = c.TEMPORAL_UI_URL ?? server?.uiUrl ?? defaultUiUrl(address);
-    if (ui) console.log(`Web UI: ${ui}/namespaces/${c.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(handle.workflowId)}`);
+  const terminal = new Terminal({ json: args.json });
+  const logFile = path.resolve('results', batchId, 'worker.log');
+  const observe = providerFailureNotes((line) => terminal.note(line));
+  // Metrics come from the process that runs workers: with --no-worker, the separate worker serves them.
+  // start-batch handles Ctrl-C itself (below), so the SDK must not shut workers down on its own.
+  installRuntime(args.noWorker ? { ...c, WINGMAN_METRICS_PORT: undefined } : c, {
+    log: args.verbose ? { observe, shutdownSignals: [] } : { file: logFile, observe, shutdownSignals: [] },
+  });
+  if (!args.verbose) console.log(`Logs of Temporal and the worker: ${logFile}`);
 
-    const result = waitForResult<BatchSummary>(handle);
-    await follow(handle, result, { json: args.json });
-    const summary = await result;
-    for (const w of workers) w.shutdown();
-    await Promise.all(running);
-    printSummary(summary, args.json);
-    if (!args.json) for (const line of await providerSplitOf(summary.reportPath)) console.log(line);
-    // The whole suite's result is in the report: a failing suite fails the batch even when every worker passed.
-    const suiteResult = await readSuite(summary.reportPath);
-    if (suiteResult && !args.json) console.log(suiteLine(suiteResult));
-    if (summary.status === 'aborted') return EXIT.aborted;
-    if (suiteFailed(suiteResult)) return EXIT.notAllPassed;
-    return summary.counts.passed === Object.values(summary.counts).reduce((a, b) => a + b, 0) ? EXIT.passed : EXIT.notAllPassed;
+  const interrupt = new Interrupt();
+  const run: Running = { workers: [], runs: [] };
+  const work = startAndFollow(args, c, { batchId, manifest, options, terminal, interrupt, run });
+  work.catch(() => undefined);
+  try {
+    return await Promise.race([work, aborted(interrupt.signal)]);
+  } catch (err) {
+    if (!(err instanceof Detached)) throw err;
+    terminal.end();
+    await stopWorkers(run.workers, run.runs, DETACH_DRAIN_MS);
+    await run.server?.stop();
+    run.server = undefined;
+    const resume = resumeCommand(argv, batchId);
+    console.log(`Detached from batch ${batchId}: it stays in Temporal; calls in flight are left to Temporal's timeouts.`);
+    console.log(`Resume it with: ${resume}`);
+    return interrupt.exitCode();
   } finally {
-    for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
-    await server?.stop();
+    await stopWorkers(run.workers, run.runs, 0);
+    await run.server?.stop();
+    interrupt.dispose();
   }
 }
 
-/** Starts the batch, or re-attaches to the one already running (or finished) under this id. */
-async function startOrAttach(client: Client, c: Config, input: BatchInput) {
-  const workflowId = batchWorkflowId(input.batchId);
+/** What the detach path must stop, filled in as start-batch gets there. */
+interface Running {
+  server?: DevServer;
+  workers: Worker[];
+  runs: Promise<void>[];
+}
+
+/** Long enough for a workflow task or a quick activity in progress to report; LLM calls are not waited for. */
+const DETACH_DRAIN_MS = 3_000;
+
+async function startAndFollow(
+  args: StartArgs,
+  c: Config,
+  o: { batchId: string; manifest: ManifestEntry[]; options: BatchOptions; terminal: Terminal; interrupt: Interrupt; run: Running },
+): Promise<number> {
+  const { batchId, options, terminal, interrupt, run } = o;
+  let address = c.TEMPORAL_ADDRESS;
+  if (!(await temporalAnswers(c))) {
+    console.log(`No Temporal server at ${address}: starting a local dev server (data in .temporal/)…`);
+    try {
+      run.server = await startDevServer(c, { address, dataDir: path.resolve('.temporal') });
+    } catch (err) {
+      if (err instanceof DevServerBusy) return refuse(err.message);
+      throw err;
+    }
+    if (interrupt.signal.aborted) throw new Detached();
+    address = run.server.address;
+  }
+  const client = await connectClient(c, address);
+  if (!run.server) {
+    const create = args.createNamespace || mayCreateByDefault(c.TEMPORAL_NAMESPACE, address);
+    const ns = await ensureNamespace(client, { namespace: c.TEMPORAL_NAMESPACE, address, create });
+    if (ns.kind === 'missing') return refuse(ns.message);
+    await ensureSearchAttributes(client, c.TEMPORAL_NAMESPACE);
+  }
+
+  // This batch's queues: those it already has when it exists, else its own unless workers run elsewhere.
+  const existing = await describeBatch(client, batchId);
+  const queues = existing ? await queuesOfBatch(client, c, batchId) : args.noWorker ? sharedQueues(c) : ownQueues(c, batchId);
+  const serve: BatchQueues[] = [queues];
+  const others = (await openBatches(client)).filter((b) => b.batchId !== batchId);
+  if (others.length > 0) {
+    const names = others.map((b) => `${b.batchId} (started ${b.startTime.toISOString()})`).join(', ');
+    if (args.resumeOthers && !args.noWorker) {
+      console.log(`Also resuming the other unfinished batches on namespace ${c.TEMPORAL_NAMESPACE}: ${names}`);
+      for (const b of others) serve.push(await queuesOfBatch(client, c, b.batchId));
+    } else {
+      console.log(`Other unfinished batches on namespace ${c.TEMPORAL_NAMESPACE}, not run by this command: ${names}`);
+      console.log('  resume one with --batch-id ID, all with --resume-others; see them with npm run batch -- list');
+    }
+  }
+  if (!args.noWorker) {
+    if (!sameQueues(queues, ownQueues(c, batchId)) && serve.length === 1) {
+      console.log(`Batch ${batchId} uses the shared task queues: this worker serves every batch on them.`);
+    }
+    run.workers.push(
+      ...(await createWorkers({
+        connection: await connectWorker(c, address),
+        config: c,
+        batches: uniqueQueues(serve),
+        // Running activities are never cancelled by a shutdown: a Ctrl-C leaves them to Temporal's timeouts,
+        // exactly as a crash would, instead of failing them (which would spend a retry or a fallback).
+        shutdownGraceTime: '1 day',
+      })),
+    );
+    run.runs.push(...run.workers.map((w) => w.run().catch(() => undefined)));
+  }
+  if (args.noWorker) {
+    // Workers elsewhere: can they pass large texts to each other (a shared blob store)?
+    const llmQueues = options.providers.map((p) => queues.llm[p]);
+    const stores = await checkBlobStores(client, { namespace: c.TEMPORAL_NAMESPACE, workspaceQueue: queues.workspace, llmQueues, manifest: o.manifest });
+    if (stores.refuse) return refuse(`refused, nothing was started: ${stores.refuse}`);
+    if (stores.warn) console.error(`warning: ${stores.warn}`);
+  }
+  if (interrupt.signal.aborted) throw new Detached();
+
+  const estimated = withGenerationEstimates(o.manifest, options.providers, c, c.WINGMAN_LLM_MAX_TOKENS);
+  const manifestRef = await saveManifest(path.join(c.stateDir, 'manifests'), estimated);
+  const input: BatchInput = {
+    batchId,
+    manifest: manifestRef,
+    options: { ...options, workspaceQueue: queues.workspace, llmQueues: queues.llm },
+  };
+  const handle = await startOrAttach(client, queues.workflow, input, existing);
+  const ui = c.TEMPORAL_UI_URL ?? run.server?.uiUrl ?? defaultUiUrl(address);
+  if (ui) console.log(`Web UI: ${ui}/namespaces/${c.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(handle.workflowId)}`);
+
+  const reach = new Reachability((line) => terminal.note(line));
+  const result = waitForResult<BatchSummary>(handle, { reach, signal: interrupt.signal });
+  await follow(handle, result, { json: args.json, terminal, reach, client, batchId });
+  const summary = await result;
+  await stopWorkers(run.workers, run.runs, DETACH_DRAIN_MS);
+  printSummary(summary, args.json);
+  if (!args.json) for (const line of await providerSplitOf(summary.reportPath)) console.log(line);
+  // The whole suite's result is in the report: a failing suite fails the batch even when every worker passed.
+  const suiteResult = await readSuite(summary.reportPath);
+  if (suiteResult && !args.json) console.log(suiteLine(suiteResult));
+  if (summary.status === 'aborted') return EXIT.aborted;
+  if (suiteFailed(suiteResult)) return EXIT.notAllPassed;
+  return summary.counts.passed === Object.values(summary.counts).reduce((a, b) => a + b, 0) ? EXIT.passed : EXIT.notAllPassed;
+}
+
+/** Shuts the workers down and waits for them at most `waitMs` (what still runs after that dies with the process). */
+async function stopWorkers(workers: Worker[], runs: Promise<void>[], waitMs: number): Promise<void> {
+  for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+  if (waitMs > 0) await Promise.race([Promise.all(runs), new Promise((r) => setTimeout(r, waitMs))]);
+}
+
+function uniqueQueues(list: BatchQueues[]): BatchQueues[] {
+  return list.filter((q, i) => list.findIndex((other) => sameQueues(q, other)) === i);
+}
+
+/** The batch's workflow description, or undefined when there is no batch under this id yet. */
+async function describeBatch(client: Client, batchId: string) {
   try {
-    const existing = client.workflow.getHandle<typeof batchWorkflow>(workflowId);
-    const described = await existing.describe();
-    console.log(`Re-attaching to batch ${input.batchId} (${described.status.name.toLowerCase()}, started ${described.startTime.toISOString()})`);
-    return existing;
+    return await client.workflow.getHandle(batchWorkflowId(batchId)).describe();
   } catch (err) {
-    if (!(err instanceof WorkflowNotFoundError)) throw err;
+    if (err instanceof WorkflowNotFoundError) return undefined;
+    throw err;
+  }
+}
+
+/** The command that resumes this batch: the same one, with its --batch-id. */
+export function resumeCommand(argv: string[], batchId: string): string {
+  const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+  const withId = argv.includes('--batch-id') || argv.some((a) => a.startsWith('--batch-id=')) ? argv : [...argv, '--batch-id', batchId];
+  return `npm run start-batch -- ${withId.map(quote).join(' ')}`;
+}
+
+/** Starts the batch, or re-attaches to the one already running (or finished) under this id. */
+async function startOrAttach(
+  client: Client,
+  taskQueue: string,
+  input: BatchInput,
+  described: Awaited<ReturnType<typeof describeBatch>>,
+) {
+  const workflowId = batchWorkflowId(input.batchId);
+  if (described) {
+    console.log(`Re-attaching to batch ${input.batchId} (${described.status.name.toLowerCase()}, started ${described.startTime.toISOString()})`);
+    return client.workflow.getHandle<typeof batchWorkflow>(workflowId);
   }
   try {
     // A server with more than one frontend may not know the attributes everywhere yet.
     const start = () => client.workflow.start<typeof batchWorkflow>('batchWorkflow', {
       workflowId,
-      taskQueue: c.TEMPORAL_TASK_QUEUE,
+      taskQueue,
       args: [input],
       typedSearchAttributes: [{ key: BATCH_ID, value: input.batchId }],
       staticSummary: `Wingman batch ${input.batchId}: ${input.manifest.total} workers`,

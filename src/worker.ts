@@ -1,6 +1,8 @@
 // The Temporal worker process. One process can serve every role (the default, and what
 // `start-batch` runs in-process) or only some, to scale each out on its own:
 //   npm run worker -- --queues llm-openai
+// or the queues of particular batches that start-batch gave queues of their own:
+//   npm run worker -- --batch 20261129-224500
 import { Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -9,43 +11,92 @@ import { createActivities } from './activities/index.js';
 import { bundleWorkflows } from './temporal/bundle.js';
 import { config as readConfig, configuredProviders, type Config } from './config.js';
 import { installRuntime } from './temporal/runtime.js';
-import { connectWorker } from './temporal/connection.js';
+import { connectClient, connectWorker } from './temporal/connection.js';
+import { queuesOfBatch, sharedQueues, type BatchQueues } from './temporal/batch-queues.js';
+import type { Provider } from './schemas.js';
+import type { Duration } from '@temporalio/common';
 import { describeIsolation, detectIsolation } from './activities/process/sandbox.js';
 import { dataConverter } from './temporal/codec.js';
 
 export const LLM_QUEUES = ['llm-openai', 'llm-ollama', 'llm-processor'] as const;
 
+type Role = { kind: 'workflow' } | { kind: 'workspace' } | { kind: 'llm'; provider: Provider };
+
 /** Queue names this process serves: workflows, workspace, and the LLM queues of configured providers. */
 export function defaultQueues(c: Config): string[] {
-  return [c.TEMPORAL_TASK_QUEUE, c.WINGMAN_WORKSPACE_QUEUE, ...configuredProviders(c).map((p) => `llm-${p}`)];
+  return [...rolesOf(c, [sharedQueues(c)]).keys()];
+}
+
+/** Every queue of these batches, with what runs on it (LLM queues of the providers configured here only). */
+export function rolesOf(c: Config, batches: BatchQueues[], opts: { llm?: boolean } = {}): Map<string, Role> {
+  const roles = new Map<string, Role>();
+  for (const b of batches) {
+    roles.set(b.workflow, { kind: 'workflow' });
+    roles.set(b.workspace, { kind: 'workspace' });
+    if (opts.llm === false) continue;
+    for (const provider of configuredProviders(c)) roles.set(b.llm[provider], { kind: 'llm', provider });
+  }
+  return roles;
+}
+
+/** The roles of queues named on the command line (`--queues`), by their shared names. */
+function rolesByName(c: Config, names: string[]): Map<string, Role> {
+  const shared = sharedQueues(c);
+  const all = new Map<string, Role>([
+    [shared.workflow, { kind: 'workflow' }],
+    [shared.workspace, { kind: 'workspace' }],
+    ...Object.entries(shared.llm).map(([p, q]): [string, Role] => [q, { kind: 'llm', provider: p as Provider }]),
+  ]);
+  return new Map(
+    names.map((name) => {
+      const role = all.get(name);
+      if (!role) throw new Error(`unknown queue "${name}": expected ${[...all.keys()].join(', ')}`);
+      return [name, role];
+    }),
+  );
 }
 
 export async function createWorkers(opts: {
   connection: NativeConnection;
   config: Config;
+  /** Shared queue names (npm run worker --queues); default: every shared queue. */
   queues?: string[];
+  /** Or the queues of these batches (their own or the shared ones). */
+  batches?: BatchQueues[];
+  /** With `batches`: false leaves their LLM queues unserved (nothing is paid). */
+  llm?: boolean;
   bundle?: WorkflowBundleWithSourceMap;
+  /** How long running activities may go on after shutdown() before they are cancelled (SDK default 0). */
+  shutdownGraceTime?: Duration;
 }): Promise<Worker[]> {
   const c = opts.config;
-  const queues = opts.queues ?? defaultQueues(c);
+  const roles = opts.queues ? rolesByName(c, opts.queues) : rolesOf(c, opts.batches ?? [sharedQueues(c)], { llm: opts.llm });
   const activities = createActivities(c);
-  const common = { connection: opts.connection, namespace: c.TEMPORAL_NAMESPACE, dataConverter, identity: workerIdentity(activities.store, c.WINGMAN_BLOB_INLINE_MAX) };
+  const common = {
+    connection: opts.connection,
+    namespace: c.TEMPORAL_NAMESPACE,
+    dataConverter,
+    identity: workerIdentity(activities.store, c.WINGMAN_BLOB_INLINE_MAX),
+    ...(opts.shutdownGraceTime !== undefined ? { shutdownGraceTime: opts.shutdownGraceTime } : {}),
+  };
+  const needsBundle = [...roles.values()].some((r) => r.kind === 'workflow');
+  const bundle = needsBundle ? (opts.bundle ?? (await bundleWorkflows())) : undefined;
   const workers: Promise<Worker>[] = [];
-  for (const queue of queues) {
-    if (queue === c.TEMPORAL_TASK_QUEUE) {
+  for (const [queue, role] of roles) {
+    if (role.kind === 'workflow') {
       workers.push(
         Worker.create({
           ...common,
           taskQueue: queue,
-          workflowBundle: opts.bundle ?? (await bundleWorkflows()),
+          workflowBundle: bundle!,
           // A deploy that breaks replay fails the workflow loudly instead of retrying its task forever.
           workflowFailureErrorTypes: { '*': ['NondeterminismError'] },
           enableNonLocalActivities: false,
         }),
       );
-    } else if (queue === c.WINGMAN_WORKSPACE_QUEUE) {
+    } else if (role.kind === 'workspace') {
       workers.push(Worker.create({ ...common, taskQueue: queue, activities: activities.workspace }));
-    } else if (queue === 'llm-openai') {
+    } else if (role.provider === 'openai') {
       workers.push(
         Worker.create({
           ...common,
@@ -55,7 +106,7 @@ export async function createWorkers(opts: {
           maxTaskQueueActivitiesPerSecond: c.WINGMAN_OPENAI_RPS,
         }),
       );
-    } else if (queue === 'llm-ollama') {
+    } else if (role.provider === 'ollama') {
       workers.push(
         Worker.create({
           ...common,
@@ -64,7 +115,7 @@ export async function createWorkers(opts: {
           maxConcurrentActivityTaskExecutions: c.WINGMAN_OLLAMA_CONCURRENCY,
         }),
       );
-    } else if (queue === 'llm-processor') {
+    } else {
       workers.push(
         Worker.create({
           ...common,
@@ -73,8 +124,6 @@ export async function createWorkers(opts: {
           maxConcurrentActivityTaskExecutions: c.WINGMAN_PROCESSOR_CONCURRENCY,
         }),
       );
-    } else {
-      throw new Error(`unknown queue "${queue}": expected ${defaultQueues(c).concat(LLM_QUEUES).join(', ')}`);
     }
   }
   return Promise.all(workers);
@@ -90,7 +139,8 @@ export function workerIdentity(store: { where: string }, inlineMax: number): str
 
 /** `llm` in --queues stands for the LLM queue of every provider configured here (the LLM role of a deployment). */
 export function expandQueues(queues: string[], c: Config): string[] {
-  return [...new Set(queues.flatMap((q) => (q === 'llm' ? configuredProviders(c).map((p) => `llm-${p}`) : [q])))];
+  const shared = sharedQueues(c);
+  return [...new Set(queues.flatMap((q) => (q === 'llm' ? configuredProviders(c).map((p) => shared.llm[p]) : [q])))];
 }
 
 /** Runs the workers until the process is told to stop (SIGINT/SIGTERM shut them down gracefully). */
@@ -99,15 +149,25 @@ export async function runWorkers(workers: Worker[]): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { queues: { type: 'string' } } });
+  const { values } = parseArgs({ options: { queues: { type: 'string' }, batch: { type: 'string' } } });
   const c = readConfig();
   installRuntime(c);
-  const queues = values.queues === undefined ? undefined : expandQueues(values.queues.split(',').map((q) => q.trim()).filter(Boolean), c);
+  const named = values.queues?.split(',').map((q) => q.trim()).filter(Boolean);
+  const queues = named === undefined ? undefined : expandQueues(named, c);
   if (queues?.length === 0) throw new Error(`--queues ${values.queues}: no queue to serve (for \`llm\`, configure a provider: OPENAI_API_KEY, OLLAMA_HOST or INTEL_LLM_PROCESSOR)`);
+  const batchIds = values.batch?.split(',').map((b) => b.trim()).filter(Boolean);
+  if (queues && batchIds) throw new Error('--queues and --batch do not go together: --batch serves every queue of those batches');
+  let batches: BatchQueues[] | undefined;
+  if (batchIds) {
+    // A batch start-batch runs with its own worker has queues of its own: serve exactly those.
+    const client = await connectClient(c);
+    batches = await Promise.all(batchIds.map((id) => queuesOfBatch(client, c, id)));
+    await client.connection.close();
+  }
   const connection = await connectWorker(c);
-  const workers = await createWorkers({ connection, config: c, queues });
+  const workers = await createWorkers({ connection, config: c, queues, batches });
   // Checked once at start: a worker that would run generated code unisolated refuses to start.
-  if (workers.some((w) => w.options.taskQueue === c.WINGMAN_WORKSPACE_QUEUE)) console.log(describeIsolation(await detectIsolation()));
+  if (!queues || queues.includes(c.WINGMAN_WORKSPACE_QUEUE)) console.log(describeIsolation(await detectIsolation()));
   console.log(`worker polling ${workers.map((w) => w.options.taskQueue).join(', ')} on ${c.TEMPORAL_ADDRESS}`);
   await runWorkers(workers);
   await connection.close();

@@ -27,13 +27,16 @@ const StartArgs = z.object({
   /** The whole suite after the last worker (default `pytest`), or none with --no-suite. */
   suite: z.string().min(1).optional(),
   noSuite: z.boolean(),
+  verbose: z.boolean(),
+  resumeOthers: z.boolean(),
 });
 export type StartArgs = z.infer<typeof StartArgs>;
 
 export const USAGE = `usage: npm run start-batch -- --workers DIR --workspace DIR --python-root REL
        [--batch-id ID] [--concurrency N] [--only WORKER_001,WORKER_013] [--report FILE] [--dry-run]
        [--budget USD] [--min-sample N] [--max-guide-rate R] [--max-failed-rate R] [--max-timeout-rate R]
-       [--max-error-rate R] [--cache] [--replay-from BATCH_ID] [--no-worker] [--json] [--create-namespace]
+       [--max-error-rate R] [--cache] [--replay-from BATCH_ID] [--no-worker] [--json] [--verbose] [--resume-others]
+       [--create-namespace]
        [--suite CMD | --no-suite]`;
 
 export function parseStartArgs(argv: string[]): StartArgs {
@@ -63,6 +66,8 @@ export function parseStartArgs(argv: string[]): StartArgs {
         'create-namespace': { type: 'boolean', default: false },
         suite: { type: 'string' },
         'no-suite': { type: 'boolean', default: false },
+        verbose: { type: 'boolean', default: false },
+        'resume-others': { type: 'boolean', default: false },
       },
     }));
   } catch (err) {
@@ -90,6 +95,8 @@ export function parseStartArgs(argv: string[]): StartArgs {
     createNamespace: values['create-namespace'],
     suite: values.suite,
     noSuite: values['no-suite'],
+    verbose: values.verbose,
+    resumeOthers: values['resume-others'],
   });
   if (!parsed.success) {
     const flag = (p: PropertyKey | undefined) => `--${String(p).replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;

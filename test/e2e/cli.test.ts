@@ -8,6 +8,7 @@ import { cliEnv, repoRoot, runCli } from '../support/cli.js';
 import { corpusDir } from '../support/corpus.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
 import { freePort } from '../support/ports.js';
+import { writeInstructions } from '../support/instructions.js';
 
 let llm: LlmStandIn;
 beforeAll(async () => {
@@ -108,3 +109,63 @@ test('with no Temporal server answering, start-batch starts a dev server with SQ
   expect(existsSync(path.join(root, '.temporal', 'wingman.db'))).toBe(true);
 });
 
+
+describe('a newcomer on an empty directory', () => {
+  test('a workspace path that exists and is not a directory is refused, exit 3', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-cli-'));
+    const file = path.join(root, 'workspace');
+    writeFileSync(file, 'not a directory');
+    const r = await runCli('starter', ['--workers', path.join(repoRoot, 'workers'), '--workspace', file, '--python-root', 'wingman'], {
+      cwd: root,
+      env: cliEnv({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: llm.openaiBaseUrl, TEMPORAL_ADDRESS: '127.0.0.1:1' }),
+    });
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/exists and is not a directory/);
+    expect(readFileSync(file, 'utf8')).toBe('not a directory');
+  });
+
+  test('a 10-worker batch with retried 429s and 500s, into a workspace that does not exist yet: created; a terminal that fits on a screen, the SDK warnings in worker.log', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-cli-quiet-'));
+    const workspace = path.join(root, 'not', 'yet', 'there');
+    const workers = path.join(root, 'workers');
+    const ids = Array.from({ length: 10 }, (_, i) => `WORKER_${601 + i}`);
+    writeInstructions(workers, ids.map((id) => ({ id, files: [`wingman/quiet/w${id.slice(7)}.py`] })));
+    const code = (id: string) => `VALUE = ${Number(id.slice(7))}\n`;
+    ids.forEach((id, i) => {
+      // Four workers meet a provider in trouble first: rate limited, or a server error, retried by Temporal.
+      const trouble = i % 3 === 0 ? [{ status: i % 2 ? 500 : 429, retryAfterMs: 100 }, { status: 500 }] : [];
+      llm.script(id, [...trouble, { code: code(id) }]);
+    });
+    // The last worker never gets code: it ends badly, and the terminal says so in one line.
+    llm.script('WORKER_610', [{ guide: 'Step 1: Create the file.\nStep 2: You should add a function.\nTODO: finish this.' }]);
+    const batchId = 'quiet';
+    const r = await runCli('starter', ['--workers', workers, '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId, '--max-guide-rate', '0.5'], {
+      cwd: root,
+      env: cliEnv({
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: llm.openaiBaseUrl,
+        TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+        WINGMAN_STATE_DIR: path.join(root, 'state'),
+        WINGMAN_LLM_RETRY_INITIAL_MS: '100',
+        WINGMAN_LLM_RETRY_MAX_MS: '200',
+      }),
+    });
+    const out = `${r.stdout}${r.stderr}`;
+    expect({ code: r.exitCode, out }).toMatchObject({ code: 1 });
+    for (const id of ids.slice(0, 9)) expect(readFileSync(path.join(workspace, 'wingman', 'quiet', `w${id.slice(7)}.py`), 'utf8')).toBe(code(id));
+
+    const lines = out.split('\n').filter((l) => l.trim() !== '');
+    expect({ fitsOnAScreen: lines.length <= 25, out }).toEqual({ fitsOnAScreen: true, out });
+    expect(out).not.toMatch(/^\s+at /m); // no stack trace
+    expect(out).not.toMatch(/\[WARN\]|\[ERROR\]/);
+    const logFile = path.join(root, 'results', batchId, 'worker.log');
+    expect(out.split(logFile).length - 1).toBe(1); // its path, printed once
+    expect(out).toMatch(/provider openai is failing \(.*(429|500)/);
+    expect(out.match(/provider openai is failing/g)).toHaveLength(1);
+    expect(out).toMatch(/WORKER_610 guide/);
+    const log = readFileSync(logFile, 'utf8');
+    expect(log).toMatch(/\[WARN\] Activity failed[^]*generateOpenAI/);
+    expect(log).toMatch(/429|Rate limit/);
+    expect(log).toMatch(/500|server had an error/);
+  }, 300_000);
+});
