@@ -26,7 +26,12 @@ export interface CpuSummary {
 
 /** `node_modules/@temporalio/worker/...` → `@temporalio/worker`; our sources → `src/...`. */
 function packageOf(url: string, fn: string): string {
-  if (!url) return fn === '(garbage collector)' ? '(gc)' : fn === '(program)' ? '(program: native, incl. Temporal core)' : fn || '(native)';
+  if (!url)
+    return fn === '(garbage collector)'
+      ? '(gc)'
+      : fn === '(program)'
+        ? '(program: native, incl. Temporal core)'
+        : fn || '(native)';
   const nm = url.lastIndexOf('node_modules/');
   if (nm >= 0) {
     const rest = url.slice(nm + 'node_modules/'.length).split('/');
@@ -56,11 +61,21 @@ export function summarizeCpuProfile(file: string, top = 12): CpuSummary {
     }
     const name = packageOf(n.callFrame.url, n.callFrame.functionName);
     pkg.set(name, (pkg.get(name) ?? 0) + us);
-    const fn = `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url ? `${packageOf(n.callFrame.url, '')}:${n.callFrame.lineNumber + 1}` : ''}`.trim();
+    const fn =
+      `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url ? `${packageOf(n.callFrame.url, '')}:${n.callFrame.lineNumber + 1}` : ''}`.trim();
     fns.set(fn, (fns.get(fn) ?? 0) + us);
   }
   const busy = total - idle;
   const rank = (m: Map<string, number>) =>
-    [...m].sort((a, b) => b[1] - a[1]).slice(0, top).map(([name, us]) => ({ name, ms: Math.round(us / 1000), pct: Math.round((us / busy) * 1000) / 10 }));
-  return { file, wallMs: Math.round((p.endTime - p.startTime) / 1000), busyMs: Math.round(busy / 1000), byPackage: rank(pkg), topFunctions: rank(fns) };
+    [...m]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([name, us]) => ({ name, ms: Math.round(us / 1000), pct: Math.round((us / busy) * 1000) / 10 }));
+  return {
+    file,
+    wallMs: Math.round((p.endTime - p.startTime) / 1000),
+    busyMs: Math.round(busy / 1000),
+    byPackage: rank(pkg),
+    topFunctions: rank(fns),
+  };
 }

@@ -23,7 +23,17 @@ import { readConfig } from '../src/config.js';
 import { loadManifest } from '../src/instructions/manifest.js';
 import type { ManifestEntry } from '../src/schemas.js';
 
-export const STEPS = ['loadEntry', 'preparePrompt', 'generate', 'inspectOutput', 'writeDeliverables', 'runTests', 'checkCriteria', 'storeRetrospective', 'recordResult'] as const;
+export const STEPS = [
+  'loadEntry',
+  'preparePrompt',
+  'generate',
+  'inspectOutput',
+  'writeDeliverables',
+  'runTests',
+  'checkCriteria',
+  'storeRetrospective',
+  'recordResult',
+] as const;
 export type Step = (typeof STEPS)[number];
 
 export interface FixedWorkerTiming {
@@ -47,12 +57,18 @@ export interface FixedBatchResult {
 }
 
 /** Batch index of each worker: after its dependencies' batches, in the first with room. */
-export function fixedBatches(entries: Pick<ManifestEntry, 'id' | 'dependencies' | 'deliverables'>[], size: number): string[][] {
+export function fixedBatches(
+  entries: Pick<ManifestEntry, 'id' | 'dependencies' | 'deliverables'>[],
+  size: number,
+): string[][] {
   const batchOf = new Map<string, number>();
   const lastWriter = new Map<string, string>();
   const batches: string[][] = [];
   for (const e of entries) {
-    const preds = [...e.dependencies, ...e.deliverables.flatMap((f) => (lastWriter.has(f) ? [lastWriter.get(f)!] : []))];
+    const preds = [
+      ...e.dependencies,
+      ...e.deliverables.flatMap((f) => (lastWriter.has(f) ? [lastWriter.get(f)!] : [])),
+    ];
     let b = Math.max(-1, ...preds.map((d) => batchOf.get(d) ?? -1)) + 1;
     while ((batches[b]?.length ?? 0) >= size) b++;
     (batches[b] ??= []).push(e.id);
@@ -100,37 +116,94 @@ async function main(): Promise<void> {
       const entry = await timed('loadEntry', () => loadEntry({ manifest, workerId: id }));
       const dependencyFiles = [...new Set(entry.dependencies.flatMap((d) => deliverables.get(d) ?? []))];
       const prompt = await timed('preparePrompt', () =>
-        ws.preparePrompt({ workerId: id, instructionFile: entry.file, instructionSha256: entry.sha256, deliverables: entry.deliverables, dependencyFiles, workspace, pythonRoot, feedback: null }),
+        ws.preparePrompt({
+          workerId: id,
+          instructionFile: entry.file,
+          instructionSha256: entry.sha256,
+          deliverables: entry.deliverables,
+          dependencyFiles,
+          workspace,
+          pythonRoot,
+          feedback: null,
+        }),
       );
-      const gen = await timed('generate', () => activities.llm.generateOpenAI({ workerId: id, promptRef: prompt.promptRef, timeoutMs: config.WINGMAN_LLM_TIMEOUT_MS, cache: false }));
-      const inspection = await timed('inspectOutput', () => ws.inspectOutput({ outputRef: gen.outputRef, deliverables: entry.deliverables }));
+      const gen = await timed('generate', () =>
+        activities.llm.generateOpenAI({
+          workerId: id,
+          promptRef: prompt.promptRef,
+          timeoutMs: config.WINGMAN_LLM_TIMEOUT_MS,
+          cache: false,
+        }),
+      );
+      const inspection = await timed('inspectOutput', () =>
+        ws.inspectOutput({ outputRef: gen.outputRef, deliverables: entry.deliverables }),
+      );
       let outcome: FixedWorkerTiming['outcome'] = 'passed';
       let files: string[] = [];
       let tests = { passed: 0, failed: 0 };
       if (inspection.guide) outcome = 'guide';
       else {
-        const { written } = await timed('writeDeliverables', () => ws.writeDeliverables({ workspace, files: inspection.files }));
+        const { written } = await timed('writeDeliverables', () =>
+          ws.writeDeliverables({ workspace, files: inspection.files }),
+        );
         files = written.map((f) => f.path);
-        const run = await timed('runTests', () => ws.runTests({ workerId: id, workspace, pythonRoot, commands: entry.testCommands }));
+        const run = await timed('runTests', () =>
+          ws.runTests({ workerId: id, workspace, pythonRoot, commands: entry.testCommands }),
+        );
         tests = { passed: run.passed, failed: run.failed };
         if (!run.ok) outcome = 'failed';
         else {
           const criteria = await timed('checkCriteria', () =>
-            ws.checkCriteria({ workerId: id, instructionFile: entry.file, workspace, pythonRoot, deliverables: entry.deliverables, tests }),
+            ws.checkCriteria({
+              workerId: id,
+              instructionFile: entry.file,
+              workspace,
+              pythonRoot,
+              deliverables: entry.deliverables,
+              tests,
+            }),
           );
           if (!criteria.ok) outcome = 'failed';
         }
       }
       await timed('storeRetrospective', () =>
-        ws.storeRetrospective({ batchId: 'fixed', workerId: id, name: entry.name, outcome, provider: gen.provider, attempts: 1, files, notes: [] }),
+        ws.storeRetrospective({
+          batchId: 'fixed',
+          workerId: id,
+          name: entry.name,
+          outcome,
+          provider: gen.provider,
+          attempts: 1,
+          files,
+          notes: [],
+        }),
       );
       t.endMs = Date.now();
       const result = {
-        id, name: entry.name, outcome, provider: gen.provider, model: gen.model, attempts: 1, files, tests, tokens: gen.tokens, costUsd: gen.costUsd,
-        startedAt: new Date(t.startMs).toISOString(), finishedAt: new Date(t.endMs).toISOString(), durationMs: t.endMs - t.startMs, error: null,
-        lastStep: `ended ${outcome}`, cacheHits: 0, savedUsd: 0, outputRef: gen.outputRef.sha256, instructionSha256: entry.sha256, testOutputRef: null,
+        id,
+        name: entry.name,
+        outcome,
+        provider: gen.provider,
+        model: gen.model,
+        attempts: 1,
+        files,
+        tests,
+        tokens: gen.tokens,
+        costUsd: gen.costUsd,
+        startedAt: new Date(t.startMs).toISOString(),
+        finishedAt: new Date(t.endMs).toISOString(),
+        durationMs: t.endMs - t.startMs,
+        error: null,
+        lastStep: `ended ${outcome}`,
+        cacheHits: 0,
+        savedUsd: 0,
+        outputRef: gen.outputRef.sha256,
+        instructionSha256: entry.sha256,
+        testOutputRef: null,
       };
-      await timed('recordResult', () => ws.recordResult({ reportPath, result: result as Parameters<typeof ws.recordResult>[0]['result'] }));
+      await timed('recordResult', () =>
+        ws.recordResult({ reportPath, result: result as Parameters<typeof ws.recordResult>[0]['result'] }),
+      );
       t.outcome = outcome;
     } catch (err) {
       t.error = (err as Error).message;
@@ -150,7 +223,14 @@ async function main(): Promise<void> {
   const makespanMs = Math.max(...timings.map((t) => t.endMs)) - started;
   const counts: Record<string, number> = {};
   for (const t of timings) counts[t.outcome] = (counts[t.outcome] ?? 0) + 1;
-  const out: FixedBatchResult = { mode: values.sequential ? 'sequential' : 'batches', batchSize: size, batches: batches.map((b) => b.length), workers: timings, makespanMs, counts };
+  const out: FixedBatchResult = {
+    mode: values.sequential ? 'sequential' : 'batches',
+    batchSize: size,
+    batches: batches.map((b) => b.length),
+    workers: timings,
+    makespanMs,
+    counts,
+  };
   mkdirSync(path.dirname(path.resolve(values.out!)), { recursive: true });
   writeFileSync(values.out!, JSON.stringify(out));
 }
@@ -159,7 +239,7 @@ if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(new URL(im
   main().then(
     () => process.exit(0),
     (err) => {
-      console.error(err instanceof Error ? err.stack ?? err.message : err);
+      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
       process.exit(1);
     },
   );

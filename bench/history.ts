@@ -29,7 +29,13 @@ export interface Dist {
 export function dist(xs: number[]): Dist {
   const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   const q = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]! : NaN);
-  return { n: s.length, median: q(0.5), p90: q(0.9), max: s.length ? s[s.length - 1]! : NaN, total: s.reduce((a, b) => a + b, 0) };
+  return {
+    n: s.length,
+    median: q(0.5),
+    p90: q(0.9),
+    max: s.length ? s[s.length - 1]! : NaN,
+    total: s.reduce((a, b) => a + b, 0),
+  };
 }
 
 export function median(xs: number[]): number {
@@ -44,7 +50,13 @@ export interface ChildProfile {
   activities: Record<string, { queueMs: Dist; runMs: Dist }>;
   workflowTasks: { perWorker: number; queueMs: Dist; runMs: Dist };
   /** Per worker, ms: how its wall time splits (medians of each part). */
-  split: { activityRun: number; activityQueue: number; workflowTaskQueue: number; workflowTaskRun: number; other: number };
+  split: {
+    activityRun: number;
+    activityQueue: number;
+    workflowTaskQueue: number;
+    workflowTaskRun: number;
+    other: number;
+  };
 }
 
 export interface ParentProfile {
@@ -69,10 +81,18 @@ function profileEvents(events: Event[]) {
   const wfts: Array<{ queue: number; run: number }> = [];
   for (const e of events) {
     const id = Number(e.eventId);
-    if (e.activityTaskScheduledEventAttributes) scheduled.set(id, { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at: at(e) });
+    if (e.activityTaskScheduledEventAttributes)
+      scheduled.set(id, { type: e.activityTaskScheduledEventAttributes.activityType?.name ?? '?', at: at(e) });
     else if (e.activityTaskStartedEventAttributes) started.set(id, at(e));
-    else if (e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes) {
-      const a = e.activityTaskCompletedEventAttributes ?? e.activityTaskFailedEventAttributes ?? e.activityTaskTimedOutEventAttributes!;
+    else if (
+      e.activityTaskCompletedEventAttributes ||
+      e.activityTaskFailedEventAttributes ||
+      e.activityTaskTimedOutEventAttributes
+    ) {
+      const a =
+        e.activityTaskCompletedEventAttributes ??
+        e.activityTaskFailedEventAttributes ??
+        e.activityTaskTimedOutEventAttributes!;
       const s = scheduled.get(Number(a.scheduledEventId));
       const st = started.get(Number(a.startedEventId));
       if (s && st !== undefined) acts.push({ type: s.type, queue: st - s.at, run: at(e) - st });
@@ -81,8 +101,15 @@ function profileEvents(events: Event[]) {
       wftStart.set(id, at(e));
       const s = wftSched.get(Number(e.workflowTaskStartedEventAttributes.scheduledEventId));
       if (s !== undefined) wfts.push({ queue: at(e) - s, run: NaN });
-    } else if (e.workflowTaskCompletedEventAttributes || e.workflowTaskFailedEventAttributes || e.workflowTaskTimedOutEventAttributes) {
-      const a = e.workflowTaskCompletedEventAttributes ?? e.workflowTaskFailedEventAttributes ?? e.workflowTaskTimedOutEventAttributes!;
+    } else if (
+      e.workflowTaskCompletedEventAttributes ||
+      e.workflowTaskFailedEventAttributes ||
+      e.workflowTaskTimedOutEventAttributes
+    ) {
+      const a =
+        e.workflowTaskCompletedEventAttributes ??
+        e.workflowTaskFailedEventAttributes ??
+        e.workflowTaskTimedOutEventAttributes!;
       const st = wftStart.get(Number(a.startedEventId));
       const last = wfts[wfts.length - 1];
       if (st !== undefined && last) last.run = at(e) - st;
@@ -92,7 +119,12 @@ function profileEvents(events: Event[]) {
 }
 
 /** Profiles `sample` worker workflows spread evenly over the batch. */
-export async function profileChildren(client: Client, batchId: string, workerIds: string[], sample = 40): Promise<ChildProfile> {
+export async function profileChildren(
+  client: Client,
+  batchId: string,
+  workerIds: string[],
+  sample = 40,
+): Promise<ChildProfile> {
   const step = Math.max(1, Math.floor(workerIds.length / sample));
   const ids = workerIds.filter((_, i) => i % step === 0).slice(0, sample);
   const walls: number[] = [];
@@ -100,7 +132,13 @@ export async function profileChildren(client: Client, batchId: string, workerIds
   const wftQueue: number[] = [];
   const wftRun: number[] = [];
   const wftCount: number[] = [];
-  const split = { activityRun: [] as number[], activityQueue: [] as number[], workflowTaskQueue: [] as number[], workflowTaskRun: [] as number[], other: [] as number[] };
+  const split = {
+    activityRun: [] as number[],
+    activityQueue: [] as number[],
+    workflowTaskQueue: [] as number[],
+    workflowTaskRun: [] as number[],
+    other: [] as number[],
+  };
   for (const id of ids) {
     const h = await client.workflow.getHandle(`batch-${batchId}/${id}`).fetchHistory();
     const events = h.events ?? [];
@@ -118,7 +156,12 @@ export async function profileChildren(client: Client, batchId: string, workerIds
     wftRun.push(...wfts.map((w) => w.run));
     wftCount.push(wfts.length);
     const sum = (xs: number[]) => xs.filter(Number.isFinite).reduce((a, b) => a + b, 0);
-    const parts = { activityRun: sum(acts.map((a) => a.run)), activityQueue: sum(acts.map((a) => a.queue)), workflowTaskQueue: sum(wfts.map((w) => w.queue)), workflowTaskRun: sum(wfts.map((w) => w.run)) };
+    const parts = {
+      activityRun: sum(acts.map((a) => a.run)),
+      activityQueue: sum(acts.map((a) => a.queue)),
+      workflowTaskQueue: sum(wfts.map((w) => w.queue)),
+      workflowTaskRun: sum(wfts.map((w) => w.run)),
+    };
     for (const [k, v] of Object.entries(parts)) split[k as keyof typeof parts].push(v);
     split.other.push(wall - Object.values(parts).reduce((a, b) => a + b, 0));
   }
@@ -204,7 +247,8 @@ export async function diagnoseRuns(client: Client, batchId: string): Promise<Run
   const { defaultPayloadConverter } = await import('@temporalio/common');
   const workflowId = `batch-${batchId}`;
   const runs: Array<{ runId: string; status: string }> = [];
-  for await (const e of client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push({ runId: e.runId, status: e.status.name });
+  for await (const e of client.workflow.list({ query: `WorkflowId = "${workflowId}"` }))
+    runs.push({ runId: e.runId, status: e.status.name });
   const out: RunDiagnosis[] = [];
   for (const { runId, status } of runs.reverse()) {
     const evs = (await client.workflow.getHandle(workflowId, runId).fetchHistory()).events ?? [];
@@ -215,7 +259,9 @@ export async function diagnoseRuns(client: Client, batchId: string): Promise<Run
     for (const e of evs) {
       const f = e.workflowTaskFailedEventAttributes;
       if (f) {
-        const cause = (typeof f.cause === 'number' ? CAUSE[f.cause] ?? String(f.cause) : String(f.cause ?? 'unknown')).replace(/^WORKFLOW_TASK_FAILED_CAUSE_/, '');
+        const cause = (
+          typeof f.cause === 'number' ? (CAUSE[f.cause] ?? String(f.cause)) : String(f.cause ?? 'unknown')
+        ).replace(/^WORKFLOW_TASK_FAILED_CAUSE_/, '');
         failures[cause] = (failures[cause] ?? 0) + 1;
       }
       const timedOut = e.workflowTaskTimedOutEventAttributes;
@@ -226,7 +272,8 @@ export async function diagnoseRuns(client: Client, batchId: string): Promise<Run
       }
       if (e.childWorkflowExecutionStartedEventAttributes) lastStart = at(e);
       if (e.startChildWorkflowExecutionInitiatedEventAttributes) initiated.add(Number(e.eventId));
-      const started = e.childWorkflowExecutionStartedEventAttributes ?? e.startChildWorkflowExecutionFailedEventAttributes;
+      const started =
+        e.childWorkflowExecutionStartedEventAttributes ?? e.startChildWorkflowExecutionFailedEventAttributes;
       if (started) initiated.delete(Number(started.initiatedEventId));
       if (e.workflowExecutionSignaledEventAttributes?.signalName === 'workerDone') signals++;
     }
@@ -235,15 +282,24 @@ export async function diagnoseRuns(client: Client, batchId: string): Promise<Run
     try {
       const payload = evs[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
       const [plain] = payload ? await new CompressionCodec().decode([payload]) : [];
-      const input = plain ? defaultPayloadConverter.fromPayload<{ state?: { runs: number; running: string[] } }>(plain) : undefined;
+      const input = plain
+        ? defaultPayloadConverter.fromPayload<{ state?: { runs: number; running: string[] } }>(plain)
+        : undefined;
       inputRuns = input?.state?.runs ?? 0;
       inputRunning = input?.state?.running.length ?? 0;
     } catch {
       // an input this code does not know
     }
     out.push({
-      runId, status, events: evs.length, initiatedNeverStarted: initiated.size, workerDoneSignals: signals, workflowTaskFailures: failures,
-      tailWithoutStartsMs: evs.length ? at(evs[evs.length - 1]!) - lastStart : 0, inputRuns, inputRunning,
+      runId,
+      status,
+      events: evs.length,
+      initiatedNeverStarted: initiated.size,
+      workerDoneSignals: signals,
+      workflowTaskFailures: failures,
+      tailWithoutStartsMs: evs.length ? at(evs[evs.length - 1]!) - lastStart : 0,
+      inputRuns,
+      inputRunning,
     });
   }
   return out;

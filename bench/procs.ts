@@ -106,7 +106,11 @@ export function childEnv(extra: Record<string, string | undefined>): Record<stri
 /** The real `temporal` binary (not a pyenv shim, so the pid we hold is the server's). */
 export function temporalBinary(): string {
   if (process.env.TEMPORAL_CLI_PATH) return process.env.TEMPORAL_CLI_PATH;
-  const r = spawnSync('python3', ['-c', 'import os, sys; print(os.path.join(os.path.dirname(sys.executable), "temporal"))'], { encoding: 'utf8' });
+  const r = spawnSync(
+    'python3',
+    ['-c', 'import os, sys; print(os.path.join(os.path.dirname(sys.executable), "temporal"))'],
+    { encoding: 'utf8' },
+  );
   const beside = r.stdout?.trim();
   if (beside && existsSync(beside)) return beside;
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
@@ -168,7 +172,12 @@ export async function stopAll(): Promise<void> {
   await Promise.all([...live].map((p) => p.stop(5_000)));
 }
 
-function startTracked(file: string, args: string[], opts: { env: Record<string, string>; cwd?: string }, name: string): Proc {
+function startTracked(
+  file: string,
+  args: string[],
+  opts: { env: Record<string, string>; cwd?: string },
+  name: string,
+): Proc {
   const child = spawn(file, args, { env: opts.env, cwd: opts.cwd ?? repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   const p = track(child, name);
   live.add(p);
@@ -180,11 +189,25 @@ function startTracked(file: string, args: string[], opts: { env: Record<string, 
 const tsxLoader = import.meta.resolve('tsx');
 
 /** `node --import tsx <script> ...args`, optionally with V8 flags (e.g. --cpu-prof). */
-export function startTs(script: string, args: string[], opts: { env: Record<string, string>; cwd?: string; nodeFlags?: string[] }): Proc {
-  return startTracked(process.execPath, [...(opts.nodeFlags ?? []), '--import', tsxLoader, path.resolve(repoRoot, script), ...args], { env: opts.env, cwd: opts.cwd ?? repoRoot }, script);
+export function startTs(
+  script: string,
+  args: string[],
+  opts: { env: Record<string, string>; cwd?: string; nodeFlags?: string[] },
+): Proc {
+  return startTracked(
+    process.execPath,
+    [...(opts.nodeFlags ?? []), '--import', tsxLoader, path.resolve(repoRoot, script), ...args],
+    { env: opts.env, cwd: opts.cwd ?? repoRoot },
+    script,
+  );
 }
 
-async function waitFor(what: string, proc: Proc, check: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+async function waitFor(
+  what: string,
+  proc: Proc,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let exited = false;
   void proc.exited.then(() => (exited = true));
@@ -208,32 +231,57 @@ export async function startDevServer(opts: { dbFile: string }): Promise<DevServe
   const port = await freePort();
   const address = `127.0.0.1:${port}`;
   const args = [
-    'server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--headless', '--namespace', 'default',
-    '--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
-    '--log-level', 'error',
-    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecution=true',
-    '--dynamic-config-value', 'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--headless',
+    '--namespace',
+    'default',
+    '--db-filename',
+    opts.dbFile,
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
+    '--log-level',
+    'error',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecution=true',
+    '--dynamic-config-value',
+    'frontend.enableUpdateWorkflowExecutionAsyncAccepted=true',
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
   ];
   const p = startTracked(temporalBinary(), args, { env: childEnv({}) }, 'temporal server');
-  await waitFor('the Temporal dev server', p, async () => {
-    try {
-      const c = await Connection.connect({ address, connectTimeout: '1s' });
+  await waitFor(
+    'the Temporal dev server',
+    p,
+    async () => {
       try {
-        await c.healthService.check({});
-        return true;
-      } finally {
-        await c.close();
+        const c = await Connection.connect({ address, connectTimeout: '1s' });
+        try {
+          await c.healthService.check({});
+          return true;
+        } finally {
+          await c.close();
+        }
+      } catch {
+        return false;
       }
-    } catch {
-      return false;
-    }
-  }, 60_000);
+    },
+    60_000,
+  );
   return { ...p, address };
 }
 
 /** A worker process (every queue, or those of `--queues`); ready once it says it polls. */
-export async function startWorker(opts: { env: Record<string, string>; nodeFlags?: string[]; args?: string[] }): Promise<Proc> {
+export async function startWorker(opts: {
+  env: Record<string, string>;
+  nodeFlags?: string[];
+  args?: string[];
+}): Promise<Proc> {
   const p = startTs('src/worker.ts', opts.args ?? [], { env: opts.env, nodeFlags: opts.nodeFlags });
   await waitFor('the worker', p, () => /worker polling/.test(p.output()), 180_000);
   return p;

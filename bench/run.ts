@@ -26,10 +26,29 @@ import type { Report } from '../src/schemas.js';
 import { startLlmStandIn, type LlmStandIn } from '../test/support/llm-standin.js';
 import { summarizeCpuProfile, type CpuSummary } from './cpuprofile.js';
 import { STEPS, type FixedBatchResult } from './fixed-batch.js';
-import { diagnoseRuns, dist, median, profileChildren, profileParent, type ChildProfile, type ParentProfile, type RunDiagnosis } from './history.js';
+import {
+  diagnoseRuns,
+  dist,
+  median,
+  profileChildren,
+  profileParent,
+  type ChildProfile,
+  type ParentProfile,
+  type RunDiagnosis,
+} from './history.js';
 import { historySizes, type HistorySizes } from './history.js';
 import { ideal, type Ideal } from './ideal.js';
-import { childEnv, descendantsCpuS, machineCpu, repoRoot, startDevServer, startTs, startWorker, stopAll, type ProcStats } from './procs.js';
+import {
+  childEnv,
+  descendantsCpuS,
+  machineCpu,
+  repoRoot,
+  startDevServer,
+  startTs,
+  startWorker,
+  stopAll,
+  type ProcStats,
+} from './procs.js';
 import { codeFor, tierSizes, tieredWorkload, writeWorkload, type BenchWorker } from './workload.js';
 import { lessonsAnswer, lessonsWorkload, writeLessonsWorkload, type LessonWorker } from './lessons.js';
 import { dataConverter } from '../src/temporal/codec.js';
@@ -87,7 +106,10 @@ const opts = {
 };
 type Shape = 'single' | 'split';
 
-const stamp = new Date().toISOString().replace(/[:.]/g, '-').replace(/-\d{3}Z$/, 'Z');
+const stamp = new Date()
+  .toISOString()
+  .replace(/[:.]/g, '-')
+  .replace(/-\d{3}Z$/, 'Z');
 const resultsDir = path.join(repoRoot, 'bench', 'results');
 const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-bench-'));
 const log = (s: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}\n`);
@@ -147,7 +169,12 @@ interface RunOptions {
   onReport?: (report: Report) => void;
 }
 
-async function temporalRun(name: string, workers: BenchWorker[], concurrency: number, o: RunOptions = {}): Promise<TemporalRun> {
+async function temporalRun(
+  name: string,
+  workers: BenchWorker[],
+  concurrency: number,
+  o: RunOptions = {},
+): Promise<TemporalRun> {
   const shape = o.shape ?? 'single';
   const dir = mkdtempSync(path.join(root, `${name}-`));
   const workersDir = path.join(dir, 'workers');
@@ -167,19 +194,55 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
   });
   const profDir = path.join(dir, 'cpuprof');
   const nodeFlags = o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [];
-  const worker = await startWorker({ env, nodeFlags, args: shape === 'split' ? ['--queues', 'wingman,llm-openai'] : [] });
+  const worker = await startWorker({
+    env,
+    nodeFlags,
+    args: shape === 'split' ? ['--queues', 'wingman,llm-openai'] : [],
+  });
   const wsProfDir = path.join(dir, 'cpuprof-workspace');
-  const wsWorker = shape === 'split' ? await startWorker({ env, args: ['--queues', 'workspace'], nodeFlags: o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${wsProfDir}`] : [] }) : undefined;
+  const wsWorker =
+    shape === 'split'
+      ? await startWorker({
+          env,
+          args: ['--queues', 'workspace'],
+          nodeFlags: o.cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${wsProfDir}`] : [],
+        })
+      : undefined;
   const batchId = `${name}-${stamp}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 60);
   const reportPath = path.join(dir, 'report.json');
   const w0 = worker.stats();
   const ws0 = wsWorker?.stats();
-  const cpu0 = { worker: w0?.cpuS ?? 0, workerChildren: descendantsCpuS(worker.pid), ws: ws0?.cpuS ?? 0, wsChildren: wsWorker ? descendantsCpuS(wsWorker.pid) : 0, server: server.stats()?.cpuS ?? 0, bench: process.cpuUsage(), machine: machineCpu() };
+  const cpu0 = {
+    worker: w0?.cpuS ?? 0,
+    workerChildren: descendantsCpuS(worker.pid),
+    ws: ws0?.cpuS ?? 0,
+    wsChildren: wsWorker ? descendantsCpuS(wsWorker.pid) : 0,
+    server: server.stats()?.cpuS ?? 0,
+    bench: process.cpuUsage(),
+    machine: machineCpu(),
+  };
   const t0 = Date.now();
-  const starter = startTs('src/starter.ts', [
-    '--workers', workersDir, '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId,
-    '--concurrency', String(concurrency), '--no-worker', '--json', '--report', reportPath, ...(o.args ?? []),
-  ], { env, cwd: dir });
+  const starter = startTs(
+    'src/starter.ts',
+    [
+      '--workers',
+      workersDir,
+      '--workspace',
+      workspace,
+      '--python-root',
+      'wingman',
+      '--batch-id',
+      batchId,
+      '--concurrency',
+      String(concurrency),
+      '--no-worker',
+      '--json',
+      '--report',
+      reportPath,
+      ...(o.args ?? []),
+    ],
+    { env, cwd: dir },
+  );
   let starterStats: ProcStats | null = null;
   // Progress from start-batch's --json lines; a batch where no worker finishes for a long while
   // has hung (not slowed down): it is stopped and reported, and the benchmark goes on.
@@ -205,7 +268,9 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
     starterStats = starter.stats() ?? starterStats;
     if (!stalled && Date.now() - lastProgress > stallMs) {
       stalled = true;
-      log(`${name}: no worker finished for ${stallMs / 1000} s (${finished} results for ${workers.length} workers): stopping start-batch`);
+      log(
+        `${name}: no worker finished for ${stallMs / 1000} s (${finished} results for ${workers.length} workers): stopping start-batch`,
+      );
       void starter.stop(5_000);
     }
   }, 500);
@@ -220,14 +285,34 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
   const benchCpu = process.cpuUsage(cpu0.bench);
   const m1 = machineCpu();
   const run: TemporalRun = {
-    name, shape, workers: workers.length, concurrency, exitCode, makespanMs: NaN, starterWallMs,
+    name,
+    shape,
+    workers: workers.length,
+    concurrency,
+    exitCode,
+    makespanMs: NaN,
+    starterWallMs,
     counts: { passed: 0, failed: 0, guide: 0, llm_timeout: 0, error: 0, skipped: 0 },
     countedOnce: false,
     worker: w && { peakRssMb: w.peakRssMb, cpuS: w.cpuS - cpu0.worker, childCpuS: wChildren - cpu0.workerChildren },
-    ...(wsWorker ? { workspaceWorker: ws && { peakRssMb: ws.peakRssMb, cpuS: ws.cpuS - cpu0.ws, childCpuS: wsChildren - cpu0.wsChildren } } : {}),
-    machine: { busyS: m1.busyS - cpu0.machine.busyS, utilization: (m1.busyS - cpu0.machine.busyS) / (m1.totalS - cpu0.machine.totalS) },
+    ...(wsWorker
+      ? {
+          workspaceWorker: ws && {
+            peakRssMb: ws.peakRssMb,
+            cpuS: ws.cpuS - cpu0.ws,
+            childCpuS: wsChildren - cpu0.wsChildren,
+          },
+        }
+      : {}),
+    machine: {
+      busyS: m1.busyS - cpu0.machine.busyS,
+      utilization: (m1.busyS - cpu0.machine.busyS) / (m1.totalS - cpu0.machine.totalS),
+    },
     server: s && { peakRssMb: s.peakRssMb, cpuS: s.cpuS - cpu0.server },
-    starter: starterStats && { peakRssMb: (starterStats as ProcStats).peakRssMb, cpuS: (starterStats as ProcStats).cpuS },
+    starter: starterStats && {
+      peakRssMb: (starterStats as ProcStats).peakRssMb,
+      cpuS: (starterStats as ProcStats).cpuS,
+    },
     benchCpuS: (benchCpu.user + benchCpu.system) / 1e6,
   };
   const connection = await Connection.connect({ address: server.address });
@@ -236,11 +321,15 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
     run.runs = await diagnoseRuns(client, batchId).catch(() => undefined);
     if (stalled) run.starterWallMs = NaN;
     const over = finished > workers.length ? ' (more results than workers: some ran twice)' : '';
-    if (stalled) throw new Error(`stalled: no worker finished for ${stallMs / 1000} s at ${finished} results for ${workers.length} workers${over}; batch runs: ${JSON.stringify(run.runs)}`);
+    if (stalled)
+      throw new Error(
+        `stalled: no worker finished for ${stallMs / 1000} s at ${finished} results for ${workers.length} workers${over}; batch runs: ${JSON.stringify(run.runs)}`,
+      );
     // A workload made to fail some workers (--lessons) ends 1; every other exit is a problem.
     const expected = o.onReport ? [0, 1] : [0];
     if (!expected.includes(exitCode)) run.starterWallMs = NaN;
-    if (!expected.includes(exitCode)) throw new Error(`start-batch exited ${exitCode}:\n${starter.output().slice(-3000)}`);
+    if (!expected.includes(exitCode))
+      throw new Error(`start-batch exited ${exitCode}:\n${starter.output().slice(-3000)}`);
     const report = JSON.parse(readFileSync(reportPath, 'utf8')) as Report;
     o.onReport?.(report);
     run.makespanMs = Date.parse(report.finishedAt) - Date.parse(report.startedAt);
@@ -250,10 +339,21 @@ async function temporalRun(name: string, workers: BenchWorker[], concurrency: nu
       report.workers.length === workers.length &&
       workers.every((w) => ids.has(w.id)) &&
       Object.values(report.counts).reduce((a, b) => a + b, 0) === workers.length;
-    log(`${name}: makespan ${(run.makespanMs / 1000).toFixed(1)} s, start-batch ${(starterWallMs / 1000).toFixed(1)} s, ${run.runs?.length ?? '?'} batch run(s); profiling the histories`);
-    run.children = await profileChildren(client, batchId, workers.map((x) => x.id), opts.profileSample);
+    log(
+      `${name}: makespan ${(run.makespanMs / 1000).toFixed(1)} s, start-batch ${(starterWallMs / 1000).toFixed(1)} s, ${run.runs?.length ?? '?'} batch run(s); profiling the histories`,
+    );
+    run.children = await profileChildren(
+      client,
+      batchId,
+      workers.map((x) => x.id),
+      opts.profileSample,
+    );
     run.parent = await profileParent(client, batchId);
-    run.historySizes = await historySizes(client, batchId, workers.map((x) => x.id));
+    run.historySizes = await historySizes(
+      client,
+      batchId,
+      workers.map((x) => x.id),
+    );
   } catch (err) {
     run.error = (err as Error).message;
     log(`${name}: ${run.error}`);
@@ -288,24 +388,51 @@ interface FixedRun {
   error?: string;
 }
 
-async function fixedRun(name: string, workers: BenchWorker[], o: { sequential?: boolean; batchSize?: number }): Promise<FixedRun> {
+async function fixedRun(
+  name: string,
+  workers: BenchWorker[],
+  o: { sequential?: boolean; batchSize?: number },
+): Promise<FixedRun> {
   const dir = mkdtempSync(path.join(root, `${name}-`));
   const workersDir = path.join(dir, 'workers');
   const workspace = path.join(dir, 'workspace');
   mkdirSync(workspace, { recursive: true });
   writeWorkload(workersDir, workers);
   const out = path.join(dir, 'result.json');
-  const env = childEnv({ OPENAI_API_KEY: 'sk-bench-not-a-real-key', OPENAI_BASE_URL: llm.openaiBaseUrl, WINGMAN_STATE_DIR: path.join(dir, 'state') });
+  const env = childEnv({
+    OPENAI_API_KEY: 'sk-bench-not-a-real-key',
+    OPENAI_BASE_URL: llm.openaiBaseUrl,
+    WINGMAN_STATE_DIR: path.join(dir, 'state'),
+  });
   const t0 = Date.now();
-  const p = startTs('bench/fixed-batch.ts', [
-    '--workers', workersDir, '--workspace', workspace, '--python-root', 'wingman', '--batch-size', String(o.batchSize ?? opts.batchSize), '--out', out,
-    ...(o.sequential ? ['--sequential'] : []),
-  ], { env, cwd: dir });
+  const p = startTs(
+    'bench/fixed-batch.ts',
+    [
+      '--workers',
+      workersDir,
+      '--workspace',
+      workspace,
+      '--python-root',
+      'wingman',
+      '--batch-size',
+      String(o.batchSize ?? opts.batchSize),
+      '--out',
+      out,
+      ...(o.sequential ? ['--sequential'] : []),
+    ],
+    { env, cwd: dir },
+  );
   let stats: ProcStats | null = null;
   const poll = setInterval(() => (stats = p.stats() ?? stats), 250);
   const exitCode = await p.exited;
   clearInterval(poll);
-  const run: FixedRun = { name, exitCode, makespanMs: NaN, wallMs: Date.now() - t0, process: stats && { peakRssMb: (stats as ProcStats).peakRssMb, cpuS: (stats as ProcStats).cpuS } };
+  const run: FixedRun = {
+    name,
+    exitCode,
+    makespanMs: NaN,
+    wallMs: Date.now() - t0,
+    process: stats && { peakRssMb: (stats as ProcStats).peakRssMb, cpuS: (stats as ProcStats).cpuS },
+  };
   if (exitCode !== 0) {
     run.error = `fixed-batch exited ${exitCode}:\n${p.output().slice(-3000)}`;
     log(`${name}: ${run.error}`);
@@ -324,8 +451,17 @@ const int = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? 
 const verdict = (ok: boolean | null) => (ok === null ? '' : ok ? 'PASS' : 'MISS');
 function table(rows: Array<[string, string, string?, string?]>): string {
   const w = [0, 0, 0];
-  for (const r of rows) if (r[1] !== '' || r[2]) for (let i = 0; i < 3; i++) w[i] = Math.max(w[i]!, (r[i] ?? '').length);
-  return rows.map((r) => (r[1] === '' && !r[2] ? r[0] : [r[0].padEnd(w[0]!), (r[1] ?? '').padStart(w[1]!), (r[2] ?? '').padEnd(w[2]!), r[3] ?? ''].join('   ').trimEnd())).join('\n');
+  for (const r of rows)
+    if (r[1] !== '' || r[2]) for (let i = 0; i < 3; i++) w[i] = Math.max(w[i]!, (r[i] ?? '').length);
+  return rows
+    .map((r) =>
+      r[1] === '' && !r[2]
+        ? r[0]
+        : [r[0].padEnd(w[0]!), (r[1] ?? '').padStart(w[1]!), (r[2] ?? '').padEnd(w[2]!), r[3] ?? '']
+            .join('   ')
+            .trimEnd(),
+    )
+    .join('\n');
 }
 
 async function main(): Promise<void> {
@@ -343,12 +479,21 @@ async function main(): Promise<void> {
   const cpus = os.cpus().length;
   log(`results in ${resultsDir}; scratch in ${root}; ${cpus} cores, load ${load0.map((l) => l.toFixed(2)).join(' ')}`);
 
-  const json: Record<string, unknown> = { startedAt: new Date(started).toISOString(), options: opts, machine: { cpus, model: os.cpus()[0]?.model, node: process.version, loadavgStart: load0 } };
+  const json: Record<string, unknown> = {
+    startedAt: new Date(started).toISOString(),
+    options: opts,
+    machine: { cpus, model: os.cpus()[0]?.model, node: process.version, loadavgStart: load0 },
+  };
 
   // ---- makespan vs ideal, and against fixed batches ----
   let makespan: Record<string, unknown> | undefined;
   if (!opts.skipMakespan) {
-    const workload = tieredWorkload({ workers: opts.workers, seed: opts.seed, medianMs: opts.medianMs, sigma: opts.sigma });
+    const workload = tieredWorkload({
+      workers: opts.workers,
+      seed: opts.seed,
+      medianMs: opts.medianMs,
+      sigma: opts.sigma,
+    });
     // Fixed per-worker cost: every worker's own steps, one at a time, the LLM answering at once.
     log(`calibrating the per-worker cost: ${workload.length} workers one at a time, instant LLM`);
     useWorkload(workload, true);
@@ -357,7 +502,9 @@ async function main(): Promise<void> {
     if (!calib.result) throw new Error(`calibration failed: ${calib.error}`);
     const costOf = new Map(calib.result.workers.map((t) => [t.id, t.endMs - t.startMs]));
     const costMedian = median([...costOf.values()]);
-    const stepMedians = Object.fromEntries(STEPS.map((s) => [s, Math.round(median(calib.result!.workers.map((t) => t.steps[s] ?? 0)) * 10) / 10]));
+    const stepMedians = Object.fromEntries(
+      STEPS.map((s) => [s, Math.round(median(calib.result!.workers.map((t) => t.steps[s] ?? 0)) * 10) / 10]),
+    );
     const withCost = workload.map((w) => ({ ...w, latencyMs: w.latencyMs + (costOf.get(w.id) ?? costMedian) }));
     // ideal() adds a constant cost; here each worker's own measured cost is already in its work.
     const best: Ideal = { ...ideal(withCost, opts.concurrency, 0), fixedCostMs: costMedian };
@@ -372,9 +519,12 @@ async function main(): Promise<void> {
       const order = r % 2 === 0 ? [...kinds] : [...kinds].reverse();
       for (const which of order) {
         llm.reset();
-        log(`run ${r + 1}/${opts.runs}: ${which === 'fixed' ? `fixed batches of ${opts.batchSize}` : `Temporal (sliding window, ${which} worker)`}, ${workload.length} workers`);
+        log(
+          `run ${r + 1}/${opts.runs}: ${which === 'fixed' ? `fixed batches of ${opts.batchSize}` : `Temporal (sliding window, ${which} worker)`}, ${workload.length} workers`,
+        );
         if (which === 'fixed') fixed.push(await fixedRun(`fixed-${r + 1}`, workload, {}));
-        else temporal.push(await temporalRun(`makespan-${which}-${r + 1}`, workload, opts.concurrency, { shape: which }));
+        else
+          temporal.push(await temporalRun(`makespan-${which}-${r + 1}`, workload, opts.concurrency, { shape: which }));
       }
     }
     const fMs = median(fixed.map((f) => f.makespanMs));
@@ -392,12 +542,31 @@ async function main(): Promise<void> {
       };
     };
     makespan = {
-      workload: { workers: workload.length, tiers: tierSizes(opts.workers), medianMs: opts.medianMs, sigma: opts.sigma, seed: opts.seed, concurrency: opts.concurrency, latency: dist(workload.map((w) => w.latencyMs)) },
+      workload: {
+        workers: workload.length,
+        tiers: tierSizes(opts.workers),
+        medianMs: opts.medianMs,
+        sigma: opts.sigma,
+        seed: opts.seed,
+        concurrency: opts.concurrency,
+        latency: dist(workload.map((w) => w.latencyMs)),
+      },
       calibration: { perWorkerMs: dist([...costOf.values()]), stepMedianMs: stepMedians, wallMs: calib.wallMs },
       ideal: best,
-      idealLlmOnly: { criticalPathMs: llmOnly.criticalPathMs, workBoundMs: llmOnly.workBoundMs, idealMs: llmOnly.idealMs },
+      idealLlmOnly: {
+        criticalPathMs: llmOnly.criticalPathMs,
+        workBoundMs: llmOnly.workBoundMs,
+        idealMs: llmOnly.idealMs,
+      },
       temporal,
-      fixed: fixed.map(({ result, ...rest }) => ({ ...rest, batches: result?.batches, counts: result?.counts, stepMedianMs: result && Object.fromEntries(STEPS.map((s) => [s, Math.round(median(result.workers.map((t) => t.steps[s] ?? 0)))])) })),
+      fixed: fixed.map(({ result, ...rest }) => ({
+        ...rest,
+        batches: result?.batches,
+        counts: result?.counts,
+        stepMedianMs:
+          result &&
+          Object.fromEntries(STEPS.map((s) => [s, Math.round(median(result.workers.map((t) => t.steps[s] ?? 0)))])),
+      })),
       medians: {
         ...makespanOf('single'),
         ...(opts.alsoSplit ? { split: makespanOf('split') } : {}),
@@ -419,8 +588,15 @@ async function main(): Promise<void> {
     for (let r = 0; r < opts.runs; r++) {
       for (const shape of r % 2 === 0 ? shapes : [...shapes].reverse()) {
         llm.reset();
-        log(`run ${r + 1}/${opts.runs}: throughput, ${workload.length} workers, instant LLM, concurrency ${opts.instantConcurrency}, ${shape} worker${opts.cpuProf ? ' under --cpu-prof' : ''}`);
-        runs.push(await temporalRun(`instant-${shape}-${r + 1}`, workload, opts.instantConcurrency, { cpuProf: opts.cpuProf, shape }));
+        log(
+          `run ${r + 1}/${opts.runs}: throughput, ${workload.length} workers, instant LLM, concurrency ${opts.instantConcurrency}, ${shape} worker${opts.cpuProf ? ' under --cpu-prof' : ''}`,
+        );
+        runs.push(
+          await temporalRun(`instant-${shape}-${r + 1}`, workload, opts.instantConcurrency, {
+            cpuProf: opts.cpuProf,
+            shape,
+          }),
+        );
       }
     }
     // The per-worker cost measured on the makespan workload, else a rough 150 ms.
@@ -439,9 +615,13 @@ async function main(): Promise<void> {
         workerPeakRssMb: median(rs.map((t) => t.worker?.peakRssMb ?? NaN)),
         workspaceWorkerPeakRssMb: median(rs.map((t) => t.workspaceWorker?.peakRssMb ?? NaN)),
         serverPeakRssMb: median(rs.map((t) => t.server?.peakRssMb ?? NaN)),
-        workerCpuSPerWorker: median(rs.map((t) => ((t.worker?.cpuS ?? NaN) + (t.workspaceWorker?.cpuS ?? 0)) / workload.length)),
+        workerCpuSPerWorker: median(
+          rs.map((t) => ((t.worker?.cpuS ?? NaN) + (t.workspaceWorker?.cpuS ?? 0)) / workload.length),
+        ),
         serverCpuSPerWorker: median(rs.map((t) => (t.server?.cpuS ?? NaN) / workload.length)),
-        childCpuSPerWorker: median(rs.map((t) => ((t.worker?.childCpuS ?? NaN) + (t.workspaceWorker?.childCpuS ?? 0)) / workload.length)),
+        childCpuSPerWorker: median(
+          rs.map((t) => ((t.worker?.childCpuS ?? NaN) + (t.workspaceWorker?.childCpuS ?? 0)) / workload.length),
+        ),
         machineUtilization: median(rs.map((t) => t.machine.utilization)),
         machineCpuSPerWorker: median(rs.map((t) => t.machine.busyS / workload.length)),
       };
@@ -470,28 +650,61 @@ async function main(): Promise<void> {
 
   // ---- the table ----
   const rows: Array<[string, string, string?, string?]> = [];
-  rows.push([`Wingman benchmark ${stamp}: ${cpus} cores (load ${load0[0]!.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}), seed ${opts.seed}, ${opts.runs} run${opts.runs > 1 ? 's (medians)' : ''}`, '']);
+  rows.push([
+    `Wingman benchmark ${stamp}: ${cpus} cores (load ${load0[0]!.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}), seed ${opts.seed}, ${opts.runs} run${opts.runs > 1 ? 's (medians)' : ''}`,
+    '',
+  ]);
   rows.push(['', '']);
   if (makespan) {
     const m = makespan.medians as Record<string, number> & { split?: Record<string, number> };
     const b = makespan.ideal as Ideal;
     const t = tierSizes(opts.workers);
-    rows.push([`Makespan: ${opts.workers} workers (${Object.values(t).join('/')} structure/implementation/tests/integration/deployment), LLM log-normal median ${opts.medianMs} ms sigma ${opts.sigma}, concurrency ${opts.concurrency}`, '']);
+    rows.push([
+      `Makespan: ${opts.workers} workers (${Object.values(t).join('/')} structure/implementation/tests/integration/deployment), LLM log-normal median ${opts.medianMs} ms sigma ${opts.sigma}, concurrency ${opts.concurrency}`,
+      '',
+    ]);
     rows.push(['metric', 'value', 'target', '']);
     rows.push(['  per-worker cost alone (median, instant LLM)', `${Math.round(b.fixedCostMs)} ms`]);
     rows.push(['  critical path / work ÷ concurrency', `${sec(b.criticalPathMs)} / ${sec(b.workBoundMs)}`]);
     rows.push(['  ideal', sec(b.idealMs), `(${b.bound})`]);
     rows.push(['  Temporal sliding window makespan', sec(m.temporalMakespanMs!)]);
-    rows.push(['  makespan ÷ ideal', `${m.ratioToIdeal!.toFixed(3)}×`, `≤ ${TARGET.makespanRatio.toFixed(2)}×`, verdict(m.ratioToIdeal! <= TARGET.makespanRatio)]);
-    rows.push([`  fixed batches of ${opts.batchSize} makespan (same steps)`, sec(m.fixedMakespanMs!), `(${(m.fixedRatioToIdeal ?? NaN).toFixed(2)}× ideal)`]);
-    rows.push(['  Temporal faster than fixed batches by', `${(m.fasterThanFixed! * 100).toFixed(1)}%`, `≥ ${TARGET.fasterThanFixed * 100}%`, verdict(m.fasterThanFixed! >= TARGET.fasterThanFixed)]);
-    rows.push(['  orchestration overhead per worker', `${m.overheadPerWorkerMs!.toFixed(1)} ms`, '(makespan − ideal) ÷ workers']);
-    rows.push(['  peak RSS worker / dev server / fixed-batch', `${mb(m.workerPeakRssMb)} / ${mb(m.serverPeakRssMb)} / ${mb(m.fixedPeakRssMb)}`]);
+    rows.push([
+      '  makespan ÷ ideal',
+      `${m.ratioToIdeal!.toFixed(3)}×`,
+      `≤ ${TARGET.makespanRatio.toFixed(2)}×`,
+      verdict(m.ratioToIdeal! <= TARGET.makespanRatio),
+    ]);
+    rows.push([
+      `  fixed batches of ${opts.batchSize} makespan (same steps)`,
+      sec(m.fixedMakespanMs!),
+      `(${(m.fixedRatioToIdeal ?? NaN).toFixed(2)}× ideal)`,
+    ]);
+    rows.push([
+      '  Temporal faster than fixed batches by',
+      `${(m.fasterThanFixed! * 100).toFixed(1)}%`,
+      `≥ ${TARGET.fasterThanFixed * 100}%`,
+      verdict(m.fasterThanFixed! >= TARGET.fasterThanFixed),
+    ]);
+    rows.push([
+      '  orchestration overhead per worker',
+      `${m.overheadPerWorkerMs!.toFixed(1)} ms`,
+      '(makespan − ideal) ÷ workers',
+    ]);
+    rows.push([
+      '  peak RSS worker / dev server / fixed-batch',
+      `${mb(m.workerPeakRssMb)} / ${mb(m.serverPeakRssMb)} / ${mb(m.fixedPeakRssMb)}`,
+    ]);
     if (m.split) {
       const x = m.split;
       rows.push(['  split workers (workspace queue in its own process):', '']);
-      rows.push(['    makespan, ÷ ideal, faster than fixed', `${sec(x.temporalMakespanMs!)}, ${x.ratioToIdeal!.toFixed(3)}×, ${(x.fasterThanFixed! * 100).toFixed(1)}%`]);
-      rows.push(['    peak RSS workflow+LLM worker / workspace worker', `${mb(x.workerPeakRssMb)} / ${mb(x.workspaceWorkerPeakRssMb)}`]);
+      rows.push([
+        '    makespan, ÷ ideal, faster than fixed',
+        `${sec(x.temporalMakespanMs!)}, ${x.ratioToIdeal!.toFixed(3)}×, ${(x.fasterThanFixed! * 100).toFixed(1)}%`,
+      ]);
+      rows.push([
+        '    peak RSS workflow+LLM worker / workspace worker',
+        `${mb(x.workerPeakRssMb)} / ${mb(x.workspaceWorkerPeakRssMb)}`,
+      ]);
     }
     rows.push(['', '']);
   }
@@ -503,12 +716,27 @@ async function main(): Promise<void> {
     rows.push(['  batch makespan', sec(m.makespanMs!), `(ideal ${sec(b.idealMs)})`]);
     // The target is for 1,000 workers; other sizes (--instant-workers 10000) are reported without one.
     const target = (wallMs: number): [string, string] =>
-      opts.instantWorkers === TARGET.instantWorkers ? [`< ${TARGET.instantMs / 60_000} min`, verdict(wallMs < TARGET.instantMs)] : ['', ''];
+      opts.instantWorkers === TARGET.instantWorkers
+        ? [`< ${TARGET.instantMs / 60_000} min`, verdict(wallMs < TARGET.instantMs)]
+        : ['', ''];
     rows.push(['  start-batch end to end (validate, run, report)', sec(m.starterWallMs!), ...target(m.starterWallMs!)]);
-    rows.push(['  workers per minute (batch / end to end)', `${int(m.workersPerMinute)} / ${int(m.workersPerMinuteEndToEnd)}`]);
-    rows.push(['  orchestration overhead per worker', Number.isFinite(m.overheadPerWorkerMs) ? `${m.overheadPerWorkerMs!.toFixed(1)} ms` : 'n/a']);
-    rows.push(['  CPU per worker: worker process / its child processes / dev server', `${Math.round(m.workerCpuSPerWorker! * 1000)} / ${Math.round(m.childCpuSPerWorker! * 1000)} / ${Math.round(m.serverCpuSPerWorker! * 1000)} ms`]);
-    rows.push(['  machine busy during the batch (all processes, anyone\'s)', `${Math.round(m.machineUtilization! * 100)}%`, `${Math.round(m.machineCpuSPerWorker! * 1000)} ms CPU per worker`]);
+    rows.push([
+      '  workers per minute (batch / end to end)',
+      `${int(m.workersPerMinute)} / ${int(m.workersPerMinuteEndToEnd)}`,
+    ]);
+    rows.push([
+      '  orchestration overhead per worker',
+      Number.isFinite(m.overheadPerWorkerMs) ? `${m.overheadPerWorkerMs!.toFixed(1)} ms` : 'n/a',
+    ]);
+    rows.push([
+      '  CPU per worker: worker process / its child processes / dev server',
+      `${Math.round(m.workerCpuSPerWorker! * 1000)} / ${Math.round(m.childCpuSPerWorker! * 1000)} / ${Math.round(m.serverCpuSPerWorker! * 1000)} ms`,
+    ]);
+    rows.push([
+      "  machine busy during the batch (all processes, anyone's)",
+      `${Math.round(m.machineUtilization! * 100)}%`,
+      `${Math.round(m.machineCpuSPerWorker! * 1000)} ms CPU per worker`,
+    ]);
     rows.push(['  peak RSS worker / dev server', `${mb(m.workerPeakRssMb)} / ${mb(m.serverPeakRssMb)}`]);
     const runs = throughput.runs as TemporalRun[];
     const sized = runs.map((r) => r.historySizes).filter((h): h is HistorySizes => !!h);
@@ -520,58 +748,131 @@ async function main(): Promise<void> {
       ]);
     }
     const once = runs.filter((r) => r.countedOnce).length;
-    rows.push(['  report counts every worker exactly once', `${once} of ${runs.length} run${runs.length > 1 ? 's' : ''}`, 'all', verdict(once === runs.length)]);
+    rows.push([
+      '  report counts every worker exactly once',
+      `${once} of ${runs.length} run${runs.length > 1 ? 's' : ''}`,
+      'all',
+      verdict(once === runs.length),
+    ]);
     if (m.split) {
       const x = m.split;
       rows.push(['  split workers (workspace queue in its own process):', '']);
-      rows.push(['    start-batch end to end, workers per minute (batch)', `${sec(x.starterWallMs!)}, ${int(x.workersPerMinute)}`, ...target(x.starterWallMs!)]);
-      rows.push(['    CPU per worker: worker processes / their child processes / dev server', `${Math.round(x.workerCpuSPerWorker! * 1000)} / ${Math.round(x.childCpuSPerWorker! * 1000)} / ${Math.round(x.serverCpuSPerWorker! * 1000)} ms`]);
-      rows.push(['    machine busy during the batch', `${Math.round(x.machineUtilization! * 100)}%`, `${Math.round(x.machineCpuSPerWorker! * 1000)} ms CPU per worker`]);
-      rows.push(['    peak RSS workflow+LLM worker / workspace worker', `${mb(x.workerPeakRssMb)} / ${mb(x.workspaceWorkerPeakRssMb)}`]);
+      rows.push([
+        '    start-batch end to end, workers per minute (batch)',
+        `${sec(x.starterWallMs!)}, ${int(x.workersPerMinute)}`,
+        ...target(x.starterWallMs!),
+      ]);
+      rows.push([
+        '    CPU per worker: worker processes / their child processes / dev server',
+        `${Math.round(x.workerCpuSPerWorker! * 1000)} / ${Math.round(x.childCpuSPerWorker! * 1000)} / ${Math.round(x.serverCpuSPerWorker! * 1000)} ms`,
+      ]);
+      rows.push([
+        '    machine busy during the batch',
+        `${Math.round(x.machineUtilization! * 100)}%`,
+        `${Math.round(x.machineCpuSPerWorker! * 1000)} ms CPU per worker`,
+      ]);
+      rows.push([
+        '    peak RSS workflow+LLM worker / workspace worker',
+        `${mb(x.workerPeakRssMb)} / ${mb(x.workspaceWorkerPeakRssMb)}`,
+      ]);
     }
     rows.push(['', '']);
   }
   if (lessons) {
     const [on, off] = [lessons.with, lessons.without];
-    rows.push([`Lessons: ${lessons.workers} workers in ${opts.lessonPackages} packages (an early worker fails in each, ${opts.lessonLearners + 1} learn), same batch with and without lessons`, '']);
+    rows.push([
+      `Lessons: ${lessons.workers} workers in ${opts.lessonPackages} packages (an early worker fails in each, ${opts.lessonLearners + 1} learn), same batch with and without lessons`,
+      '',
+    ]);
     rows.push(['metric', 'with lessons', 'without', '']);
     rows.push(['  regenerations (generations beyond the first)', String(on.regenerations), String(off.regenerations)]);
-    rows.push(['  learners right the first time', `${on.firstTry} of ${lessons.learners}`, `${off.firstTry} of ${lessons.learners}`]);
+    rows.push([
+      '  learners right the first time',
+      `${on.firstTry} of ${lessons.learners}`,
+      `${off.firstTry} of ${lessons.learners}`,
+    ]);
     rows.push(['  LLM calls / passed workers', `${on.llmCalls} / ${on.passed}`, `${off.llmCalls} / ${off.passed}`]);
     rows.push(['  makespan', sec(on.makespanMs), sec(off.makespanMs)]);
-    rows.push(['  regenerations saved by lessons', String(off.regenerations - on.regenerations), `${off.regenerations > 0 ? Math.round((1 - on.regenerations / off.regenerations) * 100) : 0}% fewer`]);
-    for (const r of [on, off]) if (r.error) rows.push([`PROBLEM in lessons ${r === on ? 'with' : 'without'}: ${r.error.slice(0, 900)}`, '']);
+    rows.push([
+      '  regenerations saved by lessons',
+      String(off.regenerations - on.regenerations),
+      `${off.regenerations > 0 ? Math.round((1 - on.regenerations / off.regenerations) * 100) : 0}% fewer`,
+    ]);
+    for (const r of [on, off])
+      if (r.error) rows.push([`PROBLEM in lessons ${r === on ? 'with' : 'without'}: ${r.error.slice(0, 900)}`, '']);
     rows.push(['', '']);
   }
   // Where the time went (from the histories of the last run of each kind).
   const lastOf = (runs: TemporalRun[], shape: Shape) => runs.filter((r) => r.shape === shape).at(-1);
   const profiled = [
     ...(makespan ? [lastOf(makespan.temporal as TemporalRun[], 'single')] : []),
-    ...(throughput ? [lastOf(throughput.runs as TemporalRun[], 'single'), lastOf(throughput.runs as TemporalRun[], 'split')] : []),
+    ...(throughput
+      ? [lastOf(throughput.runs as TemporalRun[], 'single'), lastOf(throughput.runs as TemporalRun[], 'split')]
+      : []),
   ].filter((r): r is TemporalRun => !!r?.children);
   for (const r of profiled) {
     const c = r.children!;
     const p = r.parent!;
     rows.push([`Profile of ${r.name} (${c.sampled} worker histories; medians, ms)`, '']);
-    rows.push(['  worker wall: activity run / activity queue / wf-task queue / wf-task run', `${Math.round(c.wallMs.median)}: ${Math.round(c.split.activityRun)} / ${Math.round(c.split.activityQueue)} / ${Math.round(c.split.workflowTaskQueue)} / ${Math.round(c.split.workflowTaskRun)}`]);
-    for (const [type, a] of Object.entries(c.activities)) rows.push([`    ${type}: queue / run`, `${Math.round(a.queueMs.median)} / ${Math.round(a.runMs.median)}`, `p90 ${Math.round(a.queueMs.p90)} / ${Math.round(a.runMs.p90)}`]);
-    rows.push([`  worker wf tasks (${c.workflowTasks.perWorker} each): queue / run`, `${Math.round(c.workflowTasks.queueMs.median)} / ${Math.round(c.workflowTasks.runMs.median)}`, `p90 ${Math.round(c.workflowTasks.queueMs.p90)} / ${Math.round(c.workflowTasks.runMs.p90)}`]);
-    rows.push([`  batch: ${p.runs} runs, ${p.workflowTasks.count} wf tasks: queue / run`, `${Math.round(p.workflowTasks.queueMs.median)} / ${Math.round(p.workflowTasks.runMs.median)}`, `p90 ${Math.round(p.workflowTasks.queueMs.p90)} / ${Math.round(p.workflowTasks.runMs.p90)}`]);
-    rows.push(['  batch: worker done signal → batch task done with it', `${Math.round(p.reactionMs.median)}`, `p90 ${Math.round(p.reactionMs.p90)}`]);
-    rows.push(['  batch: child start initiated → child started', `${Math.round(p.childStartMs.median)}`, `p90 ${Math.round(p.childStartMs.p90)}`]);
+    rows.push([
+      '  worker wall: activity run / activity queue / wf-task queue / wf-task run',
+      `${Math.round(c.wallMs.median)}: ${Math.round(c.split.activityRun)} / ${Math.round(c.split.activityQueue)} / ${Math.round(c.split.workflowTaskQueue)} / ${Math.round(c.split.workflowTaskRun)}`,
+    ]);
+    for (const [type, a] of Object.entries(c.activities))
+      rows.push([
+        `    ${type}: queue / run`,
+        `${Math.round(a.queueMs.median)} / ${Math.round(a.runMs.median)}`,
+        `p90 ${Math.round(a.queueMs.p90)} / ${Math.round(a.runMs.p90)}`,
+      ]);
+    rows.push([
+      `  worker wf tasks (${c.workflowTasks.perWorker} each): queue / run`,
+      `${Math.round(c.workflowTasks.queueMs.median)} / ${Math.round(c.workflowTasks.runMs.median)}`,
+      `p90 ${Math.round(c.workflowTasks.queueMs.p90)} / ${Math.round(c.workflowTasks.runMs.p90)}`,
+    ]);
+    rows.push([
+      `  batch: ${p.runs} runs, ${p.workflowTasks.count} wf tasks: queue / run`,
+      `${Math.round(p.workflowTasks.queueMs.median)} / ${Math.round(p.workflowTasks.runMs.median)}`,
+      `p90 ${Math.round(p.workflowTasks.queueMs.p90)} / ${Math.round(p.workflowTasks.runMs.p90)}`,
+    ]);
+    rows.push([
+      '  batch: worker done signal → batch task done with it',
+      `${Math.round(p.reactionMs.median)}`,
+      `p90 ${Math.round(p.reactionMs.p90)}`,
+    ]);
+    rows.push([
+      '  batch: child start initiated → child started',
+      `${Math.round(p.childStartMs.median)}`,
+      `p90 ${Math.round(p.childStartMs.p90)}`,
+    ]);
     for (const [i, d] of (r.runs ?? []).entries()) {
       if ((r.runs ?? []).length < 2) break;
-      const fails = Object.entries(d.workflowTaskFailures).map(([k, v]) => `${v} ${k}`).join(', ') || 'none';
-      rows.push([`  batch run ${i + 1} (${d.status.toLowerCase()}): ${d.events} events, task failures: ${fails}`, `${sec(d.tailWithoutStartsMs)}`, 'last child start → run end']);
+      const fails =
+        Object.entries(d.workflowTaskFailures)
+          .map(([k, v]) => `${v} ${k}`)
+          .join(', ') || 'none';
+      rows.push([
+        `  batch run ${i + 1} (${d.status.toLowerCase()}): ${d.events} events, task failures: ${fails}`,
+        `${sec(d.tailWithoutStartsMs)}`,
+        'last child start → run end',
+      ]);
     }
-    for (const [label, prof] of [['worker', r.cpuProfile], ['workspace worker', r.workspaceCpuProfile]] as const) {
+    for (const [label, prof] of [
+      ['worker', r.cpuProfile],
+      ['workspace worker', r.workspaceCpuProfile],
+    ] as const) {
       if (!prof) continue;
-      rows.push([`  ${label} main thread (--cpu-prof): busy ${sec(prof.busyMs)} of ${sec(prof.wallMs)}; top self time`, '']);
+      rows.push([
+        `  ${label} main thread (--cpu-prof): busy ${sec(prof.busyMs)} of ${sec(prof.wallMs)}; top self time`,
+        '',
+      ]);
       for (const x of prof.topFunctions.slice(0, 6)) rows.push([`    ${x.name}`, `${x.pct}%`]);
     }
     rows.push(['', '']);
   }
-  const failed = [...((makespan?.temporal as TemporalRun[] | undefined) ?? []), ...((throughput?.runs as TemporalRun[] | undefined) ?? [])].filter((r) => r.error);
+  const failed = [
+    ...((makespan?.temporal as TemporalRun[] | undefined) ?? []),
+    ...((throughput?.runs as TemporalRun[] | undefined) ?? []),
+  ].filter((r) => r.error);
   for (const r of failed) rows.push([`PROBLEM in ${r.name}: ${r.error!.slice(0, 900)}`, '']);
   if (failed.length) rows.push(['', '']);
   rows.push([`JSON: ${path.relative(process.cwd(), out)} (total ${sec(Date.now() - started)})`, '']);
@@ -648,9 +949,8 @@ main().then(
     process.exit(0);
   },
   async (err) => {
-    console.error(err instanceof Error ? err.stack ?? err.message : err);
+    console.error(err instanceof Error ? (err.stack ?? err.message) : err);
     await cleanup();
     process.exit(1);
   },
 );
-

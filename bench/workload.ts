@@ -46,7 +46,10 @@ export function logNormal(random: () => number, medianMs: number, sigma: number)
 
 export function tierSizes(n: number): Record<Tier, number> {
   const total = TIERS.reduce((s, t) => s + SHARE[t], 0);
-  const sizes = Object.fromEntries(TIERS.map((t) => [t, Math.max(1, Math.floor((n * SHARE[t]) / total))])) as Record<Tier, number>;
+  const sizes = Object.fromEntries(TIERS.map((t) => [t, Math.max(1, Math.floor((n * SHARE[t]) / total))])) as Record<
+    Tier,
+    number
+  >;
   // Whatever rounding left over goes to implementation, the largest tier.
   sizes.implementation += n - TIERS.reduce((s, t) => s + sizes[t], 0);
   return sizes;
@@ -99,7 +102,9 @@ export function tieredWorkload(o: WorkloadOptions): BenchWorker[] {
   for (let i = 0; i < sizes.tests; i++) {
     const mi = i % modules.length;
     const m = modules[mi]!;
-    const deps = m.impl.length ? [m.impl[0]!, ...(m.impl.length > 1 && pick() < 0.5 ? [choose(m.impl.slice(1))] : [])] : [m.structure];
+    const deps = m.impl.length
+      ? [m.impl[0]!, ...(m.impl.length > 1 && pick() < 0.5 ? [choose(m.impl.slice(1))] : [])]
+      : [m.structure];
     tests.push(add('tests', `wingman/tests/test_module_${mi + 1}_${Math.floor(i / modules.length) + 1}.py`, deps));
   }
   // Integration: flows across modules, each needing two or three test workers to have passed.
@@ -120,7 +125,14 @@ export function tieredWorkload(o: WorkloadOptions): BenchWorker[] {
 export function writeWorkload(dir: string, workers: BenchWorker[]): void {
   mkdirSync(dir, { recursive: true });
   for (const w of workers) {
-    const spec: InstructionSpec = { id: w.id, name: `${w.tier} ${w.file}`, files: [w.file], dependsOn: w.dependsOn, test: w.test, llm: 'openai' };
+    const spec: InstructionSpec = {
+      id: w.id,
+      name: `${w.tier} ${w.file}`,
+      files: [w.file],
+      dependsOn: w.dependsOn,
+      test: w.test,
+      llm: 'openai',
+    };
     writeFileSync(path.join(dir, `${w.id}.md`), instructionText(spec));
   }
 }
@@ -132,7 +144,8 @@ export function codeFor(w: Pick<BenchWorker, 'id' | 'file' | 'tier'>): string {
     return `#!/usr/bin/env bash\n# ${w.id}: rollout\nset -euo pipefail\npercent="\${VALIDATION_ROLLOUT_PERCENT:-10}"\necho "rolling out ${n} at \${percent}%"\n`;
   }
   const fn = w.id.toLowerCase();
-  if (w.tier === 'tests') return `"""${w.id}: tests."""\n\n\ndef test_${fn}() -> None:\n    assert ${n} + 1 == ${n + 1}\n`;
+  if (w.tier === 'tests')
+    return `"""${w.id}: tests."""\n\n\ndef test_${fn}() -> None:\n    assert ${n} + 1 == ${n + 1}\n`;
   return `"""${w.id}: ${w.tier}."""\n\n\ndef ${fn}(x: int = 1) -> int:\n    return x + ${n}\n`;
 }
 

@@ -27,8 +27,14 @@ import { freePort } from '../test/support/ports.js';
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
 ];
 export const DEFAULT_SCREENSHOT_DIR = path.join(repoRoot, 'docs', 'screenshots');
 
@@ -137,7 +143,12 @@ export async function runUiCheck(opts: UiCheckOptions = {}): Promise<UiCheckResu
     );
     writeInstructions(workersDir, [
       { id: 'WORKER_001', name: 'Tokenizer', files: ['wingman/shop/tokenizer.py'] },
-      { id: 'WORKER_002', name: 'Pricing rules', files: ['wingman/shop/pricing.py'], test: 'pytest tests/test_pricing.py -v' },
+      {
+        id: 'WORKER_002',
+        name: 'Pricing rules',
+        files: ['wingman/shop/pricing.py'],
+        test: 'pytest tests/test_pricing.py -v',
+      },
       { id: 'WORKER_003', name: 'Receipt formatter', files: ['wingman/shop/receipt.py'] },
     ]);
     llm.script('WORKER_001', [{ code: 'def tokenize(text: str) -> list[str]:\n    return text.split()\n' }]);
@@ -148,7 +159,18 @@ export async function runUiCheck(opts: UiCheckOptions = {}): Promise<UiCheckResu
     log(`starting batch ${batchId} through the start-batch CLI`);
     const r = await runCli(
       'starter',
-      ['--workers', workersDir, '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId, '--report', reportJson],
+      [
+        '--workers',
+        workersDir,
+        '--workspace',
+        workspace,
+        '--python-root',
+        'wingman',
+        '--batch-id',
+        batchId,
+        '--report',
+        reportJson,
+      ],
       {
         cwd: tempDir,
         env: cliEnv({
@@ -169,7 +191,9 @@ export async function runUiCheck(opts: UiCheckOptions = {}): Promise<UiCheckResu
     const outcomes = Object.fromEntries(report.workers.map((w) => [w.id, w.outcome]));
     const expected = { WORKER_001: 'passed', WORKER_002: 'failed', WORKER_003: 'passed' };
     if (JSON.stringify(outcomes) !== JSON.stringify(expected)) {
-      throw new Error(`the batch did not end as scripted: ${JSON.stringify(outcomes)} (exit ${cli.exitCode}):\n${cli.output}`);
+      throw new Error(
+        `the batch did not end as scripted: ${JSON.stringify(outcomes)} (exit ${cli.exitCode}):\n${cli.output}`,
+      );
     }
     log(`batch finished (exit ${cli.exitCode}): ${JSON.stringify(outcomes)}`);
 
@@ -251,7 +275,9 @@ async function openList(
     if (Date.now() >= deadline) {
       const shot = o.screenshot.replace(/\.png$/, '.timeout.png');
       await page.screenshot({ path: shot }).catch(() => {});
-      throw new Error(`the Web UI did not list the expected workflows for ${query} within ${o.timeoutMs} ms; it showed [${seen.join(', ')}] (screenshot ${shot})`);
+      throw new Error(
+        `the Web UI did not list the expected workflows for ${query} within ${o.timeoutMs} ms; it showed [${seen.join(', ')}] (screenshot ${shot})`,
+      );
     }
   }
   // Let the table settle (heading and row count come from separate requests).
@@ -259,7 +285,9 @@ async function openList(
   const workflowIds = await rowIds(page);
   const heading = (await page.locator('h1').first().innerText()).replace(/\s+/g, ' ').trim();
   const rowsText = (await page.locator(TABLE_ROW).allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim()).join('\n');
-  const filters = (await page.getByRole('button', { name: /^Wingman\w+ / }).allInnerTexts()).map((t) => t.replace(/\s+/g, ' ').trim());
+  const filters = (await page.getByRole('button', { name: /^Wingman\w+ / }).allInnerTexts()).map((t) =>
+    t.replace(/\s+/g, ' ').trim(),
+  );
   await page.screenshot({ path: o.screenshot });
   return { query, url, heading, filters, workflowIds, rowsText, screenshot: o.screenshot };
 }
@@ -275,7 +303,6 @@ async function rowIds(page: Page): Promise<string[]> {
   );
 }
 
-
 async function main(argv: string[]): Promise<number> {
   const outIndex = argv.indexOf('--out');
   const screenshotDir = outIndex >= 0 ? argv[outIndex + 1] : undefined;
@@ -284,10 +311,14 @@ async function main(argv: string[]): Promise<number> {
   Runtime.install({ logger: new DefaultLogger('WARN') });
   const r = await runUiCheck({ screenshotDir, batchId: 'ui-check', log: (line) => console.log(line) });
   const problems: string[] = [];
-  if (!r.failedList.workflowIds.includes(r.ids.failed)) problems.push(`the failed worker ${r.ids.failed} is not in the filtered list`);
-  for (const id of r.ids.passed) if (r.failedList.workflowIds.includes(id)) problems.push(`the passed worker ${id} is in the filtered list`);
+  if (!r.failedList.workflowIds.includes(r.ids.failed))
+    problems.push(`the failed worker ${r.ids.failed} is not in the filtered list`);
+  for (const id of r.ids.passed)
+    if (r.failedList.workflowIds.includes(id)) problems.push(`the passed worker ${id} is in the filtered list`);
   console.log(`filtered by WingmanOutcome = "failed": ${r.failedList.workflowIds.join(', ')}`);
-  console.log(`screenshots: ${[r.failedList.screenshot, r.batchList.screenshot, r.reportScreenshot].filter(Boolean).join(', ')}`);
+  console.log(
+    `screenshots: ${[r.failedList.screenshot, r.batchList.screenshot, r.reportScreenshot].filter(Boolean).join(', ')}`,
+  );
   if (!r.reportScreenshot) console.log('no report.html was written next to report.json: no report screenshot');
   for (const p of problems) console.error(p);
   return problems.length ? 1 : 0;
@@ -297,7 +328,7 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (err) => {
-      console.error(err instanceof Error ? err.stack ?? err.message : err);
+      console.error(err instanceof Error ? (err.stack ?? err.message) : err);
       process.exit(1);
     },
   );

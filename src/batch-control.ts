@@ -15,7 +15,14 @@ import type { BatchSummary, Progress, Report } from './schemas.js';
 import { queuesOfBatch } from './temporal/batch-queues.js';
 import { connectClient } from './temporal/connection.js';
 import { BATCH_ID } from './temporal/search-attributes.js';
-import { abortSignal, batchWorkflowId, pauseSignal, progressQuery, resumeSignal, setConcurrencyUpdate } from './workflows/batch/messages.js';
+import {
+  abortSignal,
+  batchWorkflowId,
+  pauseSignal,
+  progressQuery,
+  resumeSignal,
+  setConcurrencyUpdate,
+} from './workflows/batch/messages.js';
 
 const USAGE =
   'usage: npm run batch -- status|pause|resume|abort|concurrency BATCH_ID [N | REASON] [--json]\n' +
@@ -56,12 +63,18 @@ export async function batchControl(argv: string[]): Promise<number> {
         return 3;
       }
       if (status.name !== 'COMPLETED') {
-        console.log(values.json ? JSON.stringify({ batchId, state: status.name.toLowerCase() }) : `batch ${batchId} ended ${status.name.toLowerCase()}`);
+        console.log(
+          values.json
+            ? JSON.stringify({ batchId, state: status.name.toLowerCase() })
+            : `batch ${batchId} ended ${status.name.toLowerCase()}`,
+        );
         return 0;
       }
       const summary = (await handle.result()) as BatchSummary;
       const progress = progressOf(summary);
-      console.log(values.json ? JSON.stringify(progress) : `${formatProgress(progress)}\nReport: ${summary.reportPath}`);
+      console.log(
+        values.json ? JSON.stringify(progress) : `${formatProgress(progress)}\nReport: ${summary.reportPath}`,
+      );
       return 0;
     }
     if (command === 'pause') await handle.signal(pauseSignal);
@@ -110,7 +123,9 @@ async function retro(batchId: string, reportFile: string | undefined, json: bool
       }
       text = await readFile(file, 'utf8').catch(() => null);
     } catch (err) {
-      console.error(`no report for batch ${batchId} at ${file}, and Temporal could not say where it is: ${(err as Error).message}`);
+      console.error(
+        `no report for batch ${batchId} at ${file}, and Temporal could not say where it is: ${(err as Error).message}`,
+      );
       return 3;
     }
   }
@@ -134,7 +149,8 @@ async function failedTestOutput(report: Report): Promise<Record<string, string>>
     return out;
   }
   for (const w of report.workers) {
-    if (w.outcome === 'failed' && w.testOutputRef && (await store.has(w.testOutputRef))) out[w.id] = await store.get(w.testOutputRef);
+    if (w.outcome === 'failed' && w.testOutputRef && (await store.has(w.testOutputRef)))
+      out[w.id] = await store.get(w.testOutputRef);
   }
   return out;
 }
@@ -156,14 +172,28 @@ async function listBatches(json: boolean): Promise<number> {
       } catch {
         progress = null;
       }
-      const ended = progress ? null : await client.workflow.count(`${BATCH_ID.name} = "${b.batchId}" AND WorkflowType = "instructionWorkflow" AND ExecutionStatus != "Running"`);
+      const ended = progress
+        ? null
+        : await client.workflow.count(
+            `${BATCH_ID.name} = "${b.batchId}" AND WorkflowType = "instructionWorkflow" AND ExecutionStatus != "Running"`,
+          );
       if (json) {
-        console.log(JSON.stringify({ batchId: b.batchId, startedAt: b.startTime.toISOString(), served: progress !== null, progress, workersEnded: ended?.count ?? null }));
+        console.log(
+          JSON.stringify({
+            batchId: b.batchId,
+            startedAt: b.startTime.toISOString(),
+            served: progress !== null,
+            progress,
+            workersEnded: ended?.count ?? null,
+          }),
+        );
       } else if (progress) {
         console.log(`${b.batchId}  started ${b.startTime.toISOString()}  ${formatProgress(progress)}`);
       } else {
-        console.log(`${b.batchId}  started ${b.startTime.toISOString()}  ${ended?.count ?? 0} workers ended | no worker serves it: ` +
-          `resume with start-batch --batch-id ${b.batchId}, or npm run batch -- abort ${b.batchId}`);
+        console.log(
+          `${b.batchId}  started ${b.startTime.toISOString()}  ${ended?.count ?? 0} workers ended | no worker serves it: ` +
+            `resume with start-batch --batch-id ${b.batchId}, or npm run batch -- abort ${b.batchId}`,
+        );
       }
     }
     return 0;
@@ -200,7 +230,12 @@ async function endUnserved(client: Client, c: Config, batchId: string, json: boo
   ]);
   installRuntime(c, { log: { file: logFile } });
   const connection = await connectWorker(c);
-  const workers = await createWorkers({ connection, config: c, batches: [await queuesOfBatch(client, c, batchId)], llm: false });
+  const workers = await createWorkers({
+    connection,
+    config: c,
+    batches: [await queuesOfBatch(client, c, batchId)],
+    llm: false,
+  });
   const runs = workers.map((w) => w.run().catch(() => undefined));
   try {
     const summary = (await client.workflow.getHandle(batchWorkflowId(batchId)).result()) as BatchSummary;

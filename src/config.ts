@@ -64,7 +64,11 @@ const Env = z.object({
   /** A worker's first prompt carries lessons from earlier workers' retrospectives (off: it does not). */
   WINGMAN_LESSONS: z.enum(['on', 'off']).default('on'),
   /** Texts passed between activities above this size (bytes) go by claim check instead of inline. */
-  WINGMAN_BLOB_INLINE_MAX: z.coerce.number().int().nonnegative().default(256 * 1024),
+  WINGMAN_BLOB_INLINE_MAX: z.coerce
+    .number()
+    .int()
+    .nonnegative()
+    .default(256 * 1024),
   /** A shared S3-compatible bucket for claim checks; without it they stay in this host's WINGMAN_STATE_DIR. */
   WINGMAN_BLOB_S3_ENDPOINT: optionalUrl,
   WINGMAN_BLOB_S3_BUCKET: z.string().min(1).optional(),
@@ -126,7 +130,9 @@ export function parseRouter(value: string | undefined): { url?: string; provider
   } catch {
     // not a URL: refused below
   }
-  return new ConfigError(`invalid environment: INTEL_LLM_ROUTER: "${value}" is neither an http(s) URL (the router service) nor a provider (${PROVIDERS.join(', ')}); a default provider belongs in WINGMAN_DEFAULT_PROVIDER`);
+  return new ConfigError(
+    `invalid environment: INTEL_LLM_ROUTER: "${value}" is neither an http(s) URL (the router service) nor a provider (${PROVIDERS.join(', ')}); a default provider belongs in WINGMAN_DEFAULT_PROVIDER`,
+  );
 }
 
 /**
@@ -135,7 +141,10 @@ export function parseRouter(value: string | undefined): { url?: string; provider
  * local workers always went through the processor. Anywhere else an always-set default would make
  * a processor that nobody runs look configured. `none` turns it off even then.
  */
-export function resolveProcessor(value: string | undefined, originalEnv: boolean): { url: string | undefined; source: Config['processorSource'] } {
+export function resolveProcessor(
+  value: string | undefined,
+  originalEnv: boolean,
+): { url: string | undefined; source: Config['processorSource'] } {
   if (value === 'none') return { url: undefined, source: null };
   if (value !== undefined) return { url: value, source: 'env' };
   return originalEnv ? { url: ORIGINAL_PROCESSOR_URL, source: 'original default' } : { url: undefined, source: null };

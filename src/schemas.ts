@@ -44,7 +44,15 @@ export const ManifestEntry = z.object({
   /** TEST_PROCESS commands, each already split into argv and checked against the allowed runners. */
   testCommands: z.array(z.array(z.string()).min(1)),
   /** `--replay-from`: the code an earlier batch generated for this worker, used instead of a first LLM call. */
-  replay: z.object({ outputRef: Blob, provider: z.enum(['openai', 'ollama', 'processor']), model: z.string(), savedUsd: z.number() }).nullable().default(null),
+  replay: z
+    .object({
+      outputRef: Blob,
+      provider: z.enum(['openai', 'ollama', 'processor']),
+      model: z.string(),
+      savedUsd: z.number(),
+    })
+    .nullable()
+    .default(null),
   /** The planner's estimate of one generation on the dearest provider of its chain: budget is reserved by it. */
   generationEstimateUsd: z.number().nonnegative().default(0),
 });
@@ -75,7 +83,11 @@ export const LlmPolicy = z.object({
 });
 export type LlmPolicy = z.infer<typeof LlmPolicy>;
 
-export const DEFAULT_LLM_QUEUES: Record<Provider, string> = { openai: 'llm-openai', ollama: 'llm-ollama', processor: 'llm-processor' };
+export const DEFAULT_LLM_QUEUES: Record<Provider, string> = {
+  openai: 'llm-openai',
+  ollama: 'llm-ollama',
+  processor: 'llm-processor',
+};
 
 export const BatchOptions = z.object({
   /** Absolute path of the workspace root; every write stays inside it. */
@@ -97,7 +109,10 @@ export const BatchOptions = z.object({
   /** Reuse generations already paid for, keyed by provider, model and prompt (opt-in). */
   cache: z.boolean(),
   /** The whole test suite, run once in the Python root after the last worker (`--suite CMD`); null: `--no-suite`. */
-  suite: z.object({ command: z.array(z.string()).min(1) }).nullable().optional(),
+  suite: z
+    .object({ command: z.array(z.string()).min(1) })
+    .nullable()
+    .optional(),
   /** How the batch paces itself; tests lower these to reach continue-as-new and child checks quickly. */
   limits: z
     .object({
@@ -123,7 +138,12 @@ export type ManifestRef = z.infer<typeof ManifestRef>;
 
 /** What the parent needs to schedule a worker: no paths to instructions, no commands. */
 export const PlanEntry = ManifestEntry.pick({
-  id: true, name: true, dependencies: true, deliverables: true, provider: true, generationEstimateUsd: true,
+  id: true,
+  name: true,
+  dependencies: true,
+  deliverables: true,
+  provider: true,
+  generationEstimateUsd: true,
 });
 export type PlanEntry = z.infer<typeof PlanEntry>;
 
@@ -250,7 +270,9 @@ export const InstructionResult = z.object({
 });
 export type InstructionResult = z.infer<typeof InstructionResult>;
 
-export const Counts = z.object(Object.fromEntries(OUTCOMES.map((o) => [o, z.number().int()])) as Record<Outcome, z.ZodNumber>);
+export const Counts = z.object(
+  Object.fromEntries(OUTCOMES.map((o) => [o, z.number().int()])) as Record<Outcome, z.ZodNumber>,
+);
 export type Counts = Record<Outcome, number>;
 
 export const Progress = z.object({
@@ -310,13 +332,18 @@ export type SuiteRequest = z.infer<typeof SuiteRequest>;
 export const Report = BatchSummary.omit({ reportPath: true }).extend({
   cache: z.object({ hits: z.number().int(), savedUsd: z.number() }),
   /** How the workspace host isolated generated code (process/sandbox.ts); null when it could not tell. */
-  isolation: z.object({ kind: z.enum(['bwrap', 'uid', 'none']), detail: z.string() }).nullable().default(null),
+  isolation: z
+    .object({ kind: z.enum(['bwrap', 'uid', 'none']), detail: z.string() })
+    .nullable()
+    .default(null),
   /** The whole suite after the last worker; null when it was not run. */
   suite: SuiteResult.nullable().optional(),
-  workers: z.array(InstructionResult.omit({ startedAt: true, finishedAt: true }).extend({
-    startedAt: z.string().nullable(),
-    finishedAt: z.string().nullable(),
-  })),
+  workers: z.array(
+    InstructionResult.omit({ startedAt: true, finishedAt: true }).extend({
+      startedAt: z.string().nullable(),
+      finishedAt: z.string().nullable(),
+    }),
+  ),
 });
 export type Report = z.infer<typeof Report>;
 
@@ -384,7 +411,12 @@ export const Inspection = z.object({
 export type Inspection = z.infer<typeof Inspection>;
 
 export const WriteRequest = z.object({ workspace: z.string(), files: z.array(FileRef) });
-export const WrittenFile = z.object({ path: z.string(), sha256: z.string(), bytes: z.number().int(), previous: z.string().nullable() });
+export const WrittenFile = z.object({
+  path: z.string(),
+  sha256: z.string(),
+  bytes: z.number().int(),
+  previous: z.string().nullable(),
+});
 export type WrittenFile = z.infer<typeof WrittenFile>;
 
 export const TestRequest = z.object({
@@ -451,7 +483,12 @@ export type Retrospective = z.infer<typeof Retrospective>;
 // ---- the worker's merged steps (one activity each; see activities/worker-steps.ts) ----
 
 /** Loads the worker's manifest entry and writes its first prompt. */
-export const BeginRequest = PromptRequest.pick({ workerId: true, dependencyFiles: true, workspace: true, pythonRoot: true }).extend({
+export const BeginRequest = PromptRequest.pick({
+  workerId: true,
+  dependencyFiles: true,
+  workspace: true,
+  pythonRoot: true,
+}).extend({
   manifest: ManifestRef,
 });
 export type BeginRequest = z.infer<typeof BeginRequest>;
@@ -473,4 +510,3 @@ export type Verification = z.infer<typeof Verification>;
 /** Records the worker's result for the report, then its retrospective. */
 export const FinishRequest = z.object({ reportPath: z.string(), batchId: z.string(), result: InstructionResult });
 export type FinishRequest = z.infer<typeof FinishRequest>;
-

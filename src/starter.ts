@@ -31,7 +31,11 @@ import { BATCH_ID } from './temporal/search-attributes.js';
 import { installRuntime } from './temporal/runtime.js';
 import { connectClient, connectWorker, temporalAnswers } from './temporal/connection.js';
 import { ensureNamespace, mayCreateByDefault } from './temporal/namespace.js';
-import { attributeNotServedYet, ensureSearchAttributes, whileServerCatchesUp } from './temporal/search-attribute-setup.js';
+import {
+  attributeNotServedYet,
+  ensureSearchAttributes,
+  whileServerCatchesUp,
+} from './temporal/search-attribute-setup.js';
 import { temporalErrorLine } from './temporal/errors.js';
 import { batchWorkflowId } from './workflows/batch/messages.js';
 import type { batchWorkflow } from './workflows/batch/workflow.js';
@@ -53,7 +57,8 @@ export async function startBatch(argv: string[]): Promise<number> {
 
   const workspace = path.resolve(args.workspace);
   // A missing workspace is created (after the instructions are checked); something else in its place is refused.
-  if (existsSync(workspace) && !isDirectory(workspace)) return refuse(`workspace ${workspace} exists and is not a directory`);
+  if (existsSync(workspace) && !isDirectory(workspace))
+    return refuse(`workspace ${workspace} exists and is not a directory`);
   let pythonRoot: string;
   try {
     pythonRoot = resolveInside(workspace, args.pythonRoot);
@@ -73,7 +78,8 @@ export async function startBatch(argv: string[]): Promise<number> {
       allowedRunners: c.WINGMAN_ALLOWED_RUNNERS ? parseRunners(c.WINGMAN_ALLOWED_RUNNERS) : undefined,
     });
     manifest = loaded.entries;
-    for (const d of loaded.dropped) console.log(`${d.id}: dependency ${d.dependency} is not in --only; taken as done by an earlier batch`);
+    for (const d of loaded.dropped)
+      console.log(`${d.id}: dependency ${d.dependency} is not in --only; taken as done by an earlier batch`);
   } catch (err) {
     if (err instanceof InputError) return refuse(`instructions refused, nothing was started:\n${err.message}`);
     throw err;
@@ -83,7 +89,9 @@ export async function startBatch(argv: string[]): Promise<number> {
     try {
       const replayed = await applyReplay(manifest, path.resolve('results', args.replayFrom, 'report.json'));
       manifest = replayed.entries;
-      console.log(`Reusing the code batch ${args.replayFrom} generated for ${replayed.reused} of ${manifest.length} workers`);
+      console.log(
+        `Reusing the code batch ${args.replayFrom} generated for ${replayed.reused} of ${manifest.length} workers`,
+      );
     } catch (err) {
       return refuse((err as Error).message);
     }
@@ -183,7 +191,9 @@ export async function startBatch(argv: string[]): Promise<number> {
     await run.server?.stop();
     run.server = undefined;
     const resume = resumeCommand(argv, batchId);
-    console.log(`Detached from batch ${batchId}: it stays in Temporal; calls in flight are left to Temporal's timeouts.`);
+    console.log(
+      `Detached from batch ${batchId}: it stays in Temporal; calls in flight are left to Temporal's timeouts.`,
+    );
     console.log(`Resume it with: ${resume}`);
     return interrupt.exitCode();
   } finally {
@@ -206,7 +216,14 @@ const DETACH_DRAIN_MS = 3_000;
 async function startAndFollow(
   args: StartArgs,
   c: Config,
-  o: { batchId: string; manifest: ManifestEntry[]; options: BatchOptions; terminal: Terminal; interrupt: Interrupt; run: Running },
+  o: {
+    batchId: string;
+    manifest: ManifestEntry[];
+    options: BatchOptions;
+    terminal: Terminal;
+    interrupt: Interrupt;
+    run: Running;
+  },
 ): Promise<number> {
   const { batchId, options, terminal, interrupt, run } = o;
   let address = c.TEMPORAL_ADDRESS;
@@ -231,7 +248,11 @@ async function startAndFollow(
 
   // This batch's queues: those it already has when it exists, else its own unless workers run elsewhere.
   const existing = await describeBatch(client, batchId);
-  const queues = existing ? await queuesOfBatch(client, c, batchId) : args.noWorker ? sharedQueues(c) : ownQueues(c, batchId);
+  const queues = existing
+    ? await queuesOfBatch(client, c, batchId)
+    : args.noWorker
+      ? sharedQueues(c)
+      : ownQueues(c, batchId);
   const serve: BatchQueues[] = [queues];
   const others = (await openBatches(client)).filter((b) => b.batchId !== batchId);
   if (others.length > 0) {
@@ -263,7 +284,12 @@ async function startAndFollow(
   if (args.noWorker) {
     // Workers elsewhere: can they pass large texts to each other (a shared blob store)?
     const llmQueues = options.providers.map((p) => queues.llm[p]);
-    const stores = await checkBlobStores(client, { namespace: c.TEMPORAL_NAMESPACE, workspaceQueue: queues.workspace, llmQueues, manifest: o.manifest });
+    const stores = await checkBlobStores(client, {
+      namespace: c.TEMPORAL_NAMESPACE,
+      workspaceQueue: queues.workspace,
+      llmQueues,
+      manifest: o.manifest,
+    });
     if (stores.refuse) return refuse(`refused, nothing was started: ${stores.refuse}`);
     if (stores.warn) console.error(`warning: ${stores.warn}`);
   }
@@ -278,7 +304,8 @@ async function startAndFollow(
   };
   const handle = await startOrAttach(client, queues.workflow, input, existing);
   const ui = c.TEMPORAL_UI_URL ?? run.server?.uiUrl ?? defaultUiUrl(address);
-  if (ui) console.log(`Web UI: ${ui}/namespaces/${c.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(handle.workflowId)}`);
+  if (ui)
+    console.log(`Web UI: ${ui}/namespaces/${c.TEMPORAL_NAMESPACE}/workflows/${encodeURIComponent(handle.workflowId)}`);
 
   const reach = new Reachability((line) => terminal.note(line));
   const result = waitForResult<BatchSummary>(handle, { reach, signal: interrupt.signal });
@@ -292,7 +319,9 @@ async function startAndFollow(
   if (suiteResult && !args.json) console.log(suiteLine(suiteResult));
   if (summary.status === 'aborted') return EXIT.aborted;
   if (suiteFailed(suiteResult)) return EXIT.notAllPassed;
-  return summary.counts.passed === Object.values(summary.counts).reduce((a, b) => a + b, 0) ? EXIT.passed : EXIT.notAllPassed;
+  return summary.counts.passed === Object.values(summary.counts).reduce((a, b) => a + b, 0)
+    ? EXIT.passed
+    : EXIT.notAllPassed;
 }
 
 /** Shuts the workers down and waits for them at most `waitMs` (what still runs after that dies with the process). */
@@ -318,7 +347,10 @@ async function describeBatch(client: Client, batchId: string) {
 /** The command that resumes this batch: the same one, with its --batch-id. */
 export function resumeCommand(argv: string[], batchId: string): string {
   const quote = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-  const withId = argv.includes('--batch-id') || argv.some((a) => a.startsWith('--batch-id=')) ? argv : [...argv, '--batch-id', batchId];
+  const withId =
+    argv.includes('--batch-id') || argv.some((a) => a.startsWith('--batch-id='))
+      ? argv
+      : [...argv, '--batch-id', batchId];
   return `npm run start-batch -- ${withId.map(quote).join(' ')}`;
 }
 
@@ -331,25 +363,31 @@ async function startOrAttach(
 ) {
   const workflowId = batchWorkflowId(input.batchId);
   if (described) {
-    console.log(`Re-attaching to batch ${input.batchId} (${described.status.name.toLowerCase()}, started ${described.startTime.toISOString()})`);
+    console.log(
+      `Re-attaching to batch ${input.batchId} (${described.status.name.toLowerCase()}, started ${described.startTime.toISOString()})`,
+    );
     return client.workflow.getHandle<typeof batchWorkflow>(workflowId);
   }
   try {
     // A server with more than one frontend may not know the attributes everywhere yet.
-    const start = () => client.workflow.start<typeof batchWorkflow>('batchWorkflow', {
-      workflowId,
-      taskQueue,
-      args: [input],
-      typedSearchAttributes: [{ key: BATCH_ID, value: input.batchId }],
-      staticSummary: `Wingman batch ${input.batchId}: ${input.manifest.total} workers`,
-      staticDetails: `workspace ${input.options.workspace}, python root ${input.options.pythonRoot}, providers ${input.options.providers.join(', ')}`,
-    });
+    const start = () =>
+      client.workflow.start<typeof batchWorkflow>('batchWorkflow', {
+        workflowId,
+        taskQueue,
+        args: [input],
+        typedSearchAttributes: [{ key: BATCH_ID, value: input.batchId }],
+        staticSummary: `Wingman batch ${input.batchId}: ${input.manifest.total} workers`,
+        staticDetails: `workspace ${input.options.workspace}, python root ${input.options.pythonRoot}, providers ${input.options.providers.join(', ')}`,
+      });
     const handle = await whileServerCatchesUp(start, attributeNotServedYet);
-    console.log(`Started batch ${input.batchId}: ${input.manifest.total} workers, concurrency ${input.options.concurrency}`);
+    console.log(
+      `Started batch ${input.batchId}: ${input.manifest.total} workers, concurrency ${input.options.concurrency}`,
+    );
     return handle;
   } catch (err) {
     // Another starter won the race for this id: follow that one.
-    if (err instanceof WorkflowExecutionAlreadyStartedError) return client.workflow.getHandle<typeof batchWorkflow>(workflowId);
+    if (err instanceof WorkflowExecutionAlreadyStartedError)
+      return client.workflow.getHandle<typeof batchWorkflow>(workflowId);
     throw err;
   }
 }
@@ -359,8 +397,12 @@ function printSummary(s: BatchSummary, json: boolean): void {
     console.log(JSON.stringify(s));
     return;
   }
-  const counts = Object.entries(s.counts).map(([k, v]) => `${k} ${v}`).join(', ');
-  console.log(`Batch ${s.batchId} ${s.status}${s.abortReason ? ` (${s.abortReason})` : ''}: ${counts}; cost $${s.costUsd.toFixed(4)}`);
+  const counts = Object.entries(s.counts)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  console.log(
+    `Batch ${s.batchId} ${s.status}${s.abortReason ? ` (${s.abortReason})` : ''}: ${counts}; cost $${s.costUsd.toFixed(4)}`,
+  );
   console.log(`Report: ${s.reportPath}`);
 }
 
@@ -392,8 +434,11 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
     (err) => {
       // Not one of the contract's codes: a crash says nothing about how the batch went. An error
       // from Temporal is one line in the server's words; anything else keeps its stack trace.
-      const c = { address: process.env.TEMPORAL_ADDRESS ?? 'localhost:7233', namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' };
-      console.error(temporalErrorLine(err, c) ?? (err instanceof Error ? err.stack ?? err.message : err));
+      const c = {
+        address: process.env.TEMPORAL_ADDRESS ?? 'localhost:7233',
+        namespace: process.env.TEMPORAL_NAMESPACE ?? 'default',
+      };
+      console.error(temporalErrorLine(err, c) ?? (err instanceof Error ? (err.stack ?? err.message) : err));
       process.exit(4);
     },
   );

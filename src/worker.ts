@@ -70,7 +70,9 @@ export async function createWorkers(opts: {
   shutdownGraceTime?: Duration;
 }): Promise<Worker[]> {
   const c = opts.config;
-  const roles = opts.queues ? rolesByName(c, opts.queues) : rolesOf(c, opts.batches ?? [sharedQueues(c)], { llm: opts.llm });
+  const roles = opts.queues
+    ? rolesByName(c, opts.queues)
+    : rolesOf(c, opts.batches ?? [sharedQueues(c)], { llm: opts.llm });
   const activities = createActivities(c);
   const common = {
     connection: opts.connection,
@@ -152,11 +154,21 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: { queues: { type: 'string' }, batch: { type: 'string' } } });
   const c = readConfig();
   installRuntime(c);
-  const named = values.queues?.split(',').map((q) => q.trim()).filter(Boolean);
+  const named = values.queues
+    ?.split(',')
+    .map((q) => q.trim())
+    .filter(Boolean);
   const queues = named === undefined ? undefined : expandQueues(named, c);
-  if (queues?.length === 0) throw new Error(`--queues ${values.queues}: no queue to serve (for \`llm\`, configure a provider: OPENAI_API_KEY, OLLAMA_HOST or INTEL_LLM_PROCESSOR)`);
-  const batchIds = values.batch?.split(',').map((b) => b.trim()).filter(Boolean);
-  if (queues && batchIds) throw new Error('--queues and --batch do not go together: --batch serves every queue of those batches');
+  if (queues?.length === 0)
+    throw new Error(
+      `--queues ${values.queues}: no queue to serve (for \`llm\`, configure a provider: OPENAI_API_KEY, OLLAMA_HOST or INTEL_LLM_PROCESSOR)`,
+    );
+  const batchIds = values.batch
+    ?.split(',')
+    .map((b) => b.trim())
+    .filter(Boolean);
+  if (queues && batchIds)
+    throw new Error('--queues and --batch do not go together: --batch serves every queue of those batches');
   let batches: BatchQueues[] | undefined;
   if (batchIds) {
     // A batch start-batch runs with its own worker has queues of its own: serve exactly those.

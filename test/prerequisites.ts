@@ -31,7 +31,8 @@ function pythonHasPytest(python: string): boolean {
 export function missingPrerequisites(): string[] {
   const missing: string[] = [];
   const cli = process.env.TEMPORAL_CLI_PATH;
-  if (cli ? !executable(cli) : !onPath('temporal')) missing.push(cli ? `the Temporal CLI at TEMPORAL_CLI_PATH (${cli})` : 'the Temporal CLI (`temporal`)');
+  if (cli ? !executable(cli) : !onPath('temporal'))
+    missing.push(cli ? `the Temporal CLI at TEMPORAL_CLI_PATH (${cli})` : 'the Temporal CLI (`temporal`)');
   const python = process.env.WINGMAN_PYTHON ?? 'python3';
   if (!pythonHasPytest(python)) missing.push(`${python} with pytest`);
   if (!executable('/usr/bin/chromium')) missing.push('Chromium (/usr/bin/chromium)');
@@ -42,6 +43,8 @@ export function missingPrerequisites(): string[] {
 export default function globalSetup(): void {
   const missing = missingPrerequisites();
   if (missing.length === 0) return;
-  process.stderr.write(`npm test needs ${missing.join(', ')}: run \`npm run setup\` (see README, "The two commands").\n`);
+  process.stderr.write(
+    `npm test needs ${missing.join(', ')}: run \`npm run setup\` (see README, "The two commands").\n`,
+  );
   process.exit(1);
 }

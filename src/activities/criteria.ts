@@ -24,7 +24,8 @@ type Check =
   | { kind: 'passing' }
   | { kind: 'unchecked'; why: string };
 
-const IMPORT = /^(?:from\s+[A-Za-z_][\w.]*\s+import\s+\(?\s*(?:\*|[A-Za-z_]\w*(?:\s+as\s+\w+)?(?:\s*,\s*[A-Za-z_]\w*(?:\s+as\s+\w+)?)*)\s*\)?|import\s+[A-Za-z_][\w.]*(?:\s+as\s+\w+)?(?:\s*,\s*[A-Za-z_][\w.]*(?:\s+as\s+\w+)?)*)$/;
+const IMPORT =
+  /^(?:from\s+[A-Za-z_][\w.]*\s+import\s+\(?\s*(?:\*|[A-Za-z_]\w*(?:\s+as\s+\w+)?(?:\s*,\s*[A-Za-z_]\w*(?:\s+as\s+\w+)?)*)\s*\)?|import\s+[A-Za-z_][\w.]*(?:\s+as\s+\w+)?(?:\s*,\s*[A-Za-z_][\w.]*(?:\s+as\s+\w+)?)*)$/;
 
 export function isTestFile(file: string): boolean {
   const base = path.basename(file);
@@ -35,7 +36,9 @@ export function isTestFile(file: string): boolean {
 export function classify(criterion: string, runners: string[][] = DEFAULT_RUNNERS): Check {
   const spans = [...criterion.matchAll(/`([^`]+)`/g)].map((m) => (m[1] ?? '').trim());
   const prose = criterion.replace(/`[^`]*`/g, ' ');
-  const stmt = spans.find((s) => IMPORT.test(s)) ?? /\bfrom\s+[A-Za-z_][\w.]*\s+import\s+[A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*/.exec(prose)?.[0];
+  const stmt =
+    spans.find((s) => IMPORT.test(s)) ??
+    /\bfrom\s+[A-Za-z_][\w.]*\s+import\s+[A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*/.exec(prose)?.[0];
   if (stmt) return { kind: 'import', stmt, inTests: /\b[Tt]ests?\b/.test(prose) || /^\s*imports?\b/i.test(prose) };
   for (const s of spans) {
     try {
@@ -45,9 +48,13 @@ export function classify(criterion: string, runners: string[][] = DEFAULT_RUNNER
     }
   }
   // "4 tests", "at least 3 unit tests"; not "v2.3 to TEST" (a version, and TEST the environment).
-  const count = /(?<![\w.])(at least\s+)?(\d+)\s+(?:(?:unit|integration|pytest|new|passing|separate|more)\s+)?(tests?)\b/i.exec(prose);
+  const count =
+    /(?<![\w.])(at least\s+)?(\d+)\s+(?:(?:unit|integration|pytest|new|passing|separate|more)\s+)?(tests?)\b/i.exec(
+      prose,
+    );
   const passing = /\bpass(?:es|ing|ed)?\b/i.test(prose);
-  if (count?.[2] && !/^TESTS?$/.test(count[3] ?? '')) return { kind: 'count', n: Number(count[2]), atLeast: !!count[1], allPassing: passing };
+  if (count?.[2] && !/^TESTS?$/.test(count[3] ?? ''))
+    return { kind: 'count', n: Number(count[2]), atLeast: !!count[1], allPassing: passing };
   if (passing && /\b[Tt]ests?\b/.test(prose)) return { kind: 'passing' };
   return { kind: 'unchecked', why: 'not machine-checkable' };
 }
@@ -97,7 +104,10 @@ sys.stdout.flush()
 print("\n${MARK}", json.dumps(out))
 `;
 
-export async function checkCriteria(deps: { config: Config; store: ArtifactStore }, input: CriteriaRequest): Promise<CriteriaCheck> {
+export async function checkCriteria(
+  deps: { config: Config; store: ArtifactStore },
+  input: CriteriaRequest,
+): Promise<CriteriaCheck> {
   const req = CriteriaRequest.parse(input);
   let criteria: string[];
   try {
@@ -106,7 +116,9 @@ export async function checkCriteria(deps: { config: Config; store: ArtifactStore
     if (e instanceof InstructionError) throw ApplicationFailure.nonRetryable(e.message, 'InstructionInvalid');
     throw e;
   }
-  const runners = deps.config.WINGMAN_ALLOWED_RUNNERS ? parseRunners(deps.config.WINGMAN_ALLOWED_RUNNERS) : DEFAULT_RUNNERS;
+  const runners = deps.config.WINGMAN_ALLOWED_RUNNERS
+    ? parseRunners(deps.config.WINGMAN_ALLOWED_RUNNERS)
+    : DEFAULT_RUNNERS;
   const checks = criteria.map((c) => classify(c, runners));
   const rootDir = pythonRootDir(req.workspace, req.pythonRoot);
   const python = await realPython(deps.config.WINGMAN_PYTHON);
@@ -114,23 +126,40 @@ export async function checkCriteria(deps: { config: Config; store: ArtifactStore
   const home = path.join(scratch, 'home');
   await mkdir(home);
   const env = scrubbedEnv({ home, pythonPath: rootDir, python });
-  const spec = await sandboxFor({ workspace: req.workspace, rootDir, scratch, python, stateDir: deps.config.stateDir, cwd: rootDir });
+  const spec = await sandboxFor({
+    workspace: req.workspace,
+    rootDir,
+    scratch,
+    python,
+    stateDir: deps.config.stateDir,
+    cwd: rootDir,
+  });
   const run = { env, timeoutMs: deps.config.WINGMAN_TEST_TIMEOUT_MS, outputCap: deps.config.WINGMAN_TEST_OUTPUT_CAP };
   const testFiles = req.deliverables.filter(isTestFile).map((f) => resolveInside(req.workspace, f));
 
   try {
     const results: Result[] = criteria.map((criterion) => ({ criterion, status: 'unchecked', detail: '' }));
-    const imports = checks.flatMap((c, i) => (c.kind === 'import' ? [{ i, stmt: c.stmt, files: c.inTests ? testFiles : [] }] : []));
+    const imports = checks.flatMap((c, i) =>
+      c.kind === 'import' ? [{ i, stmt: c.stmt, files: c.inTests ? testFiles : [] }] : [],
+    );
     if (imports.length > 0) {
-      const r = await runScrubbed([python, '-c', IMPORT_CHECK, JSON.stringify(imports.map(({ stmt, files }) => ({ stmt, files })))], { cwd: rootDir, ...run }, spec);
+      const r = await runScrubbed(
+        [python, '-c', IMPORT_CHECK, JSON.stringify(imports.map(({ stmt, files }) => ({ stmt, files })))],
+        { cwd: rootDir, ...run },
+        spec,
+      );
       const line = r.output.split('\n').find((l) => l.startsWith(MARK));
-      const parsed = line ? (JSON.parse(line.slice(MARK.length)) as Array<{ missing: string | null; error: string | null }>) : null;
+      const parsed = line
+        ? (JSON.parse(line.slice(MARK.length)) as Array<{ missing: string | null; error: string | null }>)
+        : null;
       imports.forEach(({ i, stmt }, k) => {
         const res = results[i]!;
         const p = parsed?.[k];
         if (!p) {
           res.status = 'unmet';
-          res.detail = r.timedOut ? `importing timed out after ${run.timeoutMs} ms` : `import check failed: ${lastLine(r.output)}`;
+          res.detail = r.timedOut
+            ? `importing timed out after ${run.timeoutMs} ms`
+            : `import check failed: ${lastLine(r.output)}`;
         } else if (p.missing) {
           res.status = 'unmet';
           res.detail = p.missing;
@@ -185,13 +214,28 @@ async function runCriterionCommand(
     }
   }
   const plan = planCommand(argv, python, path.join(scratch, `criterion-${i}.xml`));
-  const r = await runScrubbed(plan.argv, { cwd: path.resolve(workspace), ...run }, { ...spec, cwd: path.resolve(workspace) });
+  const r = await runScrubbed(
+    plan.argv,
+    { cwd: path.resolve(workspace), ...run },
+    { ...spec, cwd: path.resolve(workspace) },
+  );
   if (r.spawnError) return { status: 'unmet', detail: `cannot run ${argv.join(' ')}: ${r.spawnError}` };
   if (r.exitCode === 0) return { status: 'met', detail: `${argv.join(' ')} exited 0` };
-  const why = r.timedOut ? `timed out after ${run.timeoutMs} ms` : r.capped ? 'output cap reached' : `exited ${r.exitCode}`;
+  const why = r.timedOut
+    ? `timed out after ${run.timeoutMs} ms`
+    : r.capped
+      ? 'output cap reached'
+      : `exited ${r.exitCode}`;
   return { status: 'unmet', detail: `${argv.join(' ')} ${why}: ${lastLine(r.output)}` };
 }
 
 function lastLine(output: string): string {
-  return output.trim().split('\n').filter((l) => l.trim() !== '').pop()?.slice(0, 300) ?? '(no output)';
+  return (
+    output
+      .trim()
+      .split('\n')
+      .filter((l) => l.trim() !== '')
+      .pop()
+      ?.slice(0, 300) ?? '(no output)'
+  );
 }

@@ -57,9 +57,18 @@ const PROSE_MARKERS: Array<[RegExp, string]> = [
 const CODE_MARKERS: Array<[RegExp, string]> = [
   [/(?:#|\/\/|\/\*|"""|''')[^\n]*\b(?:TODO|FIXME)\b|^\s*(?:TODO|FIXME)\b/m, 'TODO/FIXME'],
   [/\byour (?:code|implementation|logic) (?:goes )?here\b/i, 'your code here'],
-  [/\b(?:implement (?:this|me|here)|implementation goes here|add (?:your |the )?(?:logic|code|implementation) here)\b/i, 'implement this'],
-  [/^\s*(?:#|\/\/)\s*\.\.\.\s*(?:\(?\s*(?:rest|existing|remaining|other|more|previous|same|unchanged|etc)\b.*)?$/im, 'elided code (# ...)'],
-  [/\b(?:rest of (?:the )?(?:code|file|implementation|methods)|existing code) (?:unchanged|remains|stays|as before|here)\b/i, 'elided code (rest unchanged)'],
+  [
+    /\b(?:implement (?:this|me|here)|implementation goes here|add (?:your |the )?(?:logic|code|implementation) here)\b/i,
+    'implement this',
+  ],
+  [
+    /^\s*(?:#|\/\/)\s*\.\.\.\s*(?:\(?\s*(?:rest|existing|remaining|other|more|previous|same|unchanged|etc)\b.*)?$/im,
+    'elided code (# ...)',
+  ],
+  [
+    /\b(?:rest of (?:the )?(?:code|file|implementation|methods)|existing code) (?:unchanged|remains|stays|as before|here)\b/i,
+    'elided code (rest unchanged)',
+  ],
 ];
 
 function blocksOf(text: string): Block[] {
@@ -71,7 +80,14 @@ function blocksOf(text: string): Block[] {
       if (!/^(?:`{3,}|~{3,})/.test(text.slice(start, start + 3))) return;
       const info = infoOf(node.lang ?? '', node.meta ?? '');
       const lineNamed = firstLinePath(node.value);
-      out.push({ lang: info.lang, named: info.path ?? lineNamed, pathLine: !!lineNamed, code: node.value, start, end: node.position?.end.offset ?? text.length });
+      out.push({
+        lang: info.lang,
+        named: info.path ?? lineNamed,
+        pathLine: !!lineNamed,
+        code: node.value,
+        start,
+        end: node.position?.end.offset ?? text.length,
+      });
     } else if ('children' in node) {
       for (const child of node.children) visit(child);
     }
@@ -126,7 +142,14 @@ function fits(block: Block, deliverable: string): boolean {
 
 function extract(raw: string, deliverables: string[]): Extracted {
   const bytes = Buffer.byteLength(raw);
-  const base = { files: new Map<string, string>(), missing: [...deliverables], prose: [], proseHits: 0, proseChars: 0, codeChars: 0 };
+  const base = {
+    files: new Map<string, string>(),
+    missing: [...deliverables],
+    prose: [],
+    proseHits: 0,
+    proseChars: 0,
+    codeChars: 0,
+  };
   if (raw.trim() === '') return { ...base, refused: 'empty output' };
   if (bytes > MAX_OUTPUT_BYTES) return { ...base, refused: `output larger than 1 MB (${bytes} bytes)` };
   // Reasoning models (qwen, deepseek via Ollama) think aloud first: that is not the answer.
@@ -154,7 +177,11 @@ function extract(raw: string, deliverables: string[]): Extracted {
   for (const b of blocks) {
     if (!used.has(b) && !b.named) {
       const lead = text.slice(prevEnd, b.start).trim().split('\n').pop() ?? '';
-      const named = [...new Set((lead.match(/[\w./-]+\.[A-Za-z0-9]+/g) ?? []).map((t) => deliverableFor(normalise(t), deliverables)))].filter((d): d is string => !!d);
+      const named = [
+        ...new Set(
+          (lead.match(/[\w./-]+\.[A-Za-z0-9]+/g) ?? []).map((t) => deliverableFor(normalise(t), deliverables)),
+        ),
+      ].filter((d): d is string => !!d);
       if (named.length === 1 && named[0] && !assigned.has(named[0])) take(named[0], b);
     }
     prevEnd = b.end;
@@ -163,7 +190,9 @@ function extract(raw: string, deliverables: string[]): Extracted {
   for (const d of deliverables.filter((x) => !assigned.has(x))) {
     const sameKind = deliverables.filter((x) => !assigned.has(x) && path.extname(x) === path.extname(d));
     if (sameKind.length !== 1) continue;
-    const candidates = blocks.filter((b) => !used.has(b) && !b.named && fits(b, d)).sort((a, b) => b.code.length - a.code.length);
+    const candidates = blocks
+      .filter((b) => !used.has(b) && !b.named && fits(b, d))
+      .sort((a, b) => b.code.length - a.code.length);
     const [first, second] = candidates;
     if (first && (!second || first.code.length >= 3 * second.code.length)) take(d, first);
   }
@@ -183,7 +212,9 @@ function extract(raw: string, deliverables: string[]): Extracted {
     at = Math.max(at, b.end);
   }
   prose += text.slice(at);
-  const found = PROSE_MARKERS.map(([re, label]) => ({ label, count: prose.match(re)?.length ?? 0 })).filter((m) => m.count > 0);
+  const found = PROSE_MARKERS.map(([re, label]) => ({ label, count: prose.match(re)?.length ?? 0 })).filter(
+    (m) => m.count > 0,
+  );
   return {
     files,
     missing: deliverables.filter((d) => !files.has(d)),
@@ -211,7 +242,11 @@ function judge(ex: Extracted, syntax: SyntaxReport): { guide: boolean; markers: 
   return markers.length > 0 ? { guide: true, markers } : { guide: false, markers: [] };
 }
 
-function toCheck(files: Map<string, string>): { py: Record<string, string>; sh: Array<[string, string]>; json: Array<[string, string]> } {
+function toCheck(files: Map<string, string>): {
+  py: Record<string, string>;
+  sh: Array<[string, string]>;
+  json: Array<[string, string]>;
+} {
   const py: Record<string, string> = {};
   const sh: Array<[string, string]> = [];
   const json: Array<[string, string]> = [];
@@ -244,11 +279,17 @@ function result(ex: Extracted, syntax: SyntaxReport): TextInspection {
  * Inspects an LLM answer: which files it holds, and whether it is code or a guide.
  * `files[].ref` is the sha256 of each file's code; the code itself is in `contents`.
  */
-export async function inspectText(text: string, deliverables: string[], opts: { python?: string } = {}): Promise<TextInspection> {
+export async function inspectText(
+  text: string,
+  deliverables: string[],
+  opts: { python?: string } = {},
+): Promise<TextInspection> {
   const ex = extract(text, deliverables);
   const { py, sh, json } = toCheck(ex.files);
   const [pySyntax, shErrors] = await Promise.all([
-    Object.keys(py).length > 0 ? checkPython(py, await realPython(opts.python ?? process.env.WINGMAN_PYTHON ?? 'python3')) : Promise.resolve({} as SyntaxReport),
+    Object.keys(py).length > 0
+      ? checkPython(py, await realPython(opts.python ?? process.env.WINGMAN_PYTHON ?? 'python3'))
+      : Promise.resolve({} as SyntaxReport),
     Promise.all(sh.map(([, code]) => checkBash(code))),
   ]);
   const syntax: SyntaxReport = { ...pySyntax };

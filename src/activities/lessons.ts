@@ -183,7 +183,8 @@ export function failuresOf(r: Retrospective, lastTestOutput: string | null): Fai
  * A logged failure of the last test run that was cut gets the whole assertion from that run's log.
  */
 function wholeMessage(f: Failure, r: Retrospective, lastTestOutput: string | null): Failure {
-  if (f.kind !== 'tests' || f.attempt !== r.attempts || !lastTestOutput || !/(?:\.\.\.|…)$/.test(f.message.trim())) return f;
+  if (f.kind !== 'tests' || f.attempt !== r.attempts || !lastTestOutput || !/(?:\.\.\.|…)$/.test(f.message.trim()))
+    return f;
   const asserts = failingAssertions(lastTestOutput);
   return asserts.length > 0 ? { ...f, message: asserts.join(' | ') } : f;
 }

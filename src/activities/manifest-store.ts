@@ -26,7 +26,11 @@ export async function readManifest(ref: ManifestRef): Promise<Map<string, Manife
   if (cached) return cached;
   const text = await readFile(ref.file, 'utf8');
   if (sha256(text) !== ref.sha256) {
-    throw ApplicationFailure.create({ type: 'ManifestChanged', message: `manifest ${ref.file} changed since the batch started`, nonRetryable: true });
+    throw ApplicationFailure.create({
+      type: 'ManifestChanged',
+      message: `manifest ${ref.file} changed since the batch started`,
+      nonRetryable: true,
+    });
   }
   const entries = ManifestEntry.array().parse(JSON.parse(text));
   const byId = new Map(entries.map((e) => [e.id, e]));
@@ -91,7 +95,12 @@ export async function loadPlanDetails(req: {
 
 export async function loadEntry(req: { manifest: ManifestRef; workerId: string }): Promise<ManifestEntry> {
   const entry = (await readManifest(req.manifest)).get(req.workerId);
-  if (!entry) throw ApplicationFailure.create({ type: 'UnknownWorker', message: `${req.workerId} is not in the manifest`, nonRetryable: true });
+  if (!entry)
+    throw ApplicationFailure.create({
+      type: 'UnknownWorker',
+      message: `${req.workerId} is not in the manifest`,
+      nonRetryable: true,
+    });
   return entry;
 }
 

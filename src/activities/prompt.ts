@@ -21,16 +21,33 @@ export const TEST_OUTPUT_TAIL_BYTES = 8 * 1024;
 const MAX_CURRENT_BYTES = 200 * 1024;
 
 const LANGUAGE: Record<string, string> = {
-  '.py': 'python', '.sh': 'bash', '.bash': 'bash', '.js': 'javascript', '.mjs': 'javascript', '.ts': 'typescript',
-  '.json': 'json', '.yaml': 'yaml', '.yml': 'yaml', '.toml': 'toml', '.md': 'markdown', '.ini': 'ini', '.cfg': 'ini',
-  '.sql': 'sql', '.html': 'html', '.css': 'css', '.txt': 'text',
+  '.py': 'python',
+  '.sh': 'bash',
+  '.bash': 'bash',
+  '.js': 'javascript',
+  '.mjs': 'javascript',
+  '.ts': 'typescript',
+  '.json': 'json',
+  '.yaml': 'yaml',
+  '.yml': 'yaml',
+  '.toml': 'toml',
+  '.md': 'markdown',
+  '.ini': 'ini',
+  '.cfg': 'ini',
+  '.sql': 'sql',
+  '.html': 'html',
+  '.css': 'css',
+  '.txt': 'text',
 };
 export function languageFor(file: string): string {
   return LANGUAGE[path.extname(file).toLowerCase()] ?? 'text';
 }
 
 function clean(p: string): string {
-  return path.posix.normalize(p.replace(/\\/g, '/')).replace(/^\.\/?/, '').replace(/\/+$/, '');
+  return path.posix
+    .normalize(p.replace(/\\/g, '/'))
+    .replace(/^\.\/?/, '')
+    .replace(/\/+$/, '');
 }
 
 /**
@@ -66,7 +83,10 @@ async function readIfExists(file: string): Promise<Buffer | null> {
   }
 }
 
-export async function preparePrompt(deps: { config: Config; store: ArtifactStore }, input: PromptRequest): Promise<PromptRef> {
+export async function preparePrompt(
+  deps: { config: Config; store: ArtifactStore },
+  input: PromptRequest,
+): Promise<PromptRef> {
   const req = PromptRequest.parse(input);
   const bytes = await readFile(req.instructionFile);
   if (sha256(bytes) !== req.instructionSha256) {
@@ -91,7 +111,13 @@ export async function preparePrompt(deps: { config: Config; store: ArtifactStore
   const current: Array<{ file: string; text: string | null; tooLarge?: number }> = [];
   for (const file of req.deliverables) {
     const buf = await readIfExists(resolveInside(req.workspace, file));
-    current.push(buf === null ? { file, text: null } : buf.length > MAX_CURRENT_BYTES ? { file, text: null, tooLarge: buf.length } : { file, text: buf.toString('utf8') });
+    current.push(
+      buf === null
+        ? { file, text: null }
+        : buf.length > MAX_CURRENT_BYTES
+          ? { file, text: null, tooLarge: buf.length }
+          : { file, text: buf.toString('utf8') },
+    );
   }
 
   // Dependencies: files this worker's dependencies wrote. Python modules that exist show their names.
@@ -102,7 +128,13 @@ export async function preparePrompt(deps: { config: Config; store: ArtifactStore
     depFiles.push({ file, abs, exists, names: exists && file.endsWith('.py') && !isTestPath(file) });
   }
   const withNames = depFiles.filter((d) => d.names);
-  const names = withNames.length > 0 ? await publicNames(withNames.map((d) => d.abs), await realPython(deps.config.WINGMAN_PYTHON)) : {};
+  const names =
+    withNames.length > 0
+      ? await publicNames(
+          withNames.map((d) => d.abs),
+          await realPython(deps.config.WINGMAN_PYTHON),
+        )
+      : {};
 
   const out: string[] = [];
   if (req.feedback?.kind === 'guide') out.push(guidePreamble(req.feedback), '');
@@ -121,8 +153,17 @@ export async function preparePrompt(deps: { config: Config; store: ArtifactStore
   );
   for (const c of current) {
     const mod = importPathFor(c.file, root);
-    const state = c.text !== null ? 'exists: its current content is below; output the whole updated file' : c.tooLarge ? `exists (${c.tooLarge} bytes, too large to show): output the whole file` : 'new file';
-    const how = !mod ? '' : isTestPath(c.file) ? ` — test module \`${mod}\`, run by pytest from \`${rootLabel}/\`` : ` — other code imports it as \`from ${mod} import ...\``;
+    const state =
+      c.text !== null
+        ? 'exists: its current content is below; output the whole updated file'
+        : c.tooLarge
+          ? `exists (${c.tooLarge} bytes, too large to show): output the whole file`
+          : 'new file';
+    const how = !mod
+      ? ''
+      : isTestPath(c.file)
+        ? ` — test module \`${mod}\`, run by pytest from \`${rootLabel}/\``
+        : ` — other code imports it as \`from ${mod} import ...\``;
     out.push(`- \`${c.file}\`${how} (${state})`);
   }
   for (const c of current.filter((x) => x.text !== null)) {
@@ -139,25 +180,46 @@ export async function preparePrompt(deps: { config: Config; store: ArtifactStore
         out.push(`- \`${d.file}\`${mod && !isTestPath(d.file) ? ` (module \`${mod}\`)` : ''}: ${what}`);
         continue;
       }
-      const all = [...info.classes.map((c) => c.name), ...info.functions.map((f) => f.replace(/^(?:async )?def (\w+).*$/s, '$1'))];
-      out.push(`## \`${d.file}\`${mod && all.length > 0 ? ` — \`from ${mod} import ${all.join(', ')}\`` : mod ? ` (module \`${mod}\`)` : ''}`);
-      out.push(info.error ? `(could not read its names: ${info.error})` : fenced(outline(info) || '# no public names', 'python'));
+      const all = [
+        ...info.classes.map((c) => c.name),
+        ...info.functions.map((f) => f.replace(/^(?:async )?def (\w+).*$/s, '$1')),
+      ];
+      out.push(
+        `## \`${d.file}\`${mod && all.length > 0 ? ` — \`from ${mod} import ${all.join(', ')}\`` : mod ? ` (module \`${mod}\`)` : ''}`,
+      );
+      out.push(
+        info.error
+          ? `(could not read its names: ${info.error})`
+          : fenced(outline(info) || '# no public names', 'python'),
+      );
       out.push('');
     }
   }
 
   // The first prompt learns from earlier workers; a regeneration has its own failure to fix.
   if (req.feedback === null && deps.config.WINGMAN_LESSONS !== 'off') {
-    const lessons = lessonsSection(await findLessons(deps, {
-      workerId: req.workerId, instructionSha256: req.instructionSha256, dependencies, deliverables: req.deliverables,
-    }));
+    const lessons = lessonsSection(
+      await findLessons(deps, {
+        workerId: req.workerId,
+        instructionSha256: req.instructionSha256,
+        dependencies,
+        deliverables: req.deliverables,
+      }),
+    );
     if (lessons.length > 0) out.push('', ...lessons);
   }
 
   if (req.feedback?.kind === 'tests') out.push('', ...(await testsSection(deps.store, req.feedback)));
   if (req.feedback?.kind === 'criteria') out.push('', ...criteriaSection(req.feedback));
 
-  out.push('', ...contract(req.deliverables, withNames.map((d) => d.file), root));
+  out.push(
+    '',
+    ...contract(
+      req.deliverables,
+      withNames.map((d) => d.file),
+      root,
+    ),
+  );
   const prompt = out.join('\n');
   const promptRef = await deps.store.putBlob(prompt);
   return { promptRef, chars: prompt.length };
@@ -204,7 +266,9 @@ function criteriaSection(f: Extract<Feedback, { kind: 'criteria' }>): string[] {
 
 function contract(deliverables: string[], dependencies: string[], root: string): string[] {
   const rootLabel = root === '' || root === '.' ? '.' : root;
-  const mods = [...deliverables.filter((d) => !isTestPath(d)), ...dependencies].map((d) => importPathFor(d, root)).filter((m): m is string => !!m);
+  const mods = [...deliverables.filter((d) => !isTestPath(d)), ...dependencies]
+    .map((d) => importPathFor(d, root))
+    .filter((m): m is string => !!m);
   return [
     '# Output format (strict)',
     '',

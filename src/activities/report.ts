@@ -17,7 +17,6 @@ import { detectIsolation } from './process/sandbox.js';
 const resultFile = (reportPath: string, workerId: string) =>
   path.join(path.dirname(reportPath), 'workers', `${workerId}.json`);
 
-
 export async function recordResult(req: { reportPath: string; result: InstructionResult }): Promise<void> {
   await writeAtomic(resultFile(req.reportPath, req.result.id), JSON.stringify(req.result, null, 2));
   recordWorkerOutcome(req.result);
@@ -44,12 +43,28 @@ export async function buildReport(req: ReportRequest): Promise<Report> {
       workers.push(recorded.outcome === outcome ? recorded : { ...recorded, outcome, error: reason ?? recorded.error });
     } else {
       workers.push({
-        id: w.id, name: w.name, outcome, provider: null, model: null, attempts: 0, files: [],
-        tests: { passed: 0, failed: 0 }, tokens: { prompt: 0, completion: 0 }, costUsd: 0,
-        startedAt: null, finishedAt: null, durationMs: 0, error: reason ?? 'no result recorded',
-        lastStep: outcome === 'skipped' ? 'not started' : 'no result recorded', cacheHits: 0, savedUsd: 0,
-        outputRef: null, instructionSha256: null, testOutputRef: null,
-        failures: [], changes: null,
+        id: w.id,
+        name: w.name,
+        outcome,
+        provider: null,
+        model: null,
+        attempts: 0,
+        files: [],
+        tests: { passed: 0, failed: 0 },
+        tokens: { prompt: 0, completion: 0 },
+        costUsd: 0,
+        startedAt: null,
+        finishedAt: null,
+        durationMs: 0,
+        error: reason ?? 'no result recorded',
+        lastStep: outcome === 'skipped' ? 'not started' : 'no result recorded',
+        cacheHits: 0,
+        savedUsd: 0,
+        outputRef: null,
+        instructionSha256: null,
+        testOutputRef: null,
+        failures: [],
+        changes: null,
       });
     }
   }
@@ -71,7 +86,8 @@ export async function writeReport(store: ArtifactStore, req: ReportRequest): Pro
     const dependencies = Object.fromEntries([...manifest.values()].map((e) => [e.id, e.dependencies]));
     const testOutput: Record<string, string> = {};
     for (const w of report.workers) {
-      if (w.outcome !== 'passed' && w.testOutputRef && (await store.has(w.testOutputRef))) testOutput[w.id] = tail(await store.get(w.testOutputRef), 4_000);
+      if (w.outcome !== 'passed' && w.testOutputRef && (await store.has(w.testOutputRef)))
+        testOutput[w.id] = tail(await store.get(w.testOutputRef), 4_000);
     }
     await writeHumanReports(req.reportPath, report, { dependencies, testOutput });
   } catch (err) {

@@ -183,7 +183,14 @@ export async function runSuite(deps: { config: Config }, input: SuiteRequest): P
     plan.argv.push('--continue-on-collection-errors');
   const command = req.command.join(' ');
   // Isolated like every test run: the same sandbox, with the scratch dir (JUnit XML) writable.
-  const spec = await sandboxFor({ workspace: req.workspace, rootDir: cwd, scratch, python, stateDir: deps.config.stateDir, cwd });
+  const spec = await sandboxFor({
+    workspace: req.workspace,
+    rootDir: cwd,
+    scratch,
+    python,
+    stateDir: deps.config.stateDir,
+    cwd,
+  });
   try {
     const r = await runScrubbed(
       plan.argv,

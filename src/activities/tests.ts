@@ -24,7 +24,10 @@ const HEARTBEAT_MS = 5_000;
 export function tail(text: string, bytes: number): string {
   const buf = Buffer.from(text);
   if (buf.length <= bytes) return text;
-  let cut = buf.subarray(buf.length - bytes).toString('utf8').replace(/^\uFFFD+/, '');
+  let cut = buf
+    .subarray(buf.length - bytes)
+    .toString('utf8')
+    .replace(/^\uFFFD+/, '');
   const nl = cut.indexOf('\n');
   if (nl >= 0 && nl < 200) cut = cut.slice(nl + 1);
   return `[... ${buf.length - Buffer.byteLength(cut)} earlier bytes cut ...]\n${cut}`;
@@ -73,7 +76,14 @@ function activityContext(): Context | undefined {
  * (HOME, JUnit XML), reads the workspace and the interpreter, and never sees the checkout, the
  * state dir or the worker's home.
  */
-export async function sandboxFor(o: { workspace: string; rootDir: string; scratch: string; python: string; stateDir: string; cwd: string }): Promise<SandboxSpec> {
+export async function sandboxFor(o: {
+  workspace: string;
+  rootDir: string;
+  scratch: string;
+  python: string;
+  stateDir: string;
+  cwd: string;
+}): Promise<SandboxSpec> {
   return {
     writable: [o.rootDir, o.scratch],
     readable: [path.resolve(o.workspace), ...(await pythonDirs(o.python))],
@@ -115,8 +125,13 @@ type Plan = { argv: string[]; pytest: boolean };
 export function planCommand(argv: string[], python: string, junitXml: string): Plan {
   const [prog, ...rest] = argv;
   const isPython = prog === 'python' || prog === 'python3';
-  const pytestArgs = prog === 'pytest' ? rest : isPython && rest[0] === '-m' && rest[1] === 'pytest' ? rest.slice(2) : null;
-  if (pytestArgs) return { pytest: true, argv: [python, '-m', 'pytest', ...pytestArgs, `--junitxml=${junitXml}`, '-p', 'no:cacheprovider'] };
+  const pytestArgs =
+    prog === 'pytest' ? rest : isPython && rest[0] === '-m' && rest[1] === 'pytest' ? rest.slice(2) : null;
+  if (pytestArgs)
+    return {
+      pytest: true,
+      argv: [python, '-m', 'pytest', ...pytestArgs, `--junitxml=${junitXml}`, '-p', 'no:cacheprovider'],
+    };
   if (isPython) return { pytest: false, argv: [python, ...rest] };
   return { pytest: false, argv };
 }
@@ -155,14 +170,20 @@ const PYTEST_EXIT: Record<number, string> = {
 export async function runTests(deps: { config: Config; store: ArtifactStore }, input: TestRequest): Promise<TestRun> {
   const req = TestRequest.parse(input);
   // The manifest checked these already; a request from anywhere else is checked again here.
-  const runners = deps.config.WINGMAN_ALLOWED_RUNNERS ? parseRunners(deps.config.WINGMAN_ALLOWED_RUNNERS) : DEFAULT_RUNNERS;
+  const runners = deps.config.WINGMAN_ALLOWED_RUNNERS
+    ? parseRunners(deps.config.WINGMAN_ALLOWED_RUNNERS)
+    : DEFAULT_RUNNERS;
   for (const argv of req.commands) {
     const runner = runnerOf(argv, runners);
     if (!runner) {
-      throw ApplicationFailure.nonRetryable(`not an allowed test runner: ${argv.join(' ')} (allowed: ${formatRunners(runners)})`, 'CommandNotAllowed');
+      throw ApplicationFailure.nonRetryable(
+        `not an allowed test runner: ${argv.join(' ')} (allowed: ${formatRunners(runners)})`,
+        'CommandNotAllowed',
+      );
     }
     const problems = optionProblems(argv, runner);
-    if (problems.length > 0) throw ApplicationFailure.nonRetryable(`${problems.join('; ')}: ${argv.join(' ')}`, 'CommandNotAllowed');
+    if (problems.length > 0)
+      throw ApplicationFailure.nonRetryable(`${problems.join('; ')}: ${argv.join(' ')}`, 'CommandNotAllowed');
   }
   const cwd = pythonRootDir(req.workspace, req.pythonRoot);
   await mkdir(cwd, { recursive: true });
@@ -171,7 +192,14 @@ export async function runTests(deps: { config: Config; store: ArtifactStore }, i
   const home = path.join(scratch, 'home');
   await mkdir(home);
   const env = scrubbedEnv({ home, pythonPath: cwd, python });
-  const spec = await sandboxFor({ workspace: req.workspace, rootDir: cwd, scratch, python, stateDir: deps.config.stateDir, cwd });
+  const spec = await sandboxFor({
+    workspace: req.workspace,
+    rootDir: cwd,
+    scratch,
+    python,
+    stateDir: deps.config.stateDir,
+    cwd,
+  });
   const deadline = Date.now() + deps.config.WINGMAN_TEST_TIMEOUT_MS;
   const timer = startTestTimer();
 
@@ -193,11 +221,17 @@ export async function runTests(deps: { config: Config; store: ArtifactStore }, i
       }
       const junit = path.join(scratch, `junit-${i}.xml`);
       const plan = planCommand(argv, python, junit);
-      const r = await runScrubbed(plan.argv, { cwd, env, timeoutMs: remaining, outputCap: deps.config.WINGMAN_TEST_OUTPUT_CAP }, spec);
-      if (r.spawnError) throw ApplicationFailure.retryable(`cannot start ${argv[0]}: ${r.spawnError}`, 'TestInfrastructure');
+      const r = await runScrubbed(
+        plan.argv,
+        { cwd, env, timeoutMs: remaining, outputCap: deps.config.WINGMAN_TEST_OUTPUT_CAP },
+        spec,
+      );
+      if (r.spawnError)
+        throw ApplicationFailure.retryable(`cannot start ${argv[0]}: ${r.spawnError}`, 'TestInfrastructure');
       log.push(r.output.trimEnd());
       if (r.capped) log.push(`[output cap of ${deps.config.WINGMAN_TEST_OUTPUT_CAP} reached: the command was stopped]`);
-      if (r.timedOut) log.push(`[killed (with its process group) after the time limit of ${deps.config.WINGMAN_TEST_TIMEOUT_MS} ms]`);
+      if (r.timedOut)
+        log.push(`[killed (with its process group) after the time limit of ${deps.config.WINGMAN_TEST_TIMEOUT_MS} ms]`);
       timedOut ||= r.timedOut;
 
       const counts = plan.pytest ? await pytestCounts(junit, r, argv) : simpleCounts(r);
@@ -217,18 +251,31 @@ export async function runTests(deps: { config: Config; store: ArtifactStore }, i
 
 function simpleCounts(r: RunResult): { passed: number; failed: number; ok: boolean; verdict: string } {
   const ok = r.exitCode === 0;
-  return { passed: ok ? 1 : 0, failed: ok ? 0 : 1, ok, verdict: r.exitCode === null ? 'stopped' : `exit ${r.exitCode}` };
+  return {
+    passed: ok ? 1 : 0,
+    failed: ok ? 0 : 1,
+    ok,
+    verdict: r.exitCode === null ? 'stopped' : `exit ${r.exitCode}`,
+  };
 }
 
-async function pytestCounts(junit: string, r: RunResult, argv: string[]): Promise<{ passed: number; failed: number; ok: boolean; verdict: string }> {
+async function pytestCounts(
+  junit: string,
+  r: RunResult,
+  argv: string[],
+): Promise<{ passed: number; failed: number; ok: boolean; verdict: string }> {
   const xml = await readFile(junit, 'utf8').catch(() => null);
   const counts = xml === null ? null : junitCounts(xml);
   if (!counts) {
     // Killed (timeout, output cap) or a usage error (bad option): a result about this command.
-    if (r.exitCode === null) return { passed: 0, failed: 1, ok: false, verdict: 'stopped before pytest wrote its report' };
+    if (r.exitCode === null)
+      return { passed: 0, failed: 1, ok: false, verdict: 'stopped before pytest wrote its report' };
     if (r.exitCode === 4) return { passed: 0, failed: 1, ok: false, verdict: 'exit 4: pytest usage error' };
     // pytest ran and wrote nothing: the machine is the problem (disk, permissions), not the code.
-    throw ApplicationFailure.retryable(`pytest (${argv.join(' ')}) exited ${r.exitCode} without writing its JUnit XML`, 'TestInfrastructure');
+    throw ApplicationFailure.retryable(
+      `pytest (${argv.join(' ')}) exited ${r.exitCode} without writing its JUnit XML`,
+      'TestInfrastructure',
+    );
   }
   const bad = counts.failures + counts.errors;
   const passed = Math.max(0, counts.tests - bad - counts.skipped);
@@ -236,5 +283,10 @@ async function pytestCounts(junit: string, r: RunResult, argv: string[]): Promis
   // A non-zero exit with nothing counted as failed (usage, internal error) still counts one failure; 5 (no tests) counts none.
   const failed = ok || r.exitCode === 5 ? bad : Math.max(bad, 1);
   const why = r.exitCode === null ? 'stopped' : `exit ${r.exitCode}: ${PYTEST_EXIT[r.exitCode] ?? 'unknown exit code'}`;
-  return { passed, failed, ok, verdict: `${why}; ${counts.tests} tests, ${passed} passed, ${bad} failed or errors, ${counts.skipped} skipped` };
+  return {
+    passed,
+    failed,
+    ok,
+    verdict: `${why}; ${counts.tests} tests, ${passed} passed, ${bad} failed or errors, ${counts.skipped} skipped`,
+  };
 }

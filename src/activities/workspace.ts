@@ -25,7 +25,8 @@ export function deterministic<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise
     try {
       return await fn(a);
     } catch (e) {
-      if (e instanceof ZodError) throw ApplicationFailure.nonRetryable(`bad activity input: ${e.message}`, 'BadRequest');
+      if (e instanceof ZodError)
+        throw ApplicationFailure.nonRetryable(`bad activity input: ${e.message}`, 'BadRequest');
       if (e instanceof PathError) throw ApplicationFailure.nonRetryable(e.message, 'PathOutsideWorkspace');
       if (e instanceof InstructionError) throw ApplicationFailure.nonRetryable(e.message, 'InstructionInvalid');
       throw e;
@@ -33,7 +34,9 @@ export function deterministic<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise
   };
 }
 
-export function createWorkspaceActivities(deps: WorkspaceDeps): Omit<WorkspaceActivities, keyof InstructionStepActivities> {
+export function createWorkspaceActivities(
+  deps: WorkspaceDeps,
+): Omit<WorkspaceActivities, keyof InstructionStepActivities> {
   return {
     preparePrompt: deterministic((req) => preparePrompt(deps, req)),
     inspectOutput: deterministic((req) => inspectOutput(deps, req)),

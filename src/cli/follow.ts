@@ -12,7 +12,9 @@ export function formatProgress(p: Progress, now = Date.now()): string {
   const width = 24;
   const filled = p.total ? Math.round((done / p.total) * width) : width;
   const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
-  const counts = OUTCOMES.filter((o) => p.counts[o] > 0).map((o) => `${o} ${p.counts[o]}`).join(' ');
+  const counts = OUTCOMES.filter((o) => p.counts[o] > 0)
+    .map((o) => `${o} ${p.counts[o]}`)
+    .join(' ');
   const elapsed = now - Date.parse(p.startedAt);
   const eta = done > 0 && done < p.total ? ` eta ${formatDuration((elapsed / done) * (p.total - done))}` : '';
   return `${bar} ${done}/${p.total} ${counts || 'starting'} | running ${p.running.length} | $${p.costUsd.toFixed(4)}${eta} | ${p.state}`;
@@ -20,14 +22,25 @@ export function formatProgress(p: Progress, now = Date.now()): string {
 
 export function formatDuration(ms: number): string {
   const s = Math.round(ms / 1000);
-  return s >= 3600 ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m` : s >= 60 ? `${Math.floor(s / 60)}m${s % 60}s` : `${s}s`;
+  return s >= 3600
+    ? `${Math.floor(s / 3600)}h${Math.floor((s % 3600) / 60)}m`
+    : s >= 60
+      ? `${Math.floor(s / 60)}m${s % 60}s`
+      : `${s}s`;
 }
 
 /** Polls the batch's progress query until `stop` settles, noting each worker that ends badly. */
 export async function follow(
   handle: WorkflowHandle,
   stop: Promise<unknown>,
-  opts: { json: boolean; terminal: Terminal; reach: Reachability; client: Client; batchId: string; intervalMs?: number },
+  opts: {
+    json: boolean;
+    terminal: Terminal;
+    reach: Reachability;
+    client: Client;
+    batchId: string;
+    intervalMs?: number;
+  },
 ): Promise<void> {
   const { terminal, reach } = opts;
   let last = '';
@@ -61,7 +74,11 @@ const BAD: Outcome[] = ['failed', 'guide', 'llm_timeout', 'error'];
 class BadWorkerNotes {
   private readonly seen = new Set<string>();
 
-  constructor(private readonly client: Client, private readonly batchId: string, private readonly terminal: Terminal) {}
+  constructor(
+    private readonly client: Client,
+    private readonly batchId: string,
+    private readonly terminal: Terminal,
+  ) {}
 
   async poll(): Promise<void> {
     const outcomes = BAD.map((o) => `"${o}"`).join(', ');

@@ -85,8 +85,11 @@ export function withGenerationEstimates(
     const chain = providerChain(e.provider, available);
     const dependencyFiles = new Set(e.dependencies.flatMap((d) => byId.get(d)?.deliverables ?? []));
     const instruction = Math.ceil(statSync(e.file).size / CHARS_PER_TOKEN);
-    const prompt = PROMPT_OVERHEAD_TOKENS + FEEDBACK_TOKENS + instruction + DEPENDENCY_TOKENS_PER_FILE * dependencyFiles.size;
-    const estimates = (chain.length ? chain : [e.provider]).map((p) => costUsd(p, modelFor(p, c), { prompt, completion: maxTokens }));
+    const prompt =
+      PROMPT_OVERHEAD_TOKENS + FEEDBACK_TOKENS + instruction + DEPENDENCY_TOKENS_PER_FILE * dependencyFiles.size;
+    const estimates = (chain.length ? chain : [e.provider]).map((p) =>
+      costUsd(p, modelFor(p, c), { prompt, completion: maxTokens }),
+    );
     return { ...e, generationEstimateUsd: Math.max(...estimates) };
   });
 }

@@ -9,7 +9,8 @@ export function formatProviderSplit(report: Report): string[] {
   const totals = providerTotals(report);
   const all = workersTotal(totals);
   const rows = totals.map(
-    (t) => `  ${t.provider.padEnd(9)} ${String(t.workers).padStart(5)} workers (${formatPercent(t.workers, all.workers)}), ${t.passed} passed, $${t.costUsd.toFixed(4)}`,
+    (t) =>
+      `  ${t.provider.padEnd(9)} ${String(t.workers).padStart(5)} workers (${formatPercent(t.workers, all.workers)}), ${t.passed} passed, $${t.costUsd.toFixed(4)}`,
   );
   return ['By provider:', ...rows, `  ${formatLocalPaid(totals)}`];
 }

@@ -14,7 +14,8 @@ async function answers(url: string, headers: Record<string, string> = {}): Promi
   try {
     const res = await request(url, { method: 'GET', headers, headersTimeout: 5_000, bodyTimeout: 5_000 });
     await res.body.dump();
-    if (res.statusCode === 401 || res.statusCode === 403) return { ok: false, detail: `${url} refused the credentials (HTTP ${res.statusCode})` };
+    if (res.statusCode === 401 || res.statusCode === 403)
+      return { ok: false, detail: `${url} refused the credentials (HTTP ${res.statusCode})` };
     return { ok: true, detail: `${url} answered HTTP ${res.statusCode}` };
   } catch (err) {
     return { ok: false, detail: `${url} did not answer (${(err as Error).message})` };
@@ -29,7 +30,10 @@ export async function checkProviders(c: Config): Promise<ProviderCheck[]> {
     }
     if (provider === 'ollama') return { provider, ...(await answers(`${ollamaBaseUrl(c)}/api/tags`)) };
     const checked = await answers(c.INTEL_LLM_PROCESSOR!.replace(/\/+$/, ''));
-    const origin = c.processorSource === 'original default' ? ' (the original setup\'s default; INTEL_LLM_PROCESSOR=none turns it off)' : '';
+    const origin =
+      c.processorSource === 'original default'
+        ? " (the original setup's default; INTEL_LLM_PROCESSOR=none turns it off)"
+        : '';
     return { provider, ok: checked.ok, detail: `${checked.detail}${origin}` };
   });
   return Promise.all(checks);

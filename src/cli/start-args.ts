@@ -8,7 +8,10 @@ const StartArgs = z.object({
   workers: z.string().min(1),
   workspace: z.string().min(1),
   pythonRoot: z.string().min(1),
-  batchId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" only').optional(),
+  batchId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'letters, digits, ".", "_" and "-" only')
+    .optional(),
   concurrency: z.coerce.number().int().min(1).max(2000),
   only: z.array(z.string()).optional(),
   report: z.string().optional(),
@@ -79,7 +82,13 @@ export function parseStartArgs(argv: string[]): StartArgs {
     pythonRoot: values['python-root'],
     batchId: values['batch-id'],
     concurrency: values.concurrency,
-    only: typeof values.only === 'string' ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    only:
+      typeof values.only === 'string'
+        ? values.only
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined,
     report: values.report,
     dryRun: values['dry-run'],
     noWorker: values['no-worker'],

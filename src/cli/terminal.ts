@@ -38,7 +38,11 @@ export class Terminal {
   }
 }
 
-const PROVIDER_OF: Record<string, string> = { generateOpenAI: 'openai', generateOllama: 'ollama', generateProcessor: 'processor' };
+const PROVIDER_OF: Record<string, string> = {
+  generateOpenAI: 'openai',
+  generateOllama: 'ollama',
+  generateProcessor: 'processor',
+};
 /** A provider that has not failed for this long is taken as healthy again: its next failure is news. */
 const QUIET_AFTER_MS = 60_000;
 

@@ -116,20 +116,85 @@ type OptionKind = 'flag' | 'value' | 'plugin';
 // to write (the paths some take, like --ignore, are checked by the manifest like any argument).
 const PYTEST_LONG: Record<string, OptionKind> = Object.fromEntries([
   ...[
-    'exitfirst', 'strict-config', 'strict-markers', 'strict', 'runxfail', 'no-header', 'no-summary', 'quiet', 'verbose',
-    'showlocals', 'no-showlocals', 'full-trace', 'disable-warnings', 'disable-pytest-warnings', 'collect-only', 'co',
-    'pyargs', 'noconftest', 'keep-duplicates', 'continue-on-collection-errors', 'doctest-modules',
-    'doctest-ignore-import-errors', 'doctest-continue-on-failure', 'setup-show', 'setup-only', 'setup-plan', 'markers',
-    'fixtures', 'fixtures-per-test', 'xfail-tb', 'no-fold-skipped', 'force-short-summary', 'disable-plugin-autoload',
+    'exitfirst',
+    'strict-config',
+    'strict-markers',
+    'strict',
+    'runxfail',
+    'no-header',
+    'no-summary',
+    'quiet',
+    'verbose',
+    'showlocals',
+    'no-showlocals',
+    'full-trace',
+    'disable-warnings',
+    'disable-pytest-warnings',
+    'collect-only',
+    'co',
+    'pyargs',
+    'noconftest',
+    'keep-duplicates',
+    'continue-on-collection-errors',
+    'doctest-modules',
+    'doctest-ignore-import-errors',
+    'doctest-continue-on-failure',
+    'setup-show',
+    'setup-only',
+    'setup-plan',
+    'markers',
+    'fixtures',
+    'fixtures-per-test',
+    'xfail-tb',
+    'no-fold-skipped',
+    'force-short-summary',
+    'disable-plugin-autoload',
   ].map((o) => [o, 'flag']),
   ...[
-    'maxfail', 'durations', 'durations-min', 'verbosity', 'report-chars', 'tb', 'show-capture', 'capture', 'color',
-    'code-highlight', 'pythonwarnings', 'max-warnings', 'ignore', 'ignore-glob', 'deselect', 'rootdir', 'import-mode',
-    'doctest-report', 'doctest-glob', 'assert', 'log-level', 'log-format', 'log-date-format', 'log-cli-level',
-    'log-cli-format', 'log-cli-date-format', 'log-auto-indent', 'log-disable', 'keyword', 'markexpr',
+    'maxfail',
+    'durations',
+    'durations-min',
+    'verbosity',
+    'report-chars',
+    'tb',
+    'show-capture',
+    'capture',
+    'color',
+    'code-highlight',
+    'pythonwarnings',
+    'max-warnings',
+    'ignore',
+    'ignore-glob',
+    'deselect',
+    'rootdir',
+    'import-mode',
+    'doctest-report',
+    'doctest-glob',
+    'assert',
+    'log-level',
+    'log-format',
+    'log-date-format',
+    'log-cli-level',
+    'log-cli-format',
+    'log-cli-date-format',
+    'log-auto-indent',
+    'log-disable',
+    'keyword',
+    'markexpr',
   ].map((o) => [o, 'value']),
 ]);
-const PYTEST_SHORT: Record<string, OptionKind> = { q: 'flag', v: 'flag', x: 'flag', s: 'flag', l: 'flag', k: 'value', m: 'value', W: 'value', r: 'value', p: 'plugin' };
+const PYTEST_SHORT: Record<string, OptionKind> = {
+  q: 'flag',
+  v: 'flag',
+  x: 'flag',
+  s: 'flag',
+  l: 'flag',
+  k: 'value',
+  m: 'value',
+  W: 'value',
+  r: 'value',
+  p: 'plugin',
+};
 
 // Why the dangerous ones are refused, for the message (anything else unknown is refused too).
 const PYTEST_REFUSED: Record<string, string> = {
@@ -145,7 +210,9 @@ const PYTEST_REFUSED: Record<string, string> = {
   confcutdir: 'changes which conftest.py files load',
   'cache-dir': 'writes a cache directory',
   'cache-clear': 'deletes a cache directory',
-  pdb: 'waits for a debugger', trace: 'waits for a debugger', pdbcls: 'loads a debugger class',
+  pdb: 'waits for a debugger',
+  trace: 'waits for a debugger',
+  pdbcls: 'loads a debugger class',
 };
 const SHORT_REFUSED: Record<string, string> = { o: PYTEST_REFUSED['override-ini']!, c: PYTEST_REFUSED['config-file']! };
 
@@ -178,7 +245,8 @@ function pytestOptionProblems(args: string[]): string[] {
         if (kind === 'flag') continue;
         const value = j + 1 < arg.length ? arg.slice(j + 1) : args[++i];
         if (value === undefined) refuse(`-${ch}`, 'needs a value', inArg);
-        else if (kind === 'plugin' && !value.startsWith('no:')) refuse(`-p ${value}`, 'loads a plugin (only `-p no:NAME`, which disables one, is allowed)');
+        else if (kind === 'plugin' && !value.startsWith('no:'))
+          refuse(`-p ${value}`, 'loads a plugin (only `-p no:NAME`, which disables one, is allowed)');
         break;
       }
     }
@@ -197,7 +265,9 @@ export function optionProblems(argv: string[], runner: string[]): string[] {
   if (tool === 'pytest') return pytestOptionProblems(args);
   const filesOnly = tool === 'py_compile' ? ['-q'] : runner.join(' ') === 'bash -n' ? [] : null;
   if (!filesOnly) return [];
-  return args.filter((a) => a.startsWith('-') && !filesOnly.includes(a)).map((a) => `option \`${a}\` is not allowed in a test command: ${runner.join(' ')} takes files only`);
+  return args
+    .filter((a) => a.startsWith('-') && !filesOnly.includes(a))
+    .map((a) => `option \`${a}\` is not allowed in a test command: ${runner.join(' ')} takes files only`);
 }
 
 /**
@@ -207,7 +277,8 @@ export function optionProblems(argv: string[], runner: string[]): string[] {
 export function checkTestCommand(line: string, allowedRunners: string[][] = DEFAULT_RUNNERS): string[] {
   const reasons: string[] = [];
   const syntax = findShellSyntax(line);
-  if (syntax.length > 0) reasons.push(`shell syntax is not allowed (commands run without a shell): ${syntax.join(', ')}`);
+  if (syntax.length > 0)
+    reasons.push(`shell syntax is not allowed (commands run without a shell): ${syntax.join(', ')}`);
   // With shell syntax present, still name the programs each piece would have run (`curl`).
   const pieces = syntax.length > 0 ? line.split(/&&|\|\||[;|&\r\n]/) : [line];
   let argv: string[] = [];
@@ -240,12 +311,14 @@ export function parseRunners(spec: string): string[][] {
   const runners: string[][] = [];
   for (const part of spec.split(',')) {
     const syntax = findShellSyntax(part);
-    if (syntax.length > 0) throw new CommandError([`runner "${part.trim()}" contains shell syntax: ${syntax.join(', ')}`]);
+    if (syntax.length > 0)
+      throw new CommandError([`runner "${part.trim()}" contains shell syntax: ${syntax.join(', ')}`]);
     const argv = splitCommand(part);
     if (argv.length === 0) continue;
     if (!runners.some((r) => r.join('\0') === argv.join('\0'))) runners.push(argv);
   }
-  if (runners.length === 0) throw new CommandError([`no runner in "${spec}" (expected e.g. "pytest,python -m pytest,bash -n")`]);
+  if (runners.length === 0)
+    throw new CommandError([`no runner in "${spec}" (expected e.g. "pytest,python -m pytest,bash -n")`]);
   return runners;
 }
 

@@ -88,7 +88,14 @@ export async function loadManifest(opts: ManifestOptions): Promise<Manifest> {
     }
     const fileProblems: string[] = [];
     const deliverables = checkDeliverables(instruction.deliverables, opts.workspace, fileProblems);
-    const testCommands = checkCommands(instruction.testCommands, runners, opts.workspace, cwd, opts.pythonRoot, fileProblems);
+    const testCommands = checkCommands(
+      instruction.testCommands,
+      runners,
+      opts.workspace,
+      cwd,
+      opts.pythonRoot,
+      fileProblems,
+    );
     problems.push(...fileProblems.map((problem) => ({ file: base, problem })));
     parsed.push({
       base,
@@ -141,7 +148,8 @@ export async function loadManifest(opts: ManifestOptions): Promise<Manifest> {
     const wanted = new Set<string>();
     for (const raw of opts.only) {
       const id = raw.trim().toUpperCase();
-      if (!byId.has(id)) problems.push({ file: dirLabel, problem: `selected worker ${raw.trim()} is not in the folder` });
+      if (!byId.has(id))
+        problems.push({ file: dirLabel, problem: `selected worker ${raw.trim()} is not in the folder` });
       wanted.add(id);
     }
     selected = entries
@@ -156,7 +164,12 @@ export async function loadManifest(opts: ManifestOptions): Promise<Manifest> {
   if (problems.length > 0) {
     // Grouped by file, in folder order; problems of the folder itself first.
     const rank = new Map(files.map((f, i) => [path.basename(f), i]));
-    throw new InputError(problems.map((p, i) => ({ p, i })).sort((a, b) => (rank.get(a.p.file) ?? -1) - (rank.get(b.p.file) ?? -1) || a.i - b.i).map(({ p }) => p));
+    throw new InputError(
+      problems
+        .map((p, i) => ({ p, i }))
+        .sort((a, b) => (rank.get(a.p.file) ?? -1) - (rank.get(b.p.file) ?? -1) || a.i - b.i)
+        .map(({ p }) => p),
+    );
   }
   return { entries: selected, dropped };
 }
@@ -188,7 +201,9 @@ function checkDeliverables(paths: string[], workspace: string, problems: string[
       else if (!out.includes(rel)) out.push(rel);
     } catch (e) {
       if (!(e instanceof PathError)) throw e;
-      problems.push(e.message.startsWith('path ') ? `deliverable ${e.message}` : `deliverable path refused: ${e.message}`);
+      problems.push(
+        e.message.startsWith('path ') ? `deliverable ${e.message}` : `deliverable path refused: ${e.message}`,
+      );
     }
   }
   return out;
@@ -221,8 +236,14 @@ function checkCommands(
         resolveInside(workspace, rel);
       } catch (e) {
         if (!(e instanceof PathError)) throw e;
-        const how = path.isAbsolute(arg) ? 'names an absolute path' : e.message.includes('symlink') ? 'path leaves the workspace through a symlink' : 'path leaves the workspace';
-        problems.push(`test command ${how} (commands run in ${pythonRoot.replace(/[\\/]+$/, '') || '.'}/): ${arg} in \`${line}\``);
+        const how = path.isAbsolute(arg)
+          ? 'names an absolute path'
+          : e.message.includes('symlink')
+            ? 'path leaves the workspace through a symlink'
+            : 'path leaves the workspace';
+        problems.push(
+          `test command ${how} (commands run in ${pythonRoot.replace(/[\\/]+$/, '') || '.'}/): ${arg} in \`${line}\``,
+        );
         ok = false;
       }
     }
@@ -238,7 +259,9 @@ function checkCommands(
 export function topologicalOrder<T extends Pick<ManifestEntry, 'id' | 'dependencies'>>(entries: T[]): T[] {
   const { order, blocked } = dependencyOrder(entries);
   if (blocked.length > 0) {
-    throw new InputError(cyclesAmong(blocked).map((c) => ({ file: c[0]!, problem: `dependency cycle: ${c.join(' -> ')}` })));
+    throw new InputError(
+      cyclesAmong(blocked).map((c) => ({ file: c[0]!, problem: `dependency cycle: ${c.join(' -> ')}` })),
+    );
   }
   return order;
 }
@@ -263,7 +286,10 @@ function cyclesAmong(left: Array<Pick<ManifestEntry, 'id' | 'dependencies'>>): s
       seen.add(cur);
       onPath.set(cur, pathIds.length);
       pathIds.push(cur);
-      cur = deps.get(cur)!.filter((d) => deps.has(d)).sort(compareIds)[0]!;
+      cur = deps
+        .get(cur)!
+        .filter((d) => deps.has(d))
+        .sort(compareIds)[0]!;
     }
     const at = onPath.get(cur);
     if (at === undefined) continue; // ran into a cycle found already

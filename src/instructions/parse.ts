@@ -27,7 +27,8 @@ const MAX_INDENT = 200;
 
 /** Decodes bytes as UTF-8, refusing invalid sequences instead of replacing them. */
 export function decodeInstruction(bytes: Uint8Array, file: string): string {
-  if (bytes.length > MAX_INSTRUCTION_BYTES) throw new InstructionError(file, `file is larger than ${MAX_INSTRUCTION_BYTES} bytes`);
+  if (bytes.length > MAX_INSTRUCTION_BYTES)
+    throw new InstructionError(file, `file is larger than ${MAX_INSTRUCTION_BYTES} bytes`);
   try {
     return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
@@ -63,13 +64,17 @@ interface Section {
 
 function checkShape(text: string, file: string): void {
   if (text.trim() === '') throw new InstructionError(file, 'file is empty');
-  if (text.length > MAX_INSTRUCTION_BYTES) throw new InstructionError(file, `file is larger than ${MAX_INSTRUCTION_BYTES} bytes`);
+  if (text.length > MAX_INSTRUCTION_BYTES)
+    throw new InstructionError(file, `file is larger than ${MAX_INSTRUCTION_BYTES} bytes`);
   for (const [n, line] of text.split('\n').entries()) {
     const indent = /^[ \t]*/.exec(line)![0].replace(/\t/g, '    ').length;
     const prefix = /^(?:[ \t]*(?:>|[-*+](?=[ \t])|\d{1,9}[.)](?=[ \t])))*/.exec(line)![0];
     const depth = prefix.match(/>|[-*+]|\d{1,9}[.)]/g)?.length ?? 0;
     if (indent > MAX_INDENT || depth > MAX_NESTING) {
-      throw new InstructionError(file, `line ${n + 1} is nested too deeply (more than ${MAX_NESTING} lists or quotes, or ${MAX_INDENT} columns of indentation)`);
+      throw new InstructionError(
+        file,
+        `line ${n + 1} is nested too deeply (more than ${MAX_NESTING} lists or quotes, or ${MAX_INDENT} columns of indentation)`,
+      );
     }
   }
 }
@@ -109,7 +114,8 @@ function parseText(text: string, file: string): Instruction {
 
   const { id, name } = identify(title, file);
   const deliverablesSection = sections.get('DELIVERABLES');
-  if (!deliverablesSection) throw new InstructionError(file, 'no DELIVERABLES section (expected a heading like `## 1. DELIVERABLES`)');
+  if (!deliverablesSection)
+    throw new InstructionError(file, 'no DELIVERABLES section (expected a heading like `## 1. DELIVERABLES`)');
   const deliverables = unique(
     descendants(deliverablesSection.nodes)
       .filter((n) => n.type === 'inlineCode')
@@ -130,14 +136,17 @@ function parseText(text: string, file: string): Instruction {
     deliverables,
     successCriteria: criteria(sections.get('SUCCESS_CRITERIA')?.nodes ?? []),
     dependencies: unique(
-      [...(sections.get('DEPENDENCIES')?.raw.join('\n') ?? '').matchAll(/\bWORKER_(\d+)\b/gi)].map((m) => `WORKER_${m[1]}`),
+      [...(sections.get('DEPENDENCIES')?.raw.join('\n') ?? '').matchAll(/\bWORKER_(\d+)\b/gi)].map(
+        (m) => `WORKER_${m[1]}`,
+      ),
     ),
     testCommands: testCommands(sections.get('TEST_PROCESS')?.nodes ?? []),
     provider: provider(classText, file),
     classification: { type: field(classText, 'type'), complexity: field(classText, 'complexity') },
   };
   const checked = Instruction.safeParse(instruction);
-  if (!checked.success) throw new InstructionError(file, `invalid instruction: ${checked.error.issues.map((i) => i.message).join('; ')}`);
+  if (!checked.success)
+    throw new InstructionError(file, `invalid instruction: ${checked.error.issues.map((i) => i.message).join('; ')}`);
   return checked.data;
 }
 
@@ -161,18 +170,24 @@ function identify(title: string | null, file: string): { id: string; name: strin
   const base = file.split(/[\\/]/).pop() ?? file;
   const fromName = /WORKER_\d+/i.exec(base);
   if (!fromName) {
-    throw new InstructionError(file, 'no worker id: start the file with a heading like `# WORKER_013: Name` (the file name has no WORKER_NNN either)');
+    throw new InstructionError(
+      file,
+      'no worker id: start the file with a heading like `# WORKER_013: Name` (the file name has no WORKER_NNN either)',
+    );
   }
   const id = fromName[0].toUpperCase();
   return { id, name: title || id };
 }
 
 const BARE_EXTENSIONS = new Set(
-  ('py pyi pyx ipynb sh bash zsh ps1 bat md rst txt adoc json jsonl yaml yml toml ini cfg conf env properties ' +
+  (
+    'py pyi pyx ipynb sh bash zsh ps1 bat md rst txt adoc json jsonl yaml yml toml ini cfg conf env properties ' +
     'ts tsx js jsx mjs cjs vue svelte html htm css scss sql csv tsv xml go rs java kt scala rb php pl lua r ' +
-    'c h cc cpp hpp cs swift m dart ex exs erl hs ml clj tf hcl proto graphql lock j2 jinja tpl service dockerfile').split(' '),
+    'c h cc cpp hpp cs swift m dart ex exs erl hs ml clj tf hcl proto graphql lock j2 jinja tpl service dockerfile'
+  ).split(' '),
 );
-const WELL_KNOWN_FILES = /^(Dockerfile|Containerfile|Makefile|Procfile|Jenkinsfile|Vagrantfile|Gemfile|Rakefile|LICENSE|README|CODEOWNERS)$/;
+const WELL_KNOWN_FILES =
+  /^(Dockerfile|Containerfile|Makefile|Procfile|Jenkinsfile|Vagrantfile|Gemfile|Rakefile|LICENSE|README|CODEOWNERS)$/;
 
 /**
  * Whether backticked text names a file: path characters only, and a last segment that is a
@@ -257,7 +272,10 @@ function provider(classText: string, file: string): Provider | null {
   if (value === 'openai' || value === 'ollama') return value;
   if (value === 'processor' || value === 'intel') return 'processor';
   // Guessing here would send work to a provider the author did not pick.
-  throw new InstructionError(file, `TASK_CLASSIFICATION names an unknown LLM: ${m[1]} (expected openai, ollama or processor)`);
+  throw new InstructionError(
+    file,
+    `TASK_CLASSIFICATION names an unknown LLM: ${m[1]} (expected openai, ollama or processor)`,
+  );
 }
 
 function field(classText: string, key: string): string | null {

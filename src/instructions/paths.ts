@@ -24,7 +24,8 @@ export function resolveInside(workspace: string, rel: string): string {
   // A dangling symlink has no real path: judge it by where it points.
   if (existing !== target && isSymlink(target)) {
     const pointsTo = path.resolve(path.dirname(target), readlinkSync(target));
-    if (!isWithin(realRoot, realOrSelf(pointsTo))) throw new PathError(`path leaves the workspace through a symlink: ${rel}`);
+    if (!isWithin(realRoot, realOrSelf(pointsTo)))
+      throw new PathError(`path leaves the workspace through a symlink: ${rel}`);
   }
   return target;
 }

@@ -55,9 +55,7 @@ export function escapeHtml(text: string): string {
  * backslash-escaped, line breaks become spaces. Table cells also need `mdCell`.
  */
 export function mdText(text: string): string {
-  return text
-    .replace(/\r?\n|\r/g, ' ')
-    .replace(/[\\`*_{}[\]<>#~!&]/g, (c) => `\\${c}`);
+  return text.replace(/\r?\n|\r/g, ' ').replace(/[\\`*_{}[\]<>#~!&]/g, (c) => `\\${c}`);
 }
 
 /** A GFM table cell: a `|` would end the cell even inside a code span, so every one is escaped. */
@@ -92,7 +90,8 @@ export function formatUsd(n: number): string {
   if (!Number.isFinite(n)) return '—';
   if (n === 0) return '$0.00';
   const abs = Math.abs(n);
-  const text = abs < 1 ? abs.toFixed(4) : abs.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  const text =
+    abs < 1 ? abs.toFixed(4) : abs.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
   return `${n < 0 ? '-' : ''}$${text}`;
 }
 
@@ -126,7 +125,11 @@ export function parseTime(iso: string | null | undefined): number | null {
 export function formatTime(iso: string | null): string {
   const t = parseTime(iso);
   if (t === null) return iso ?? '—';
-  return new Date(t).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC').replace(/Z$/, ' UTC');
+  return new Date(t)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC')
+    .replace(/Z$/, ' UTC');
 }
 
 /** Wall-clock duration of the batch, or null when its timestamps do not parse. */
@@ -169,7 +172,10 @@ export function providerTotals(report: Report): ProviderTotal[] {
   const rank = (p: string) => (p === NO_PROVIDER ? 2 : ['openai', 'ollama', 'processor'].includes(p) ? 0 : 1);
   const order = ['openai', 'ollama', 'processor'];
   return [...byProvider.values()].sort(
-    (a, b) => rank(a.provider) - rank(b.provider) || order.indexOf(a.provider) - order.indexOf(b.provider) || a.provider.localeCompare(b.provider),
+    (a, b) =>
+      rank(a.provider) - rank(b.provider) ||
+      order.indexOf(a.provider) - order.indexOf(b.provider) ||
+      a.provider.localeCompare(b.provider),
   );
 }
 
@@ -190,7 +196,9 @@ export function workersTotal(totals: ProviderTotal[]): ProviderTotal {
 
 /** Local (free) and paid providers' shares of the workers that produced code: the split the original planned. */
 export function localPaidSplit(totals: ProviderTotal[]): { local: number; paid: number; withCode: number } {
-  const local = totals.filter((t) => t.provider === 'ollama' || t.provider === 'processor').reduce((n, t) => n + t.workers, 0);
+  const local = totals
+    .filter((t) => t.provider === 'ollama' || t.provider === 'processor')
+    .reduce((n, t) => n + t.workers, 0);
   const paid = totals.filter((t) => t.provider === 'openai').reduce((n, t) => n + t.workers, 0);
   return { local, paid, withCode: local + paid };
 }
@@ -217,7 +225,9 @@ export function slowestWorkers(report: Report, n = 5): ReportWorker[] {
 }
 
 /** The workers that did not pass, grouped by outcome in NOT_PASSED order, report order inside a group. */
-export function notPassedWorkers(report: Report): Array<{ outcome: Outcome; workers: Array<{ worker: ReportWorker; index: number }> }> {
+export function notPassedWorkers(
+  report: Report,
+): Array<{ outcome: Outcome; workers: Array<{ worker: ReportWorker; index: number }> }> {
   return NOT_PASSED.map((outcome) => ({
     outcome,
     workers: report.workers.flatMap((worker, index) => (worker.outcome === outcome ? [{ worker, index }] : [])),
@@ -230,7 +240,10 @@ export function notPassedWorkers(report: Report): Array<{ outcome: Outcome; work
  */
 export class OutputBudget {
   private left: number;
-  constructor(total = MAX_TOTAL_TEST_OUTPUT_CHARS, private readonly perWorker = MAX_TEST_OUTPUT_CHARS) {
+  constructor(
+    total = MAX_TOTAL_TEST_OUTPUT_CHARS,
+    private readonly perWorker = MAX_TEST_OUTPUT_CHARS,
+  ) {
     this.left = total;
   }
 

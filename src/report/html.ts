@@ -3,9 +3,29 @@
 // Every string from the report is escaped (names, errors and test output are untrusted).
 import type { Outcome, Report } from '../schemas.js';
 import {
-  batchDurationMs, cacheSummary, costDiffers, dependenciesOf, escapeHtml as esc, formatDuration, formatInt, formatPercent,
-  formatTime, formatUsd, lastStepOf, notPassedWorkers, OUTCOME_COLORS, OUTCOME_ORDER, OutputBudget, parseTime, providerTotals,
-  slowestWorkers, testOutputOf, workersTotal, formatLocalPaid, type RenderExtras, type ReportWorker,
+  batchDurationMs,
+  cacheSummary,
+  costDiffers,
+  dependenciesOf,
+  escapeHtml as esc,
+  formatDuration,
+  formatInt,
+  formatPercent,
+  formatTime,
+  formatUsd,
+  lastStepOf,
+  notPassedWorkers,
+  OUTCOME_COLORS,
+  OUTCOME_ORDER,
+  OutputBudget,
+  parseTime,
+  providerTotals,
+  slowestWorkers,
+  testOutputOf,
+  workersTotal,
+  formatLocalPaid,
+  type RenderExtras,
+  type ReportWorker,
 } from './format.js';
 import { reviewHtml } from './review.js';
 import { suiteHtml } from './suite.js';
@@ -106,7 +126,9 @@ function renderTimeline(report: Report, extras: RenderExtras | undefined): strin
   const lanes: Lane[] = report.workers.map((w, index) => {
     const start = parseTime(w.startedAt);
     const end = parseTime(w.finishedAt);
-    return start !== null && end !== null && end >= start ? { w, index, start, end } : { w, index, start: null, end: null };
+    return start !== null && end !== null && end >= start
+      ? { w, index, start, end }
+      : { w, index, start: null, end: null };
   });
   const timed = lanes.filter((l) => l.start !== null).sort((a, b) => a.start! - b.start! || a.index - b.index);
   const untimed = lanes.filter((l) => l.start === null);
@@ -162,7 +184,8 @@ function renderTimeline(report: Report, extras: RenderExtras | undefined): strin
     parts.push(`<text class="axis" x="${r1(tx)}" y="${top - 8}"${anchor}>${label}</text>`);
     if (bottomAxis) parts.push(`<text class="axis" x="${r1(tx)}" y="${r1(top + plotH + 16)}"${anchor}>${label}</text>`);
   }
-  if (untimed.length > 0) parts.push(`<text class="axis" x="${markerX}" y="${top - 8}" text-anchor="middle">not run</text>`);
+  if (untimed.length > 0)
+    parts.push(`<text class="axis" x="${markerX}" y="${top - 8}" text-anchor="middle">not run</text>`);
   parts.push('</g>');
 
   // Worker ids on the left.
@@ -187,7 +210,8 @@ function renderTimeline(report: Report, extras: RenderExtras | undefined): strin
     const bx = x(start);
     const bw = Math.max(1.5, x(end) - bx);
     const duration = l.w.durationMs > 0 ? l.w.durationMs : end - start;
-    const tip = `${l.w.id} — ${l.w.name}\n${l.w.outcome} · ${formatDuration(duration)} · ${providerLabel(l.w)}\n` +
+    const tip =
+      `${l.w.id} — ${l.w.name}\n${l.w.outcome} · ${formatDuration(duration)} · ${providerLabel(l.w)}\n` +
       `${formatOffset(start - t0)} → ${formatOffset(end - t0)}`;
     parts.push(
       `<a href="#w${l.index}"><rect class="bar o-${l.w.outcome}" x="${r1(bx)}" y="${r1(cy(row) - barH / 2)}" ` +
@@ -234,10 +258,13 @@ function renderTimeline(report: Report, extras: RenderExtras | undefined): strin
 
   parts.push('</svg>');
 
-  const legend = OUTCOME_ORDER.map((o) => `<span><i class="b-${o}"></i>${o}</span>`).join('') +
+  const legend =
+    OUTCOME_ORDER.map((o) => `<span><i class="b-${o}"></i>${o}</span>`).join('') +
     '<span><i class="depkey"></i>dependency</span>';
   const origin = known ? `Time 0 is ${esc(formatTime(new Date(t0).toISOString()))}. ` : '';
-  const hint = showLabels ? 'Hover a bar for details; click it to jump to the worker.' : 'Too many workers to label every row: hover a bar for its id and details; click it to jump to the worker.';
+  const hint = showLabels
+    ? 'Hover a bar for details; click it to jump to the worker.'
+    : 'Too many workers to label every row: hover a bar for its id and details; click it to jump to the worker.';
   return `<div class="legend">${legend}</div><div class="tl">${parts.join('')}</div><p class="note">${origin}${hint}</p>`;
 }
 
@@ -257,7 +284,9 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
     dependenciesOf(id, extras)
       .map((d) => {
         const i = indexOf.get(d);
-        return i === undefined ? `<code title="not in this batch">${esc(d)}</code>` : `<a href="#w${i}"><code>${esc(d)}</code></a>`;
+        return i === undefined
+          ? `<code title="not in this batch">${esc(d)}</code>`
+          : `<a href="#w${i}"><code>${esc(d)}</code></a>`;
       })
       .join(', ');
   const showDeps = extras?.dependencies !== undefined;
@@ -283,7 +312,9 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
     `<h1>Batch <code>${esc(report.batchId)}</code><span class="badge status ${tone}">${esc(report.status)}</span></h1>`,
   );
   if (aborted || report.abortReason) {
-    out.push(`<div class="abort"><b>Abort reason:</b> ${report.abortReason ? esc(report.abortReason) : 'not recorded'}</div>`);
+    out.push(
+      `<div class="abort"><b>Abort reason:</b> ${report.abortReason ? esc(report.abortReason) : 'not recorded'}</div>`,
+    );
   }
   out.push(
     '<div class="meta">',
@@ -293,7 +324,9 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
     `<span>Tokens <b>${formatInt(report.tokens.prompt + report.tokens.completion)}</b> (${formatInt(report.tokens.prompt)} prompt, ${formatInt(report.tokens.completion)} completion)</span>`,
     ...(() => {
       const cache = cacheSummary(report);
-      return cache && cache.hits > 0 ? [`<span>Cache <b>${formatInt(cache.hits)}</b> reused, <b>${formatUsd(cache.savedUsd)}</b> saved</span>`] : [];
+      return cache && cache.hits > 0
+        ? [`<span>Cache <b>${formatInt(cache.hits)}</b> reused, <b>${formatUsd(cache.savedUsd)}</b> saved</span>`]
+        : [];
     })(),
     `<span>Duration <b>${formatDuration(duration)}</b></span>`,
     `<span>Started <b>${esc(formatTime(report.startedAt))}</b></span>`,
@@ -314,7 +347,9 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
   out.push('</div><div class="stack">');
   for (const o of OUTCOME_ORDER) {
     if (report.counts[o] > 0) {
-      out.push(`<span class="b-${o}" style="width:${((100 * report.counts[o]) / countsTotal).toFixed(3)}%" title="${o}: ${report.counts[o]}"></span>`);
+      out.push(
+        `<span class="b-${o}" style="width:${((100 * report.counts[o]) / countsTotal).toFixed(3)}%" title="${o}: ${report.counts[o]}"></span>`,
+      );
     }
   }
   out.push('</div></section>');
@@ -336,7 +371,9 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
   }
   out.push('</tbody></table>', `<p class="note">Split: ${esc(formatLocalPaid(totals))}.</p>`);
   if (costDiffers(report, sum)) {
-    out.push(`<p class="note">The batch recorded ${formatUsd(report.costUsd)} in total; its workers' results add up to ${formatUsd(sum.costUsd)}.</p>`);
+    out.push(
+      `<p class="note">The batch recorded ${formatUsd(report.costUsd)} in total; its workers' results add up to ${formatUsd(sum.costUsd)}.</p>`,
+    );
   }
   out.push('</section>');
 
@@ -384,7 +421,9 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
         `<article class="fail" id="f${index}">`,
         `<h4>${badge(w.outcome)} <a href="#w${index}"><code>${esc(w.id)}</code></a> ${esc(w.name)}</h4>`,
         `<p class="facts">${facts.join(' · ')}</p>`,
-        w.error && w.error.trim() !== '' ? `<pre class="err">${esc(w.error.replace(/\s+$/, ''))}</pre>` : '<p class="note">No error recorded.</p>',
+        w.error && w.error.trim() !== ''
+          ? `<pre class="err">${esc(w.error.replace(/\s+$/, ''))}</pre>`
+          : '<p class="note">No error recorded.</p>',
       );
       const output = testOutputOf(w.id, extras);
       if (output !== null) {
@@ -419,7 +458,9 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
   });
   out.push('</tbody></table></section>');
 
-  out.push(`<footer><p class="note">Report of batch <code>${esc(report.batchId)}</code>, written ${esc(formatTime(report.finishedAt))}.</p></footer>`);
+  out.push(
+    `<footer><p class="note">Report of batch <code>${esc(report.batchId)}</code>, written ${esc(formatTime(report.finishedAt))}.</p></footer>`,
+  );
   out.push('</body>', '</html>', '');
   return out.join('\n');
 }

@@ -2,9 +2,30 @@
 // Every string from the report is escaped (names, errors and test output are untrusted).
 import type { Report } from '../schemas.js';
 import {
-  batchDurationMs, cacheSummary, costDiffers, dependenciesOf, formatDuration, formatInt, formatPercent, formatTime, formatUsd,
-  lastStepOf, mdCell, mdCode, mdFence, mdText, notPassedWorkers, OUTCOME_ORDER, OutputBudget, providerTotals, slowestWorkers,
-  testOutputOf, workersTotal, formatLocalPaid, type RenderExtras, type ReportWorker,
+  batchDurationMs,
+  cacheSummary,
+  costDiffers,
+  dependenciesOf,
+  formatDuration,
+  formatInt,
+  formatPercent,
+  formatTime,
+  formatUsd,
+  lastStepOf,
+  mdCell,
+  mdCode,
+  mdFence,
+  mdText,
+  notPassedWorkers,
+  OUTCOME_ORDER,
+  OutputBudget,
+  providerTotals,
+  slowestWorkers,
+  testOutputOf,
+  workersTotal,
+  formatLocalPaid,
+  type RenderExtras,
+  type ReportWorker,
 } from './format.js';
 import { reviewMarkdown } from './review.js';
 import { suiteMarkdown } from './suite.js';
@@ -41,7 +62,9 @@ export function renderMarkdown(report: Report, extras?: RenderExtras): string {
   );
   const cache = cacheSummary(report);
   if (cache && cache.hits > 0) {
-    out.push(`- **Cache:** ${formatInt(cache.hits)} generation${cache.hits === 1 ? '' : 's'} reused, ${formatUsd(cache.savedUsd)} saved`);
+    out.push(
+      `- **Cache:** ${formatInt(cache.hits)} generation${cache.hits === 1 ? '' : 's'} reused, ${formatUsd(cache.savedUsd)} saved`,
+    );
   }
   out.push('');
 
@@ -51,7 +74,8 @@ export function renderMarkdown(report: Report, extras?: RenderExtras): string {
   // Outcomes.
   const countsTotal = OUTCOME_ORDER.reduce((n, o) => n + report.counts[o], 0);
   out.push('## Outcomes', '', row(['Outcome', 'Workers', 'Share']), row(['---', '---:', '---:']));
-  for (const o of OUTCOME_ORDER) out.push(row([o, formatInt(report.counts[o]), formatPercent(report.counts[o], countsTotal)]));
+  for (const o of OUTCOME_ORDER)
+    out.push(row([o, formatInt(report.counts[o]), formatPercent(report.counts[o], countsTotal)]));
   out.push(row(['**total**', `**${formatInt(countsTotal)}**`, countsTotal > 0 ? '100.0%' : '—']), '');
 
   // Cost and tokens per provider.
@@ -67,14 +91,23 @@ export function renderMarkdown(report: Report, extras?: RenderExtras): string {
   );
   for (const t of [...totals, sum]) {
     const cells = [
-      t === sum ? 'all' : mdText(t.provider), formatInt(t.workers), formatPercent(t.workers, sum.workers), formatInt(t.passed),
-      formatInt(t.prompt), formatInt(t.completion), formatInt(t.prompt + t.completion), formatUsd(t.costUsd),
+      t === sum ? 'all' : mdText(t.provider),
+      formatInt(t.workers),
+      formatPercent(t.workers, sum.workers),
+      formatInt(t.passed),
+      formatInt(t.prompt),
+      formatInt(t.completion),
+      formatInt(t.prompt + t.completion),
+      formatUsd(t.costUsd),
     ];
     out.push(row(t === sum ? cells.map((c) => `**${c}**`) : cells));
   }
   out.push('', `Split: ${formatLocalPaid(totals)}.`, '');
   if (costDiffers(report, sum)) {
-    out.push(`The batch recorded ${formatUsd(report.costUsd)} in total; its workers' results add up to ${formatUsd(sum.costUsd)}.`, '');
+    out.push(
+      `The batch recorded ${formatUsd(report.costUsd)} in total; its workers' results add up to ${formatUsd(sum.costUsd)}.`,
+      '',
+    );
   }
 
   // Review: best provider and model, most common test failures.
@@ -83,8 +116,15 @@ export function renderMarkdown(report: Report, extras?: RenderExtras): string {
   // Slowest.
   const slowest = slowestWorkers(report, 5);
   if (slowest.length > 0) {
-    out.push('## Slowest workers', '', row(['#', 'Worker', 'Name', 'Outcome', 'Duration']), row(['---:', '---', '---', '---', '---:']));
-    slowest.forEach((w, i) => out.push(row([String(i + 1), mdCode(w.id), mdText(w.name), w.outcome, formatDuration(w.durationMs)])));
+    out.push(
+      '## Slowest workers',
+      '',
+      row(['#', 'Worker', 'Name', 'Outcome', 'Duration']),
+      row(['---:', '---', '---', '---', '---:']),
+    );
+    slowest.forEach((w, i) =>
+      out.push(row([String(i + 1), mdCode(w.id), mdText(w.name), w.outcome, formatDuration(w.durationMs)])),
+    );
     out.push('');
   }
 
@@ -98,7 +138,11 @@ export function renderMarkdown(report: Report, extras?: RenderExtras): string {
     out.push(`### ${g.outcome} (${formatInt(g.workers.length)})`, '');
     for (const { worker: w } of g.workers) {
       out.push(`#### ${mdCode(w.id)} ${mdText(w.name)}`, '');
-      const facts = [`provider ${provider(w)}`, `${formatInt(w.attempts)} attempt${w.attempts === 1 ? '' : 's'}`, `tests ${formatInt(w.tests.passed)} passed, ${formatInt(w.tests.failed)} failed`];
+      const facts = [
+        `provider ${provider(w)}`,
+        `${formatInt(w.attempts)} attempt${w.attempts === 1 ? '' : 's'}`,
+        `tests ${formatInt(w.tests.passed)} passed, ${formatInt(w.tests.failed)} failed`,
+      ];
       if (w.durationMs > 0) facts.push(formatDuration(w.durationMs));
       const step = lastStepOf(w);
       if (step !== null) facts.push(`last step ${mdCode(step)}`);
@@ -133,10 +177,18 @@ export function renderMarkdown(report: Report, extras?: RenderExtras): string {
     row(['---', '---', '---', '---', '---:', '---:', '---:', '---:']),
   );
   for (const w of report.workers) {
-    out.push(row([
-      mdCode(w.id), mdText(w.name), w.outcome, w.provider === null ? 'none' : mdText(w.provider), formatInt(w.attempts),
-      tests(w), formatUsd(w.costUsd), w.durationMs > 0 ? formatDuration(w.durationMs) : '—',
-    ]));
+    out.push(
+      row([
+        mdCode(w.id),
+        mdText(w.name),
+        w.outcome,
+        w.provider === null ? 'none' : mdText(w.provider),
+        formatInt(w.attempts),
+        tests(w),
+        formatUsd(w.costUsd),
+        w.durationMs > 0 ? formatDuration(w.durationMs) : '—',
+      ]),
+    );
   }
   out.push('');
   return out.join('\n');

@@ -20,7 +20,6 @@ export function humanReportPaths(reportPath: string): { markdown: string; html: 
   return { markdown: path.join(dir, `${stem}.md`), html: path.join(dir, `${stem}.html`) };
 }
 
-
 /** Renders and writes `report.md` and `report.html` next to `reportPath`; returns their paths. */
 export async function writeHumanReports(
   reportPath: string,

@@ -37,7 +37,11 @@ export function ownQueues(c: Config, batchId: string): BatchQueues {
 }
 
 export function sameQueues(a: BatchQueues, b: BatchQueues): boolean {
-  return a.workflow === b.workflow && a.workspace === b.workspace && Object.entries(a.llm).every(([p, q]) => b.llm[p as Provider] === q);
+  return (
+    a.workflow === b.workflow &&
+    a.workspace === b.workspace &&
+    Object.entries(a.llm).every(([p, q]) => b.llm[p as Provider] === q)
+  );
 }
 
 /**
@@ -52,7 +56,8 @@ export async function queuesOfBatch(client: Client, c: Config, batchId: string):
   });
   const started = history?.events?.[0]?.workflowExecutionStartedEventAttributes;
   const payload = started?.input?.payloads?.[0];
-  if (!started?.taskQueue?.name || !payload) throw new Error(`batch ${batchId}: its workflow has no start event to read its queues from`);
+  if (!started?.taskQueue?.name || !payload)
+    throw new Error(`batch ${batchId}: its workflow has no start event to read its queues from`);
   const input = defaultPayloadConverter.fromPayload<BatchInput>(decompressPayload(payload));
   const shared = sharedQueues(c);
   return {

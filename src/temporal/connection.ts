@@ -11,7 +11,12 @@ function tlsOption(c: Config): boolean | undefined {
 }
 
 export async function connectClient(c: Config, address = c.TEMPORAL_ADDRESS): Promise<Client> {
-  const connection = await Connection.connect({ address, tls: tlsOption(c), apiKey: c.TEMPORAL_API_KEY, connectTimeout: '3s' });
+  const connection = await Connection.connect({
+    address,
+    tls: tlsOption(c),
+    apiKey: c.TEMPORAL_API_KEY,
+    connectTimeout: '3s',
+  });
   return new Client({ connection, namespace: c.TEMPORAL_NAMESPACE, dataConverter });
 }
 
@@ -23,7 +28,12 @@ export async function connectWorker(c: Config, address = c.TEMPORAL_ADDRESS): Pr
 export async function temporalAnswers(c: Config, address = c.TEMPORAL_ADDRESS): Promise<boolean> {
   let connection: Connection | undefined;
   try {
-    connection = await Connection.connect({ address, tls: tlsOption(c), apiKey: c.TEMPORAL_API_KEY, connectTimeout: '2s' });
+    connection = await Connection.connect({
+      address,
+      tls: tlsOption(c),
+      apiKey: c.TEMPORAL_API_KEY,
+      connectTimeout: '2s',
+    });
     await connection.healthService.check({});
     return true;
   } catch {

@@ -6,7 +6,18 @@
 import { Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../config.js';
 import { BATCH_ID, OUTCOME, PROVIDER, SEARCH_ATTRIBUTES, WORKER_ID } from './search-attributes.js';
@@ -95,12 +106,19 @@ async function waitUntilFree(dbFile: string, timeoutMs: number): Promise<void> {
   }
 }
 
-async function waitUntilAnswers(address: string, namespace: string, child: ChildProcess, logFile: string): Promise<void> {
+async function waitUntilAnswers(
+  address: string,
+  namespace: string,
+  child: ChildProcess,
+  logFile: string,
+): Promise<void> {
   const until = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
       const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(-2000) : '';
-      throw new Error(`the Temporal dev server exited at start (${child.exitCode ?? child.signalCode}); its log ${logFile}:\n${tail}`);
+      throw new Error(
+        `the Temporal dev server exited at start (${child.exitCode ?? child.signalCode}); its log ${logFile}:\n${tail}`,
+      );
     }
     let connection: Connection | undefined;
     try {
@@ -109,7 +127,11 @@ async function waitUntilAnswers(address: string, namespace: string, child: Child
       await connection.workflowService.describeNamespace({ namespace });
       return;
     } catch (err) {
-      if (Date.now() > until) throw new Error(`the Temporal dev server did not answer at ${address} within 2 minutes: ${(err as Error).message}`);
+      if (Date.now() > until)
+        throw new Error(
+          `the Temporal dev server did not answer at ${address} within 2 minutes: ${(err as Error).message}`,
+          { cause: err },
+        );
     } finally {
       await connection?.close().catch(() => undefined);
     }
@@ -141,12 +163,26 @@ export async function startDevServer(
   const logFile = path.join(path.dirname(dbFile), 'dev-server.log');
   const log = openSync(logFile, 'a');
   const args = [
-    'server', 'start-dev', '--ip', host, '--port', String(port), '--ui-port', String(uiPort),
-    '--db-filename', dbFile, '--namespace', c.TEMPORAL_NAMESPACE,
+    'server',
+    'start-dev',
+    '--ip',
+    host,
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--db-filename',
+    dbFile,
+    '--namespace',
+    c.TEMPORAL_NAMESPACE,
     // WAL keeps a file-backed server as fast as an in-memory one and still survives a kill.
-    '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
     ...Object.entries(SEARCH_ATTRIBUTES).flatMap(([name, type]) => ['--search-attribute', `${name}=${type}`]),
-    '--log-level', 'error',
+    '--log-level',
+    'error',
   ];
   // Same process group as start-batch: a terminal's Ctrl-C or a kill of the group reaches it too.
   const child = spawn(cli, args, { stdio: ['ignore', log, log] });

@@ -64,19 +64,34 @@ export function toMicroUsd(usd: number): number {
 /** A worker ended (recordResult, inside finishWorker). */
 export function recordWorkerOutcome(o: { outcome: Outcome; provider: Provider | null }): void {
   safely((m) => {
-    m.createCounter(METRICS.workers, '1', 'Workers that ended, by outcome').add(1, { outcome: o.outcome, provider: o.provider ?? 'none' });
+    m.createCounter(METRICS.workers, '1', 'Workers that ended, by outcome').add(1, {
+      outcome: o.outcome,
+      provider: o.provider ?? 'none',
+    });
   });
 }
 
 /** An LLM call that answered (not a cache hit): its latency, tokens and cost. */
-export function recordLlmCall(c: { provider: Provider; model: string; durationMs: number; tokens: Tokens; costUsd: number }): void {
+export function recordLlmCall(c: {
+  provider: Provider;
+  model: string;
+  durationMs: number;
+  tokens: Tokens;
+  costUsd: number;
+}): void {
   safely((m) => {
     const tags: MetricTags = { provider: c.provider, model: c.model };
-    m.createHistogram(METRICS.llmLatency, 'int', 'ms', 'Duration of successful LLM calls').record(whole(c.durationMs), tags);
+    m.createHistogram(METRICS.llmLatency, 'int', 'ms', 'Duration of successful LLM calls').record(
+      whole(c.durationMs),
+      tags,
+    );
     const tokens = m.createCounter(METRICS.llmTokens, '1', 'Tokens of LLM calls, prompt and completion');
     tokens.add(whole(c.tokens.prompt), { ...tags, type: 'prompt' });
     tokens.add(whole(c.tokens.completion), { ...tags, type: 'completion' });
-    m.createCounter(METRICS.llmCost, 'microUSD', 'Cost of LLM calls in micro-dollars (1e-6 USD)').add(toMicroUsd(c.costUsd), tags);
+    m.createCounter(METRICS.llmCost, 'microUSD', 'Cost of LLM calls in micro-dollars (1e-6 USD)').add(
+      toMicroUsd(c.costUsd),
+      tags,
+    );
   });
 }
 
@@ -90,7 +105,10 @@ export function startTestTimer(): { stop(r: { ok: boolean; timedOut: boolean }):
     stop(r) {
       const result = r.timedOut ? 'timed_out' : r.ok ? 'passed' : 'failed';
       safely((m) => {
-        m.createHistogram(METRICS.testDuration, 'int', 'ms', 'Duration of a worker\'s test run').record(whole(Date.now() - started), { result });
+        m.createHistogram(METRICS.testDuration, 'int', 'ms', "Duration of a worker's test run").record(
+          whole(Date.now() - started),
+          { result },
+        );
       });
     },
   };

@@ -9,10 +9,7 @@ import { GRPC, grpcCode } from './errors.js';
 /** As long as the compose stack's temporal-namespace service keeps them (NAMESPACE_RETENTION). */
 const RETENTION_MS = 7 * 24 * 3600 * 1000;
 
-export type NamespaceState =
-  | { kind: 'exists' }
-  | { kind: 'created' }
-  | { kind: 'missing'; message: string };
+export type NamespaceState = { kind: 'exists' } | { kind: 'created' } | { kind: 'missing'; message: string };
 
 export function isLocalAddress(address: string): boolean {
   const host = address.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');

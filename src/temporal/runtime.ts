@@ -16,7 +16,8 @@ import { HISTOGRAM_BUCKETS } from './metrics.js';
 const EXPECTED = /^No (activities|workflows) registered, not polling/;
 
 export function formatLogEntry(entry: LogEntry): string {
-  const meta = entry.meta && Object.keys(entry.meta).length ? ` ${inspect(entry.meta, { depth: 4, breakLength: Infinity })}` : '';
+  const meta =
+    entry.meta && Object.keys(entry.meta).length ? ` ${inspect(entry.meta, { depth: 4, breakLength: Infinity })}` : '';
   return `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message}${meta}`;
 }
 
@@ -73,14 +74,19 @@ export function runtimeOptions(metricsPort: number | undefined, log: LogOptions 
  * SDK otherwise installs a default one, without metrics). Calling it again returns the same
  * runtime; asking for metrics once a runtime without them (or on another port) is installed throws.
  */
-export function installRuntime(config: Config & { WINGMAN_METRICS_PORT?: number }, opts: { metricsPort?: number; log?: LogOptions } = {}): Runtime {
+export function installRuntime(
+  config: Config & { WINGMAN_METRICS_PORT?: number },
+  opts: { metricsPort?: number; log?: LogOptions } = {},
+): Runtime {
   const metricsPort = opts.metricsPort ?? config.WINGMAN_METRICS_PORT;
   if (metricsPort !== undefined && !(Number.isInteger(metricsPort) && metricsPort > 0 && metricsPort <= 65535)) {
     throw new Error(`WINGMAN_METRICS_PORT: not a port: ${metricsPort}`);
   }
   if (installed) {
     if (metricsPort !== undefined && metricsPort !== installed.metricsPort) {
-      throw new Error(`the Temporal runtime is already installed ${installed.metricsPort ? `with metrics on port ${installed.metricsPort}` : 'without metrics'}: cannot serve metrics on port ${metricsPort}`);
+      throw new Error(
+        `the Temporal runtime is already installed ${installed.metricsPort ? `with metrics on port ${installed.metricsPort}` : 'without metrics'}: cannot serve metrics on port ${metricsPort}`,
+      );
     }
     return installed.runtime;
   }
@@ -90,8 +96,12 @@ export function installRuntime(config: Config & { WINGMAN_METRICS_PORT?: number 
   } catch (err) {
     // Installed elsewhere (a test setup, or a connection made first): use that one if nothing more is asked.
     if (err instanceof IllegalStateError && metricsPort === undefined) return Runtime.instance();
-    if (err instanceof IllegalStateError) throw new Error(`cannot serve metrics on port ${metricsPort}: ${err.message}`);
-    if (metricsPort !== undefined) throw new Error(`cannot start the metrics endpoint on 0.0.0.0:${metricsPort}: ${(err as Error).message}`);
+    if (err instanceof IllegalStateError)
+      throw new Error(`cannot serve metrics on port ${metricsPort}: ${err.message}`, { cause: err });
+    if (metricsPort !== undefined)
+      throw new Error(`cannot start the metrics endpoint on 0.0.0.0:${metricsPort}: ${(err as Error).message}`, {
+        cause: err,
+      });
     throw err;
   }
   installed = { runtime, metricsPort };

@@ -21,7 +21,11 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * Retries `fn` with backoff (100 ms doubling to 2 s) while `transient(err)` says the server has
  * not caught up yet, until the patience runs out; any other error is thrown at once.
  */
-export async function whileServerCatchesUp<T>(fn: () => Promise<T>, transient: (err: unknown) => boolean, p: Patience = DEFAULT_PATIENCE): Promise<T> {
+export async function whileServerCatchesUp<T>(
+  fn: () => Promise<T>,
+  transient: (err: unknown) => boolean,
+  p: Patience = DEFAULT_PATIENCE,
+): Promise<T> {
   const deadline = Date.now() + p.timeoutMs;
   for (let delay = 100; ; delay = Math.min(delay * 2, 2000)) {
     try {
@@ -48,19 +52,33 @@ export function attributeNotServedYet(err: unknown): boolean {
  * visibility query naming every one is validated against the same cache as a workflow start.
  * Returns the names it registered.
  */
-export async function ensureSearchAttributes(client: Client, namespace: string, p: Patience = DEFAULT_PATIENCE): Promise<string[]> {
+export async function ensureSearchAttributes(
+  client: Client,
+  namespace: string,
+  p: Patience = DEFAULT_PATIENCE,
+): Promise<string[]> {
   const operator = client.connection.operatorService;
-  const { customAttributes } = await whileServerCatchesUp(() => operator.listSearchAttributes({ namespace }), namespaceNotServedYet, p);
+  const { customAttributes } = await whileServerCatchesUp(
+    () => operator.listSearchAttributes({ namespace }),
+    namespaceNotServedYet,
+    p,
+  );
   const existing = new Set(Object.keys(customAttributes ?? {}));
   const missing = Object.keys(SEARCH_ATTRIBUTES).filter((name) => !existing.has(name));
   if (missing.length > 0) {
-    const add = () => operator.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(missing.map((name) => [name, KEYWORD])) });
+    const add = () =>
+      operator.addSearchAttributes({
+        namespace,
+        searchAttributes: Object.fromEntries(missing.map((name) => [name, KEYWORD])),
+      });
     await whileServerCatchesUp(add, namespaceNotServedYet, p).catch((err) => {
       // Another start-batch registered them in the meantime.
       if (grpcCode(err) !== GRPC.ALREADY_EXISTS) throw err;
     });
   }
-  const query = Object.keys(SEARCH_ATTRIBUTES).map((name) => `${name} = ''`).join(' AND ');
+  const query = Object.keys(SEARCH_ATTRIBUTES)
+    .map((name) => `${name} = ''`)
+    .join(' AND ');
   await whileServerCatchesUp(
     () => client.connection.workflowService.countWorkflowExecutions({ namespace, query }),
     (err) => attributeNotServedYet(err) || namespaceNotServedYet(err),

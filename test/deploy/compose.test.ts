@@ -5,7 +5,17 @@
 // here against stand-ins for `temporal`, `temporal-sql-tool` and `nc`.
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { execa } from 'execa';
-import { accessSync, chmodSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  chmodSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +29,15 @@ const emptyEnvFile = path.join(scratch, 'empty.env');
 writeFileSync(emptyEnvFile, '');
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-const SERVICES = ['postgresql', 'temporal-schema', 'temporal', 'temporal-namespace', 'temporal-ui', 'worker', 'worker-llm'];
+const SERVICES = [
+  'postgresql',
+  'temporal-schema',
+  'temporal',
+  'temporal-namespace',
+  'temporal-ui',
+  'worker',
+  'worker-llm',
+];
 const ATTRIBUTE_NAMES = Object.keys(SEARCH_ATTRIBUTES);
 
 // --- finding docker-compose -------------------------------------------------------------------
@@ -34,12 +52,15 @@ function executable(file: string): boolean {
 }
 
 function findComposeV1(): string {
-  const candidates = ['/usr/bin/docker-compose', ...(process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'docker-compose'))];
+  const candidates = [
+    '/usr/bin/docker-compose',
+    ...(process.env.PATH ?? '').split(path.delimiter).map((d) => path.join(d, 'docker-compose')),
+  ];
   const found = candidates.find((c) => c && executable(c));
   if (!found) {
     throw new Error(
       'docker-compose is not installed, so docker-compose.yml cannot be validated. Install it: ' +
-        '`apt-get update && apt-get install -y docker-compose` (Debian\'s docker-compose 1.29; .ci/run installs it). ' +
+        "`apt-get update && apt-get install -y docker-compose` (Debian's docker-compose 1.29; .ci/run installs it). " +
         'It parses the file offline: no Docker engine is needed.',
     );
   }
@@ -55,14 +76,21 @@ function composePython(bin: string): string {
 }
 
 function baseEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? scratch, LANG: 'C.UTF-8' };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? scratch,
+    LANG: 'C.UTF-8',
+  };
   return { ...env, ...extra };
 }
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** `docker-compose config` (v1.29) normalized, as JSON. Fails the test on a non-zero exit. */
-async function configV1(extraEnv: Record<string, string> = {}, envFile = emptyEnvFile): Promise<{ text: string; config: Json }> {
+async function configV1(
+  extraEnv: Record<string, string> = {},
+  envFile = emptyEnvFile,
+): Promise<{ text: string; config: Json }> {
   const bin = findComposeV1();
   const r = await execa(bin, ['--project-directory', root, '--env-file', envFile, '-f', composeFile, 'config'], {
     env: baseEnv(extraEnv),
@@ -70,11 +98,15 @@ async function configV1(extraEnv: Record<string, string> = {}, envFile = emptyEn
     reject: false,
   });
   if (r.exitCode !== 0) throw new Error(`docker-compose config exited ${r.exitCode}:\n${r.stderr}\n${r.stdout}`);
-  const parsed = await execa(composePython(bin), ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'], {
-    input: r.stdout,
-    env: baseEnv(),
-    extendEnv: false,
-  });
+  const parsed = await execa(
+    composePython(bin),
+    ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'],
+    {
+      input: r.stdout,
+      env: baseEnv(),
+      extendEnv: false,
+    },
+  );
   return { text: r.stdout, config: JSON.parse(parsed.stdout) };
 }
 
@@ -82,7 +114,8 @@ async function configV1(extraEnv: Record<string, string> = {}, envFile = emptyEn
 
 function env(svc: Json): Record<string, string> {
   const e = svc.environment ?? {};
-  if (Array.isArray(e)) return Object.fromEntries(e.map((kv: string) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
+  if (Array.isArray(e))
+    return Object.fromEntries(e.map((kv: string) => [kv.split('=')[0], kv.slice(kv.indexOf('=') + 1)]));
   return Object.fromEntries(Object.entries(e).map(([k, v]) => [k, v == null ? '' : String(v)]));
 }
 
@@ -101,7 +134,9 @@ function volumes(svc: Json): Array<{ source: string; target: string }> {
 function ports(svc: Json): Array<{ hostIp: string; published: string; target: string }> {
   return (svc.ports ?? []).map((p: Json) => {
     if (typeof p === 'string' || typeof p === 'number') {
-      const parts = String(p).replace(/\/\w+$/, '').split(':');
+      const parts = String(p)
+        .replace(/\/\w+$/, '')
+        .split(':');
       const target = parts.pop() ?? '';
       const published = parts.pop() ?? '';
       return { hostIp: parts.pop() ?? '', published, target };
@@ -180,7 +215,10 @@ function checkStack(config: Json): void {
   expect(path.resolve(String(worker.build.context))).toBe(path.resolve(root));
   // The workspace role: the workflows and the workspace queue; the LLM calls are worker-llm's.
   expect(worker.command).toEqual(['npm', 'run', 'worker', '--', '--queues', 'wingman,workspace']);
-  expect(dependsOn(worker)).toEqual({ temporal: 'service_healthy', 'temporal-namespace': 'service_completed_successfully' });
+  expect(dependsOn(worker)).toEqual({
+    temporal: 'service_healthy',
+    'temporal-namespace': 'service_completed_successfully',
+  });
   expect(String(worker.user)).not.toMatch(/^(0|root)(:|$)/);
 
   const we = env(worker);
@@ -191,7 +229,17 @@ function checkStack(config: Json): void {
   // The worker's Prometheus endpoint, reachable on the stack's network.
   expect(we.WINGMAN_METRICS_PORT).toBe('9464');
   // Passed through from the host, empty (= not set) by default.
-  for (const k of ['OPENAI_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_MODEL', 'MEM0_API_URL', 'MEM0_USER_ID', 'MEM0_API_KEY', 'TEMPORAL_API_KEY', 'INTEL_LLM_PROCESSOR', 'INTEL_LLM_ROUTER']) {
+  for (const k of [
+    'OPENAI_API_KEY',
+    'OPENAI_BASE_URL',
+    'OPENAI_MODEL',
+    'MEM0_API_URL',
+    'MEM0_USER_ID',
+    'MEM0_API_KEY',
+    'TEMPORAL_API_KEY',
+    'INTEL_LLM_PROCESSOR',
+    'INTEL_LLM_ROUTER',
+  ]) {
     expect(we).toHaveProperty(k, '');
   }
   expect(we.WINGMAN_STATE_DIR).toBe('/state');
@@ -222,7 +270,14 @@ describe('docker-compose.yml, read by docker-compose 1.29', () => {
     expect(shared).toEqual([]);
     expect(env(llm).WINGMAN_STATE_DIR).not.toBe(env(ws).WINGMAN_STATE_DIR);
     // Both can be pointed at the same bucket for claim checks, and reach the same providers.
-    for (const k of ['WINGMAN_BLOB_S3_ENDPOINT', 'WINGMAN_BLOB_S3_BUCKET', 'AWS_ACCESS_KEY_ID', 'OPENAI_API_KEY', 'OLLAMA_HOST', 'TEMPORAL_ADDRESS']) {
+    for (const k of [
+      'WINGMAN_BLOB_S3_ENDPOINT',
+      'WINGMAN_BLOB_S3_BUCKET',
+      'AWS_ACCESS_KEY_ID',
+      'OPENAI_API_KEY',
+      'OLLAMA_HOST',
+      'TEMPORAL_ADDRESS',
+    ]) {
       expect(env(llm)[k]).toBe(env(ws)[k]);
     }
     expect(dependsOn(llm)).not.toHaveProperty('worker');
@@ -237,7 +292,11 @@ describe('docker-compose.yml, read by docker-compose 1.29', () => {
     });
     expect(config.services.worker.command).toEqual(['npm', 'run', 'worker', '--', '--queues', 'wf-b,ws-b']);
     for (const s of ['worker', 'worker-llm']) {
-      expect(env(config.services[s])).toMatchObject({ WINGMAN_BLOB_S3_ENDPOINT: 'http://minio:9000', WINGMAN_BLOB_S3_BUCKET: 'wingman', WINGMAN_WORKSPACE_QUEUE: 'ws-b' });
+      expect(env(config.services[s])).toMatchObject({
+        WINGMAN_BLOB_S3_ENDPOINT: 'http://minio:9000',
+        WINGMAN_BLOB_S3_BUCKET: 'wingman',
+        WINGMAN_WORKSPACE_QUEUE: 'ws-b',
+      });
     }
   });
 
@@ -282,21 +341,27 @@ describe('docker-compose.yml, read by docker-compose 1.29', () => {
     });
     expect(String(worker.user)).toBe('1234:1234');
     expect(volumes(worker)).toContainEqual({ source: '/srv/checkout', target: '/workspace' });
-    expect(ports(config.services['temporal-ui'])).toEqual([{ hostIp: '127.0.0.1', published: '18080', target: '8080' }]);
+    expect(ports(config.services['temporal-ui'])).toEqual([
+      { hostIp: '127.0.0.1', published: '18080', target: '8080' },
+    ]);
     // The local server's own setup keeps talking to the local server.
     expect(env(config.services['temporal-namespace']).TEMPORAL_ADDRESS).toBe('temporal:7233');
   });
 
-  test('deploy/env.example, copied to .env as it is, keeps the local stack\'s defaults', async () => {
+  test("deploy/env.example, copied to .env as it is, keeps the local stack's defaults", async () => {
     const { config } = await configV1({}, path.join(root, 'deploy', 'env.example'));
     checkStack(config);
   });
 
   test('lists the services', async () => {
-    const r = await execa(findComposeV1(), ['--project-directory', root, '--env-file', emptyEnvFile, '-f', composeFile, 'config', '--services'], {
-      env: baseEnv(),
-      extendEnv: false,
-    });
+    const r = await execa(
+      findComposeV1(),
+      ['--project-directory', root, '--env-file', emptyEnvFile, '-f', composeFile, 'config', '--services'],
+      {
+        env: baseEnv(),
+        extendEnv: false,
+      },
+    );
     expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual([...SERVICES].sort());
   });
 });
@@ -341,13 +406,20 @@ esac`;
   test('creates the namespace and registers every search attribute as Keyword, and is idempotent', async () => {
     const state = mkdtempSync(path.join(scratch, 'temporal-'));
     const bin = fakeBin({ temporal: temporalFake(state) });
-    const first = await runScript('setup-namespace.sh', bin.dir, { TEMPORAL_ADDRESS: 'temporal:7233', TEMPORAL_NAMESPACE: 'default' });
+    const first = await runScript('setup-namespace.sh', bin.dir, {
+      TEMPORAL_ADDRESS: 'temporal:7233',
+      TEMPORAL_NAMESPACE: 'default',
+    });
     expect(first.stderr).toBe('');
     expect(first.exitCode).toBe(0);
     const calls = bin.calls();
-    expect(calls).toContain('temporal operator namespace create --namespace default --retention 168h --address temporal:7233');
+    expect(calls).toContain(
+      'temporal operator namespace create --namespace default --retention 168h --address temporal:7233',
+    );
     for (const name of ATTRIBUTE_NAMES) {
-      expect(calls).toContain(`temporal operator search-attribute create --namespace default --name ${name} --type Keyword --address temporal:7233`);
+      expect(calls).toContain(
+        `temporal operator search-attribute create --namespace default --name ${name} --type Keyword --address temporal:7233`,
+      );
     }
 
     // Again, on the next `docker compose up`: everything exists, nothing fails.
@@ -378,7 +450,8 @@ describe('deploy/scripts/setup-schema.sh', () => {
     const bin = fakeBin({
       nc: 'exit 0',
       // The default database exists already (postgres creates one named after its user).
-      'temporal-sql-tool': 'case "$*" in *"--db temporal create"*) echo "pq: database \\"temporal\\" already exists" >&2; exit 1 ;; esac; exit 0',
+      'temporal-sql-tool':
+        'case "$*" in *"--db temporal create"*) echo "pq: database \\"temporal\\" already exists" >&2; exit 1 ;; esac; exit 0',
     });
     const schemaRoot = path.join(scratch, 'schema');
     for (const d of ['temporal', 'visibility']) mkdirSync(path.join(schemaRoot, d, 'versioned'), { recursive: true });
@@ -396,7 +469,10 @@ describe('deploy/scripts/setup-schema.sh', () => {
   });
 
   test('stops at the first real failure', async () => {
-    const bin = fakeBin({ nc: 'exit 0', 'temporal-sql-tool': 'case "$*" in *update-schema*) echo "migration failed" >&2; exit 1 ;; esac; exit 0' });
+    const bin = fakeBin({
+      nc: 'exit 0',
+      'temporal-sql-tool': 'case "$*" in *update-schema*) echo "migration failed" >&2; exit 1 ;; esac; exit 0',
+    });
     const schemaRoot = path.join(scratch, 'schema2');
     for (const d of ['temporal', 'visibility']) mkdirSync(path.join(schemaRoot, d, 'versioned'), { recursive: true });
     const r = await runScript('setup-schema.sh', bin.dir, { POSTGRES_PWD: 'pw', SCHEMA_ROOT: schemaRoot });
@@ -462,8 +538,11 @@ describe('Dockerfile', () => {
   });
 
   test('.dockerignore keeps local state, dependencies and secrets out of the build context', () => {
-    const ignored = readFileSync(path.join(root, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    for (const entry of ['node_modules', '.temporal', '.wingman', 'results', '.git', '.env']) expect(ignored).toContain(entry);
+    const ignored = readFileSync(path.join(root, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    for (const entry of ['node_modules', '.temporal', '.wingman', 'results', '.git', '.env'])
+      expect(ignored).toContain(entry);
   });
 });
 
@@ -471,8 +550,16 @@ describe('Dockerfile', () => {
 
 describe('docker-compose.yml agrees with scripts/temporal-postgres.sh (the server `npm run test:postgres` runs on)', () => {
   async function scriptSettings(): Promise<Record<string, string>> {
-    const r = await execa(path.join(root, 'scripts', 'temporal-postgres.sh'), ['settings'], { env: baseEnv(), extendEnv: false });
-    return Object.fromEntries(r.stdout.split('\n').filter(Boolean).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const r = await execa(path.join(root, 'scripts', 'temporal-postgres.sh'), ['settings'], {
+      env: baseEnv(),
+      extendEnv: false,
+    });
+    return Object.fromEntries(
+      r.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
   }
 
   test('the same server version, schema steps, databases, dynamic config and search attributes', async () => {
@@ -488,20 +575,40 @@ describe('docker-compose.yml agrees with scripts/temporal-postgres.sh (the serve
     // databases and user, on the same schema directory of the same release.
     const schema = services['temporal-schema'];
     expect(JSON.stringify(schema.entrypoint)).toContain(`/${s.SCHEMA_SCRIPT}`);
-    expect(volumes(schema)).toContainEqual({ source: path.join(root, path.dirname(s.SCHEMA_SCRIPT!)), target: `/${path.dirname(s.SCHEMA_SCRIPT!)}` });
-    expect(env(schema)).toMatchObject({ DB: s.SCHEMA_PLUGIN, DBNAME: s.DB_NAME, VISIBILITY_DBNAME: s.VISIBILITY_DB_NAME, POSTGRES_USER: s.DB_USER });
+    expect(volumes(schema)).toContainEqual({
+      source: path.join(root, path.dirname(s.SCHEMA_SCRIPT!)),
+      target: `/${path.dirname(s.SCHEMA_SCRIPT!)}`,
+    });
+    expect(env(schema)).toMatchObject({
+      DB: s.SCHEMA_PLUGIN,
+      DBNAME: s.DB_NAME,
+      VISIBILITY_DBNAME: s.VISIBILITY_DB_NAME,
+      POSTGRES_USER: s.DB_USER,
+    });
     const schemaRoot = /SCHEMA_ROOT:=([^}]+)\}/.exec(readFileSync(path.join(root, s.SCHEMA_SCRIPT!), 'utf8'))?.[1];
     expect(schemaRoot).toBe(`/etc/temporal/${s.SCHEMA_SUBDIR}`);
-    expect(env(services.temporal)).toMatchObject({ DB: s.SCHEMA_PLUGIN, DBNAME: s.DB_NAME, VISIBILITY_DBNAME: s.VISIBILITY_DB_NAME });
+    expect(env(services.temporal)).toMatchObject({
+      DB: s.SCHEMA_PLUGIN,
+      DBNAME: s.DB_NAME,
+      VISIBILITY_DBNAME: s.VISIBILITY_DB_NAME,
+    });
 
     // The dynamic config the tested server ran with is the file the stack mounts and names.
-    const mounted = volumes(services.temporal).find((v) => v.source === path.join(root, path.dirname(s.DYNAMIC_CONFIG!)));
+    const mounted = volumes(services.temporal).find(
+      (v) => v.source === path.join(root, path.dirname(s.DYNAMIC_CONFIG!)),
+    );
     expect(mounted).toBeDefined();
-    expect(env(services.temporal).DYNAMIC_CONFIG_FILE_PATH).toBe(`${mounted!.target}/${path.basename(s.DYNAMIC_CONFIG!)}`);
+    expect(env(services.temporal).DYNAMIC_CONFIG_FILE_PATH).toBe(
+      `${mounted!.target}/${path.basename(s.DYNAMIC_CONFIG!)}`,
+    );
 
     // The search attributes the stack registers are the ones start-batch registers on the tested server.
-    expect((env(services['temporal-namespace']).WINGMAN_SEARCH_ATTRIBUTES ?? '').split(/\s+/).sort()).toEqual(Object.keys(SEARCH_ATTRIBUTES).sort());
+    expect((env(services['temporal-namespace']).WINGMAN_SEARCH_ATTRIBUTES ?? '').split(/\s+/).sort()).toEqual(
+      Object.keys(SEARCH_ATTRIBUTES).sort(),
+    );
     expect(Object.values(SEARCH_ATTRIBUTES).every((t) => t === 'Keyword')).toBe(true);
-    expect(readFileSync(path.join(root, 'deploy', 'scripts', 'setup-namespace.sh'), 'utf8')).toContain('--type Keyword');
+    expect(readFileSync(path.join(root, 'deploy', 'scripts', 'setup-namespace.sh'), 'utf8')).toContain(
+      '--type Keyword',
+    );
   });
 });

@@ -35,8 +35,25 @@ function setup() {
     WINGMAN_STATE_DIR: path.join(root, 'state'),
   });
   const run = (batchId: string, ...extra: string[]) =>
-    runCli('starter', ['--workers', path.join(repoRoot, 'workers'), '--workspace', workspace, '--python-root', 'wingman', '--only', 'WORKER_001,WORKER_013', '--batch-id', batchId, ...extra], { cwd: root, env });
-  const report = (batchId: string) => JSON.parse(readFileSync(path.join(root, 'results', batchId, 'report.json'), 'utf8')) as Report;
+    runCli(
+      'starter',
+      [
+        '--workers',
+        path.join(repoRoot, 'workers'),
+        '--workspace',
+        workspace,
+        '--python-root',
+        'wingman',
+        '--only',
+        'WORKER_001,WORKER_013',
+        '--batch-id',
+        batchId,
+        ...extra,
+      ],
+      { cwd: root, env },
+    );
+  const report = (batchId: string) =>
+    JSON.parse(readFileSync(path.join(root, 'results', batchId, 'report.json'), 'utf8')) as Report;
   return { root, workspace, run, report };
 }
 
@@ -59,7 +76,9 @@ test('with --cache, a re-run after the workspace was lost pays nothing for gener
   expect(free.costUsd).toBe(0);
   expect(free.cache.hits).toBe(2);
   expect(free.cache.savedUsd).toBeCloseTo(paid.costUsd, 10);
-  expect(readFileSync(path.join(s.workspace, 'wingman/validation/semantic_analyzer.py'), 'utf8')).toBe(fixture('semantic_analyzer.py'));
+  expect(readFileSync(path.join(s.workspace, 'wingman/validation/semantic_analyzer.py'), 'utf8')).toBe(
+    fixture('semantic_analyzer.py'),
+  );
 });
 
 test('--replay-from reuses the code an earlier batch generated, without --cache', async () => {

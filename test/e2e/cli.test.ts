@@ -35,12 +35,18 @@ describe('input refused before anything starts (exit 3)', () => {
     mkdirSync(workers);
     const corpus = corpusDir();
     writeFileSync(path.join(workers, file), readFileSync(path.join(corpus, 'invalid', file)));
-    if (file === 'WORKER_902.md') writeFileSync(path.join(workers, 'WORKER_903.md'), readFileSync(path.join(corpus, 'invalid', 'WORKER_903.md')));
+    if (file === 'WORKER_902.md')
+      writeFileSync(path.join(workers, 'WORKER_903.md'), readFileSync(path.join(corpus, 'invalid', 'WORKER_903.md')));
     const before = snapshot(root);
     const r = await runCli('starter', ['--workers', workers, '--workspace', workspace, '--python-root', 'wingman'], {
       cwd: root,
       // Pointing at a server that would be started proves nothing is: the address is never dialled.
-      env: cliEnv({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: llm.openaiBaseUrl, TEMPORAL_ADDRESS: '127.0.0.1:1', WINGMAN_STATE_DIR: path.join(root, 'state') }),
+      env: cliEnv({
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: llm.openaiBaseUrl,
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+        WINGMAN_STATE_DIR: path.join(root, 'state'),
+      }),
     });
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain(file);
@@ -59,10 +65,14 @@ describe('input refused before anything starts (exit 3)', () => {
 
 test('no provider configured: says which variables to set, exit 3', async () => {
   const { root, workspace } = dirs();
-  const r = await runCli('starter', ['--workers', path.join(repoRoot, 'workers'), '--workspace', workspace, '--python-root', 'wingman'], {
-    cwd: root,
-    env: cliEnv({ TEMPORAL_ADDRESS: '127.0.0.1:1' }),
-  });
+  const r = await runCli(
+    'starter',
+    ['--workers', path.join(repoRoot, 'workers'), '--workspace', workspace, '--python-root', 'wingman'],
+    {
+      cwd: root,
+      env: cliEnv({ TEMPORAL_ADDRESS: '127.0.0.1:1' }),
+    },
+  );
   expect(r.exitCode).toBe(3);
   expect(r.stderr).toMatch(/OPENAI_API_KEY/);
   expect(r.stderr).toMatch(/OLLAMA_HOST/);
@@ -71,20 +81,33 @@ test('no provider configured: says which variables to set, exit 3', async () => 
 
 test('a configured provider that does not answer counts as none', async () => {
   const { root, workspace } = dirs();
-  const r = await runCli('starter', ['--workers', path.join(repoRoot, 'workers'), '--workspace', workspace, '--python-root', 'wingman'], {
-    cwd: root,
-    env: cliEnv({ OLLAMA_HOST: '127.0.0.1', OLLAMA_PORT: String(await freePort()), TEMPORAL_ADDRESS: '127.0.0.1:1' }),
-  });
+  const r = await runCli(
+    'starter',
+    ['--workers', path.join(repoRoot, 'workers'), '--workspace', workspace, '--python-root', 'wingman'],
+    {
+      cwd: root,
+      env: cliEnv({ OLLAMA_HOST: '127.0.0.1', OLLAMA_PORT: String(await freePort()), TEMPORAL_ADDRESS: '127.0.0.1:1' }),
+    },
+  );
   expect(r.exitCode).toBe(3);
   expect(r.stderr).toMatch(/ollama unavailable/);
 });
 
 test('--dry-run prints the order, the provider per worker and the estimated cost, and calls no LLM', async () => {
   const { root, workspace } = dirs();
-  const r = await runCli('starter', ['--workers', path.join(repoRoot, 'workers'), '--workspace', workspace, '--python-root', 'wingman', '--dry-run'], {
-    cwd: root,
-    env: cliEnv({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: llm.openaiBaseUrl, OLLAMA_HOST: llm.url, TEMPORAL_ADDRESS: '127.0.0.1:1' }),
-  });
+  const r = await runCli(
+    'starter',
+    ['--workers', path.join(repoRoot, 'workers'), '--workspace', workspace, '--python-root', 'wingman', '--dry-run'],
+    {
+      cwd: root,
+      env: cliEnv({
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: llm.openaiBaseUrl,
+        OLLAMA_HOST: llm.url,
+        TEMPORAL_ADDRESS: '127.0.0.1:1',
+      }),
+    },
+  );
   expect(r.exitCode).toBe(0);
   const order = [...r.stdout.matchAll(/^\s+\d+\. (WORKER_\d+)/gm)].map((m) => m[1]);
   expect(order).toEqual(['WORKER_001', 'WORKER_002', 'WORKER_013', 'WORKER_019', 'WORKER_034', 'WORKER_211']);
@@ -99,26 +122,49 @@ test('with no Temporal server answering, start-batch starts a dev server with SQ
   const { root, workspace } = dirs();
   llm.script('WORKER_019', [{ code: 'class CodeScanner:\n    def scan(self, source):\n        return []\n' }]);
   const port = await freePort();
-  const r = await runCli('starter', ['--workers', path.join(repoRoot, 'workers'), '--workspace', workspace, '--python-root', 'wingman', '--only', 'WORKER_019', '--batch-id', 'own-server'], {
-    cwd: root,
-    env: cliEnv({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: llm.openaiBaseUrl, TEMPORAL_ADDRESS: `127.0.0.1:${port}`, WINGMAN_STATE_DIR: path.join(root, 'state') }),
-  });
+  const r = await runCli(
+    'starter',
+    [
+      '--workers',
+      path.join(repoRoot, 'workers'),
+      '--workspace',
+      workspace,
+      '--python-root',
+      'wingman',
+      '--only',
+      'WORKER_019',
+      '--batch-id',
+      'own-server',
+    ],
+    {
+      cwd: root,
+      env: cliEnv({
+        OPENAI_API_KEY: 'sk-test',
+        OPENAI_BASE_URL: llm.openaiBaseUrl,
+        TEMPORAL_ADDRESS: `127.0.0.1:${port}`,
+        WINGMAN_STATE_DIR: path.join(root, 'state'),
+      }),
+    },
+  );
   expect({ code: r.exitCode, out: r.stdout + r.stderr }).toMatchObject({ code: 0 });
   expect(r.stdout).toMatch(/starting a local dev server/);
   expect(r.stdout).toContain(`http://127.0.0.1:${port + 1000}/namespaces/default/workflows/batch-own-server`);
   expect(existsSync(path.join(root, '.temporal', 'wingman.db'))).toBe(true);
 });
 
-
 describe('a newcomer on an empty directory', () => {
   test('a workspace path that exists and is not a directory is refused, exit 3', async () => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-cli-'));
     const file = path.join(root, 'workspace');
     writeFileSync(file, 'not a directory');
-    const r = await runCli('starter', ['--workers', path.join(repoRoot, 'workers'), '--workspace', file, '--python-root', 'wingman'], {
-      cwd: root,
-      env: cliEnv({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: llm.openaiBaseUrl, TEMPORAL_ADDRESS: '127.0.0.1:1' }),
-    });
+    const r = await runCli(
+      'starter',
+      ['--workers', path.join(repoRoot, 'workers'), '--workspace', file, '--python-root', 'wingman'],
+      {
+        cwd: root,
+        env: cliEnv({ OPENAI_API_KEY: 'sk-test', OPENAI_BASE_URL: llm.openaiBaseUrl, TEMPORAL_ADDRESS: '127.0.0.1:1' }),
+      },
+    );
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/exists and is not a directory/);
     expect(readFileSync(file, 'utf8')).toBe('not a directory');
@@ -129,7 +175,10 @@ describe('a newcomer on an empty directory', () => {
     const workspace = path.join(root, 'not', 'yet', 'there');
     const workers = path.join(root, 'workers');
     const ids = Array.from({ length: 10 }, (_, i) => `WORKER_${601 + i}`);
-    writeInstructions(workers, ids.map((id) => ({ id, files: [`wingman/quiet/w${id.slice(7)}.py`] })));
+    writeInstructions(
+      workers,
+      ids.map((id) => ({ id, files: [`wingman/quiet/w${id.slice(7)}.py`] })),
+    );
     const code = (id: string) => `VALUE = ${Number(id.slice(7))}\n`;
     ids.forEach((id, i) => {
       // Four workers meet a provider in trouble first: rate limited, or a server error, retried by Temporal.
@@ -137,22 +186,40 @@ describe('a newcomer on an empty directory', () => {
       llm.script(id, [...trouble, { code: code(id) }]);
     });
     // The last worker never gets code: it ends badly, and the terminal says so in one line.
-    llm.script('WORKER_610', [{ guide: 'Step 1: Create the file.\nStep 2: You should add a function.\nTODO: finish this.' }]);
+    llm.script('WORKER_610', [
+      { guide: 'Step 1: Create the file.\nStep 2: You should add a function.\nTODO: finish this.' },
+    ]);
     const batchId = 'quiet';
-    const r = await runCli('starter', ['--workers', workers, '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId, '--max-guide-rate', '0.5'], {
-      cwd: root,
-      env: cliEnv({
-        OPENAI_API_KEY: 'sk-test',
-        OPENAI_BASE_URL: llm.openaiBaseUrl,
-        TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
-        WINGMAN_STATE_DIR: path.join(root, 'state'),
-        WINGMAN_LLM_RETRY_INITIAL_MS: '100',
-        WINGMAN_LLM_RETRY_MAX_MS: '200',
-      }),
-    });
+    const r = await runCli(
+      'starter',
+      [
+        '--workers',
+        workers,
+        '--workspace',
+        workspace,
+        '--python-root',
+        'wingman',
+        '--batch-id',
+        batchId,
+        '--max-guide-rate',
+        '0.5',
+      ],
+      {
+        cwd: root,
+        env: cliEnv({
+          OPENAI_API_KEY: 'sk-test',
+          OPENAI_BASE_URL: llm.openaiBaseUrl,
+          TEMPORAL_ADDRESS: `127.0.0.1:${await freePort()}`,
+          WINGMAN_STATE_DIR: path.join(root, 'state'),
+          WINGMAN_LLM_RETRY_INITIAL_MS: '100',
+          WINGMAN_LLM_RETRY_MAX_MS: '200',
+        }),
+      },
+    );
     const out = `${r.stdout}${r.stderr}`;
     expect({ code: r.exitCode, out }).toMatchObject({ code: 1 });
-    for (const id of ids.slice(0, 9)) expect(readFileSync(path.join(workspace, 'wingman', 'quiet', `w${id.slice(7)}.py`), 'utf8')).toBe(code(id));
+    for (const id of ids.slice(0, 9))
+      expect(readFileSync(path.join(workspace, 'wingman', 'quiet', `w${id.slice(7)}.py`), 'utf8')).toBe(code(id));
 
     const lines = out.split('\n').filter((l) => l.trim() !== '');
     expect({ fitsOnAScreen: lines.length <= 25, out }).toEqual({ fitsOnAScreen: true, out });

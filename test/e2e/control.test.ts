@@ -33,7 +33,8 @@ afterAll(async () => {
 /** The batch the first test ran and aborted, for the tests of an ended batch. */
 let ended: string | undefined;
 /** `npm run batch -- ...`: it needs nothing but the Temporal address. */
-const batch = (...args: string[]) => runCli('batch-control', args, { cwd: os.tmpdir(), env: cliEnv({ TEMPORAL_ADDRESS: server.address }) });
+const batch = (...args: string[]) =>
+  runCli('batch-control', args, { cwd: os.tmpdir(), env: cliEnv({ TEMPORAL_ADDRESS: server.address }) });
 
 const done = (p: Progress) => OUTCOMES.reduce((n, o) => n + p.counts[o], 0);
 
@@ -42,7 +43,10 @@ test('status, pause, concurrency, resume and abort steer a running batch; abort 
   const workspace = path.join(root, 'workspace');
   mkdirSync(path.join(workspace, 'wingman'), { recursive: true });
   const ids = Array.from({ length: 12 }, (_, i) => `WORKER_${951 + i}`);
-  writeInstructions(path.join(root, 'workers'), ids.map((id) => ({ id, files: [`wingman/ctl/w${id.slice(7)}.py`] })));
+  writeInstructions(
+    path.join(root, 'workers'),
+    ids.map((id) => ({ id, files: [`wingman/ctl/w${id.slice(7)}.py`] })),
+  );
   const env = cliEnv({
     TEMPORAL_ADDRESS: server.address,
     OPENAI_API_KEY: 'sk-test-control-not-a-real-key',
@@ -54,9 +58,27 @@ test('status, pause, concurrency, resume and abort steer a running batch; abort 
   const progress = () => handle.query(progressQuery);
   const calledWorkers = () => new Set(llm.calls.filter((c) => ids.includes(c.workerId ?? '')).map((c) => c.workerId));
 
-  const starter = spawnCli('starter', ['--workers', path.join(root, 'workers'), '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId, '--concurrency', '2'], { cwd: root, env });
+  const starter = spawnCli(
+    'starter',
+    [
+      '--workers',
+      path.join(root, 'workers'),
+      '--workspace',
+      workspace,
+      '--python-root',
+      'wingman',
+      '--batch-id',
+      batchId,
+      '--concurrency',
+      '2',
+    ],
+    { cwd: root, env },
+  );
   await starter.waitForOutput(/Started batch/, 180_000);
-  await waitForNoThrow(async () => (await progress()).running.length === 2, { timeoutMs: 120_000, what: 'two workers running' });
+  await waitForNoThrow(async () => (await progress()).running.length === 2, {
+    timeoutMs: 120_000,
+    what: 'two workers running',
+  });
 
   // status: a progress line, and JSON with the counts.
   const status = await batch('status', batchId);
@@ -72,17 +94,24 @@ test('status, pause, concurrency, resume and abort steer a running batch; abort 
   // pause: the running workers finish, no new one starts.
   const paused = await batch('pause', batchId, '--json');
   expect(paused.exitCode).toBe(0);
-  const drained = await waitFor(async () => {
-    const p = await progress();
-    return p.state === 'paused' && p.running.length === 0 ? p : undefined;
-  }, { timeoutMs: 120_000, what: 'the paused batch to drain its running workers' });
+  const drained = await waitFor(
+    async () => {
+      const p = await progress();
+      return p.state === 'paused' && p.running.length === 0 ? p : undefined;
+    },
+    { timeoutMs: 120_000, what: 'the paused batch to drain its running workers' },
+  );
   expect(done(drained)).toBeLessThan(12);
   const calledAtPause = calledWorkers();
   // Watch for a while: nothing new may start while paused (absence, so a deliberate window).
   for (let i = 0; i < 8; i++) {
     await sleep(500);
     const p = await progress();
-    expect({ state: p.state, running: p.running, done: done(p) }).toEqual({ state: 'paused', running: [], done: done(drained) });
+    expect({ state: p.state, running: p.running, done: done(p) }).toEqual({
+      state: 'paused',
+      running: [],
+      done: done(drained),
+    });
   }
   expect([...calledWorkers()].sort()).toEqual([...calledAtPause].sort());
 
@@ -98,13 +127,19 @@ test('status, pause, concurrency, resume and abort steer a running batch; abort 
   const resumed = await batch('resume', batchId);
   expect(resumed.exitCode).toBe(0);
   let most = 0;
-  await waitFor(async () => {
-    const p = await progress();
-    most = Math.max(most, p.running.length);
-    return p.state === 'running' && p.running.length === 4;
-  }, { timeoutMs: 120_000, intervalMs: 100, what: 'four workers running after resume' });
+  await waitFor(
+    async () => {
+      const p = await progress();
+      most = Math.max(most, p.running.length);
+      return p.state === 'running' && p.running.length === 4;
+    },
+    { timeoutMs: 120_000, intervalMs: 100, what: 'four workers running after resume' },
+  );
   expect(most).toBeLessThanOrEqual(4);
-  await waitFor(() => calledWorkers().size > calledAtPause.size, { timeoutMs: 120_000, what: 'a worker started after resume to call the LLM' });
+  await waitFor(() => calledWorkers().size > calledAtPause.size, {
+    timeoutMs: 120_000,
+    what: 'a worker started after resume to call the LLM',
+  });
 
   // abort: running workers are cancelled, the rest skipped, the starter exits 2.
   const aborted = await batch('abort', batchId, 'enough for today', '--json');
@@ -129,8 +164,16 @@ test('status of an ended batch, with no worker running any more, still answers',
   // The starter (and its worker) has exited.
   const t0 = Date.now();
   const final = await batch('status', batchId, '--json');
-  if (final.exitCode !== 0) throw new Error(`status of an ended batch with no worker running: exit ${final.exitCode} after ${Date.now() - t0} ms\n${final.stderr.slice(-2000)}`);
-  expect(JSON.parse(final.stdout)).toMatchObject({ batchId, state: 'aborted', running: [], abortReason: 'aborted by operator: enough for today' });
+  if (final.exitCode !== 0)
+    throw new Error(
+      `status of an ended batch with no worker running: exit ${final.exitCode} after ${Date.now() - t0} ms\n${final.stderr.slice(-2000)}`,
+    );
+  expect(JSON.parse(final.stdout)).toMatchObject({
+    batchId,
+    state: 'aborted',
+    running: [],
+    abortReason: 'aborted by operator: enough for today',
+  });
 }, 300_000);
 
 test('an unknown batch id is refused with exit 3, whatever the command', async () => {

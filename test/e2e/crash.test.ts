@@ -5,7 +5,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  watch,
+  writeFileSync,
+  type FSWatcher,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Report } from '../../src/schemas.js';
@@ -33,7 +43,7 @@ afterEach(async () => {
   for (const pid of orphans.splice(0)) {
     // A test run the killed worker had started (its own process group, so it outlived the worker);
     // only while that pid is still that pytest, never a recycled one.
-    let cmdline = '';
+    let cmdline: string;
     try {
       cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
     } catch {
@@ -59,7 +69,8 @@ async function testServer(): Promise<TestWorkflowEnvironment> {
   return s;
 }
 
-const GUIDE = 'Step 1: Create the file.\nStep 2: You should add a function.\nHere is how you could do it:\n```python\ndef f():\n    pass  # TODO\n```\nTODO: finish this.';
+const GUIDE =
+  'Step 1: Create the file.\nStep 2: You should add a function.\nHere is how you could do it:\n```python\ndef f():\n    pass  # TODO\n```\nTODO: finish this.';
 /** Longer than any test: the call is still open when the process holding it is killed. */
 const UNTIL_KILLED_MS = 180_000;
 
@@ -80,8 +91,17 @@ function scenario(first: number, inFlightMs = UNTIL_KILLED_MS) {
   const specs = ids.map((id) => ({ id, files: [file(id)] }));
   const script = (s: LlmStandIn) => {
     for (const id of done) s.script(id, [{ code: code(id), delayMs: 200 }]);
-    for (const id of guided) s.script(id, [{ guide: GUIDE, delayMs: 200 }, { code: code(id), delayMs: inFlightMs }, { code: code(id), delayMs: 200 }]);
-    for (const id of slow) s.script(id, [{ code: code(id), delayMs: inFlightMs }, { code: code(id), delayMs: 200 }]);
+    for (const id of guided)
+      s.script(id, [
+        { guide: GUIDE, delayMs: 200 },
+        { code: code(id), delayMs: inFlightMs },
+        { code: code(id), delayMs: 200 },
+      ]);
+    for (const id of slow)
+      s.script(id, [
+        { code: code(id), delayMs: inFlightMs },
+        { code: code(id), delayMs: 200 },
+      ]);
   };
   return { ids, done, guided, slow, file, code, specs, script, dir: `wingman/crash${first}` };
 }
@@ -157,16 +177,29 @@ interface Snapshot {
  * and every answer the stand-in gave has been recorded by Temporal (an answer sent but not yet
  * recorded may legitimately be asked again: activities run at least once).
  */
-async function waitForCrashPoint(client: Client, batchId: string, s: Scenario, dirs: { root: string }, detail: () => string): Promise<void> {
+async function waitForCrashPoint(
+  client: Client,
+  batchId: string,
+  s: Scenario,
+  dirs: { root: string },
+  detail: () => string,
+): Promise<void> {
   await waitFor(
     async () => {
-      if (!s.done.every((id) => existsSync(path.join(dirs.root, 'results', batchId, 'workers', `${id}.json`)))) return false;
+      if (!s.done.every((id) => existsSync(path.join(dirs.root, 'results', batchId, 'workers', `${id}.json`))))
+        return false;
       if (![...s.guided, ...s.slow].every(inFlight)) return false;
       if (!s.guided.every((id) => answered(id).length === 1)) return false;
-      for (const id of s.ids) if ((await recordedGenerations(client, batchId, id)) !== answered(id).length) return false;
+      for (const id of s.ids)
+        if ((await recordedGenerations(client, batchId, id)) !== answered(id).length) return false;
       return true;
     },
-    { timeoutMs: 180_000, intervalMs: 500, what: 'the crash point (some workers done, the others waiting for the LLM)', detail },
+    {
+      timeoutMs: 180_000,
+      intervalMs: 500,
+      what: 'the crash point (some workers done, the others waiting for the LLM)',
+      detail,
+    },
   );
 }
 
@@ -188,7 +221,13 @@ function snapshot(s: Scenario, workspace: string): Snapshot {
 }
 
 /** What every crash test asserts once the batch has finished. */
-function expectFinishedOnceEach(s: Scenario, dirs: ReturnType<typeof setup>, batchId: string, snap: Snapshot, o: { callsCutOff: boolean }) {
+function expectFinishedOnceEach(
+  s: Scenario,
+  dirs: ReturnType<typeof setup>,
+  batchId: string,
+  snap: Snapshot,
+  o: { callsCutOff: boolean },
+) {
   const report = JSON.parse(readFileSync(path.join(dirs.root, 'results', batchId, 'report.json'), 'utf8')) as Report;
   expect(report.status).toBe('completed');
   expect(report.counts).toEqual({ passed: 8, failed: 0, guide: 0, llm_timeout: 0, error: 0, skipped: 0 });
@@ -201,7 +240,8 @@ function expectFinishedOnceEach(s: Scenario, dirs: ReturnType<typeof setup>, bat
     const calls = llm.callsFor(id);
     const after = calls.filter((c) => c.at > snap.at);
     // No answer given before the crash was asked for again after it.
-    for (const prompt of snap.answeredPrompts.get(id)!) expect({ id, repeated: after.filter((c) => c.prompt === prompt).length }).toEqual({ id, repeated: 0 });
+    for (const prompt of snap.answeredPrompts.get(id)!)
+      expect({ id, repeated: after.filter((c) => c.prompt === prompt).length }).toEqual({ id, repeated: 0 });
     // And no prompt was answered twice at all.
     const prompts = answered(id, calls).map((c) => c.prompt);
     expect({ id, duplicates: prompts.length - new Set(prompts).size }).toEqual({ id, duplicates: 0 });
@@ -210,8 +250,10 @@ function expectFinishedOnceEach(s: Scenario, dirs: ReturnType<typeof setup>, bat
   // plus the one the crash cut off (when the process holding it died).
   const cut = o.callsCutOff ? [0] : [];
   for (const id of s.done) expect({ id, calls: llm.callsFor(id).map((c) => c.status) }).toEqual({ id, calls: [200] });
-  for (const id of s.guided) expect({ id, calls: llm.callsFor(id).map((c) => c.status) }).toEqual({ id, calls: [200, ...cut, 200] });
-  for (const id of s.slow) expect({ id, calls: llm.callsFor(id).map((c) => c.status) }).toEqual({ id, calls: [...cut, 200] });
+  for (const id of s.guided)
+    expect({ id, calls: llm.callsFor(id).map((c) => c.status) }).toEqual({ id, calls: [200, ...cut, 200] });
+  for (const id of s.slow)
+    expect({ id, calls: llm.callsFor(id).map((c) => c.status) }).toEqual({ id, calls: [...cut, 200] });
 
   for (const id of s.ids) {
     const f = path.join(dirs.workspace, s.file(id));
@@ -220,7 +262,12 @@ function expectFinishedOnceEach(s: Scenario, dirs: ReturnType<typeof setup>, bat
     if (before) {
       // Written before the crash and never again: same inode (a rewrite renames a new one in), same times.
       const st = statSync(f);
-      expect({ id, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs }).toEqual({ id, ino: before.ino, mtimeMs: before.mtimeMs, ctimeMs: before.ctimeMs });
+      expect({ id, ino: st.ino, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs }).toEqual({
+        id,
+        ino: before.ino,
+        mtimeMs: before.mtimeMs,
+        ctimeMs: before.ctimeMs,
+      });
     }
     // One rename onto the deliverable's name: it was written exactly once.
     expect({ id, writes: dirs.renames.get(path.basename(f)) ?? 0 }).toEqual({ id, writes: 1 });
@@ -231,7 +278,17 @@ function expectFinishedOnceEach(s: Scenario, dirs: ReturnType<typeof setup>, bat
 }
 
 const starterArgs = (dirs: { workers: string; workspace: string }, batchId: string, ...extra: string[]) => [
-  '--workers', dirs.workers, '--workspace', dirs.workspace, '--python-root', 'wingman', '--batch-id', batchId, '--concurrency', '8', ...extra,
+  '--workers',
+  dirs.workers,
+  '--workspace',
+  dirs.workspace,
+  '--python-root',
+  'wingman',
+  '--batch-id',
+  batchId,
+  '--concurrency',
+  '8',
+  ...extra,
 ];
 
 const describeExit = (e: Exit) => `exit ${e.code ?? e.signal}\n${e.output.slice(-4000)}`;
@@ -247,7 +304,13 @@ describe('SIGKILL mid-batch', () => {
     let worker: GroupProcess = spawnCli('worker', [], { cwd: dirs.root, env });
     await worker.waitForOutput(/worker polling/, 180_000);
     const starter = spawnCli('starter', starterArgs(dirs, batchId, '--no-worker'), { cwd: dirs.root, env });
-    await waitForCrashPoint(server.client, batchId, s, dirs, () => `starter:\n${starter.output().slice(-2000)}\nworker:\n${worker.output().slice(-2000)}`);
+    await waitForCrashPoint(
+      server.client,
+      batchId,
+      s,
+      dirs,
+      () => `starter:\n${starter.output().slice(-2000)}\nworker:\n${worker.output().slice(-2000)}`,
+    );
 
     const killed = await worker.killGroup('SIGKILL');
     expect(killed.signal).toBe('SIGKILL');
@@ -295,12 +358,16 @@ describe('SIGKILL mid-batch', () => {
     const s = scenario(first, 60_000 + outageMs);
     const dirs = setup(s);
     const batchId = `crash-server-${first}-${Date.now()}`;
-    const dev: DevServerProcess = await startDevServerProcess({ dbFile: path.join(dirs.root, 'temporal.db'), cwd: dirs.root });
+    const dev: DevServerProcess = await startDevServerProcess({
+      dbFile: path.join(dirs.root, 'temporal.db'),
+      cwd: dirs.root,
+    });
     const env = crashEnv(dev.address, dirs.state);
     // A call in flight survives an outage shorter than its heartbeat timeout. (A longer outage
     // times the attempt out in the server, and Temporal runs the call again: at least once.)
     if (outageMs > 0) env.WINGMAN_LLM_HEARTBEAT_MS = String(outageMs * 3);
-    const connect = async () => new Client({ connection: await Connection.connect({ address: dev.address }), dataConverter });
+    const connect = async () =>
+      new Client({ connection: await Connection.connect({ address: dev.address }), dataConverter });
     let client = await connect();
 
     const starter = spawnCli('starter', starterArgs(dirs, batchId), { cwd: dirs.root, env });
@@ -318,9 +385,13 @@ describe('SIGKILL mid-batch', () => {
       let exit = await starter.exited;
       const survived = exit.code === 0;
       if (starterMustSurvive && !survived) {
-        throw new Error(`start-batch gave up during a ${outageMs / 1000} s outage instead of following the batch through it (${describeExit(exit)})`);
+        throw new Error(
+          `start-batch gave up during a ${outageMs / 1000} s outage instead of following the batch through it (${describeExit(exit)})`,
+        );
       } else if (!survived) {
-        console.warn(`FINDING: start-batch did not survive a dev server restart (${describeExit(exit)}); re-running it with the same --batch-id`);
+        console.warn(
+          `FINDING: start-batch did not survive a dev server restart (${describeExit(exit)}); re-running it with the same --batch-id`,
+        );
         const again = spawnCli('starter', starterArgs(dirs, batchId), { cwd: dirs.root, env });
         exit = await again.exited;
         expect(exit.stdout).toMatch(/Re-attaching to batch/);
@@ -344,7 +415,7 @@ describe('SIGKILL mid-batch', () => {
   }, 600_000);
 });
 
-test('(d) the worker killed while a test run is in progress: the run is retried soon after a new worker starts, not after verifyOutput\' 15-minute timeout', async () => {
+test("(d) the worker killed while a test run is in progress: the run is retried soon after a new worker starts, not after verifyOutput' 15-minute timeout", async () => {
   const server = await testServer();
   const id = 'WORKER_731';
   const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-crash-tests-'));
@@ -361,7 +432,7 @@ test('(d) the worker killed while a test run is in progress: the run is retried 
       "RUNS = os.path.join(os.path.dirname(__file__), 'runs.txt')",
       '',
       'def test_value():',
-      "    first = not os.path.exists(RUNS)",
+      '    first = not os.path.exists(RUNS)',
       "    with open(RUNS, 'a') as f:",
       "        f.write(f'{os.getpid()}\\n')",
       '    if first:',
@@ -370,16 +441,36 @@ test('(d) the worker killed while a test run is in progress: the run is retried 
       '',
     ].join('\n'),
   );
-  writeInstructions(path.join(root, 'workers'), [{ id, files: ['wingman/slow731/impl.py'], test: 'pytest tests/test_slow731.py -q' }]);
+  writeInstructions(path.join(root, 'workers'), [
+    { id, files: ['wingman/slow731/impl.py'], test: 'pytest tests/test_slow731.py -q' },
+  ]);
   llm.script(id, [{ code: 'def value() -> int:\n    return 731\n' }]);
   const batchId = `crash-tests-${Date.now()}`;
   const env = crashEnv(server.address, state);
 
   let worker = spawnCli('worker', [], { cwd: root, env });
   await worker.waitForOutput(/worker polling/, 180_000);
-  const starter = spawnCli('starter', ['--workers', path.join(root, 'workers'), '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId, '--no-worker'], { cwd: root, env });
+  const starter = spawnCli(
+    'starter',
+    [
+      '--workers',
+      path.join(root, 'workers'),
+      '--workspace',
+      workspace,
+      '--python-root',
+      'wingman',
+      '--batch-id',
+      batchId,
+      '--no-worker',
+    ],
+    { cwd: root, env },
+  );
   const pids = () => (existsSync(runs) ? readFileSync(runs, 'utf8').split('\n').filter(Boolean).map(Number) : []);
-  await waitFor(() => pids().length === 1, { timeoutMs: 180_000, what: 'the first test run to start', detail: () => starter.output() });
+  await waitFor(() => pids().length === 1, {
+    timeoutMs: 180_000,
+    what: 'the first test run to start',
+    detail: () => starter.output(),
+  });
   orphans.push(...pids()); // pytest runs in its own process group: it outlives the worker
 
   await worker.killGroup('SIGKILL');
@@ -388,11 +479,17 @@ test('(d) the worker killed while a test run is in progress: the run is retried 
 
   // With a heartbeat timeout on verifyOutput (the tests, then the criteria) the dead worker is noticed within it; without one, the
   // activity is only retried after its 15-minute start-to-close timeout.
-  const retried = await waitFor(() => pids().length >= 2, { timeoutMs: 120_000, what: 'verifyOutput to be retried' }).catch(() => false);
+  const retried = await waitFor(() => pids().length >= 2, {
+    timeoutMs: 120_000,
+    what: 'verifyOutput to be retried',
+  }).catch(() => false);
   if (!retried) {
     const history = await server.client.workflow.getHandle(instructionWorkflowId(batchId, id)).fetchHistory();
-    const scheduled = history.events?.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'verifyOutput')?.activityTaskScheduledEventAttributes;
-    const seconds = (d: { seconds?: unknown } | null | undefined) => (d && Number(d.seconds ?? 0) > 0 ? `${Number(d.seconds)}s` : 'none');
+    const scheduled = history.events?.find(
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'verifyOutput',
+    )?.activityTaskScheduledEventAttributes;
+    const seconds = (d: { seconds?: unknown } | null | undefined) =>
+      d && Number(d.seconds ?? 0) > 0 ? `${Number(d.seconds)}s` : 'none';
     throw new Error(
       `verifyOutput was not retried within 120 s of the new worker starting: it was scheduled with heartbeatTimeout=${seconds(scheduled?.heartbeatTimeout)} ` +
         `startToCloseTimeout=${seconds(scheduled?.startToCloseTimeout)}, so a killed worker's test run is only noticed when the start-to-close timeout expires`,

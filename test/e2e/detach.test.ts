@@ -40,7 +40,11 @@ afterAll(async () => {
  */
 function startBatch(args: string[], opts: { cwd: string; env: Record<string, string> }) {
   const loader = path.join(repoRoot, 'node_modules', 'tsx', 'dist', 'loader.mjs');
-  return spawnGroup(process.execPath, ['--import', pathToFileURL(loader).href, path.join(repoRoot, 'src', 'starter.ts'), ...args], opts);
+  return spawnGroup(
+    process.execPath,
+    ['--import', pathToFileURL(loader).href, path.join(repoRoot, 'src', 'starter.ts'), ...args],
+    opts,
+  );
 }
 
 /** Longer than any test: such a call is still open when the process holding it goes away. */
@@ -55,7 +59,10 @@ function batchOf(first: number, o: { quick: number; slow: number; interrupts: nu
   const ids = Array.from({ length: o.quick + o.slow }, (_, i) => `WORKER_${first + i}`);
   const quick = ids.slice(0, o.quick);
   const slow = ids.slice(o.quick);
-  writeInstructions(path.join(root, 'workers'), ids.map((id) => ({ id, files: [`wingman/d${first}/w${id.slice(7)}.py`] })));
+  writeInstructions(
+    path.join(root, 'workers'),
+    ids.map((id) => ({ id, files: [`wingman/d${first}/w${id.slice(7)}.py`] })),
+  );
   const code = (id: string) => `VALUE = ${Number(id.slice(7))}\n`;
   for (const id of quick) llm.script(id, [{ code: code(id), delayMs: 100 }]);
   const cut = Array.from({ length: o.interrupts }, () => ({ code: 'unused', delayMs: UNTIL_INTERRUPTED_MS }));
@@ -64,17 +71,23 @@ function batchOf(first: number, o: { quick: number; slow: number; interrupts: nu
 }
 type Batch = ReturnType<typeof batchOf>;
 
-const workerDone = (b: Batch, batchId: string, id: string) => existsSync(path.join(b.root, 'results', batchId, 'workers', `${id}.json`));
-const inFlightSince = (id: string, t: number) => llm.callsFor(id).some((c) => c.at >= t && c.status === 0 && !c.aborted);
+const workerDone = (b: Batch, batchId: string, id: string) =>
+  existsSync(path.join(b.root, 'results', batchId, 'workers', `${id}.json`));
+const inFlightSince = (id: string, t: number) =>
+  llm.callsFor(id).some((c) => c.at >= t && c.status === 0 && !c.aborted);
 
 /** The moment to interrupt: the quick workers have finished (their answers are recorded), every slow one has a call open. */
 async function interruptPoint(b: Batch, batchId: string, since: number, output: () => string): Promise<void> {
-  await waitFor(() => b.quick.every((id) => workerDone(b, batchId, id)) && b.slow.every((id) => inFlightSince(id, since)), {
-    timeoutMs: 180_000,
-    intervalMs: 300,
-    what: 'the quick workers done and a call of every slow worker in flight',
-    detail: () => `${output().slice(-3000)}\n${timeline(b.ids, since).join('\n')}\ndone: ${b.quick.filter((id) => workerDone(b, batchId, id))}`,
-  });
+  await waitFor(
+    () => b.quick.every((id) => workerDone(b, batchId, id)) && b.slow.every((id) => inFlightSince(id, since)),
+    {
+      timeoutMs: 180_000,
+      intervalMs: 300,
+      what: 'the quick workers done and a call of every slow worker in flight',
+      detail: () =>
+        `${output().slice(-3000)}\n${timeline(b.ids, since).join('\n')}\ndone: ${b.quick.filter((id) => workerDone(b, batchId, id))}`,
+    },
+  );
 }
 
 function env(address: string, root: string) {
@@ -93,10 +106,13 @@ function env(address: string, root: string) {
 }
 
 // An answer the client never got (its process was gone) was not paid for.
-const answered = (ids: string[]) => llm.calls.filter((c) => ids.includes(c.workerId ?? '') && c.status === 200 && !c.aborted);
+const answered = (ids: string[]) =>
+  llm.calls.filter((c) => ids.includes(c.workerId ?? '') && c.status === 200 && !c.aborted);
 /** Each call of these workers, relative to the kill, for a failure message. */
 const timeline = (ids: string[], t0: number) =>
-  llm.calls.filter((c) => ids.includes(c.workerId ?? '')).map((c) => `${c.workerId} ${c.status}${c.aborted ? ' aborted' : ''} ${c.at - t0} ms`);
+  llm.calls
+    .filter((c) => ids.includes(c.workerId ?? ''))
+    .map((c) => `${c.workerId} ${c.status}${c.aborted ? ' aborted' : ''} ${c.at - t0} ms`);
 const describeExit = (e: Exit) => `exit ${e.code ?? e.signal}\n${e.output.slice(-4000)}`;
 
 /**
@@ -104,7 +120,18 @@ const describeExit = (e: Exit) => `exit ${e.code ?? e.signal}\n${e.output.slice(
  * interrupt point; every run after the first resumes with the same command. Returns the answers paid.
  */
 async function interruptAndResume(b: Batch, address: string, batchId: string, signal: NodeJS.Signals, times: number) {
-  const args = ['--workers', b.workers, '--workspace', b.workspace, '--python-root', 'wingman', '--batch-id', batchId, '--concurrency', '20'];
+  const args = [
+    '--workers',
+    b.workers,
+    '--workspace',
+    b.workspace,
+    '--python-root',
+    'wingman',
+    '--batch-id',
+    batchId,
+    '--concurrency',
+    '20',
+  ];
   const e = env(address, b.root);
   for (let i = 0; i < times; i++) {
     const since = Date.now();
@@ -140,7 +167,10 @@ test('Ctrl-C three times on a 20-worker batch, resumed each time: it pays what a
   const sigkill = await interruptAndResume(killed, `127.0.0.1:${await freePort()}`, 'sigkill', 'SIGKILL', 1);
 
   // Every worker's single answer paid once, under both.
-  const perWorker = (calls: typeof sigint) => new Map([...new Set(calls.map((c) => c.workerId))].map((id) => [id, calls.filter((c) => c.workerId === id).length]));
+  const perWorker = (calls: typeof sigint) =>
+    new Map(
+      [...new Set(calls.map((c) => c.workerId))].map((id) => [id, calls.filter((c) => c.workerId === id).length]),
+    );
   expect([...perWorker(sigint).values()].every((n) => n === 1)).toBe(true);
   expect(sigint).toHaveLength(interrupted.ids.length);
   expect(sigkill).toHaveLength(killed.ids.length);
@@ -152,7 +182,16 @@ test('an interrupted batch A spends nothing while batch B runs; batch list shows
   servers.push(server);
   const a = batchOf(501, { quick: 4, slow: 6, interrupts: 1 });
   const e = env(server.address, a.root);
-  const argsA = ['--workers', a.workers, '--workspace', a.workspace, '--python-root', 'wingman', '--batch-id', 'batch-a'];
+  const argsA = [
+    '--workers',
+    a.workers,
+    '--workspace',
+    a.workspace,
+    '--python-root',
+    'wingman',
+    '--batch-id',
+    'batch-a',
+  ];
   const first = spawnCli('starter', argsA, { cwd: a.root, env: e });
   await first.waitForOutput(/Started batch/, 180_000);
   await interruptPoint(a, 'batch-a', 0, first.output);
@@ -162,7 +201,16 @@ test('an interrupted batch A spends nothing while batch B runs; batch list shows
 
   // Batch B in the same place: named A, did not serve it.
   const b = batchOf(601, { quick: 3, slow: 0, interrupts: 0 });
-  const argsB = ['--workers', b.workers, '--workspace', a.workspace, '--python-root', 'wingman', '--batch-id', 'batch-b'];
+  const argsB = [
+    '--workers',
+    b.workers,
+    '--workspace',
+    a.workspace,
+    '--python-root',
+    'wingman',
+    '--batch-id',
+    'batch-b',
+  ];
   const rb = await runCli('starter', argsB, { cwd: a.root, env: e });
   expect({ code: rb.exitCode, out: rb.stdout + rb.stderr }).toMatchObject({ code: 0 });
   expect(rb.stdout).toMatch(/Other unfinished batches on namespace default, not run by this command: batch-a/);
@@ -180,14 +228,21 @@ test('an interrupted batch A spends nothing while batch B runs; batch list shows
   expect(resumed.stdout).toMatch(/Re-attaching to batch batch-a/);
   const paid = answered(a.ids);
   expect(new Set(paid.map((c) => c.workerId)).size).toBe(a.ids.length);
-  expect({ paid: paid.length, calls: timeline(a.ids, killedAt) }).toEqual({ paid: a.ids.length, calls: timeline(a.ids, killedAt) });
+  expect({ paid: paid.length, calls: timeline(a.ids, killedAt) }).toEqual({
+    paid: a.ids.length,
+    calls: timeline(a.ids, killedAt),
+  });
 }, 600_000);
 
 /** Starts a batch with start-batch's own worker and SIGKILLs the group at an interrupt point. */
 async function interruptedBatch(server: TestWorkflowEnvironment, first: number, batchId: string) {
   const b = batchOf(first, { quick: 2, slow: 3, interrupts: 1 });
   const e = env(server.address, b.root);
-  const run = spawnCli('starter', ['--workers', b.workers, '--workspace', b.workspace, '--python-root', 'wingman', '--batch-id', batchId], { cwd: b.root, env: e });
+  const run = spawnCli(
+    'starter',
+    ['--workers', b.workers, '--workspace', b.workspace, '--python-root', 'wingman', '--batch-id', batchId],
+    { cwd: b.root, env: e },
+  );
   await run.waitForOutput(/Started batch/, 180_000);
   await interruptPoint(b, batchId, 0, run.output);
   await run.killGroup('SIGKILL');
@@ -225,7 +280,11 @@ test('a Temporal outage mid-batch is one line when it starts and one when Tempor
   try {
     const e = env(dev.address, older.root);
     // An older batch, interrupted: it waits on its own queues.
-    const first = spawnCli('starter', ['--workers', older.workers, '--workspace', older.workspace, '--python-root', 'wingman', '--batch-id', 'older'], { cwd: older.root, env: e });
+    const first = spawnCli(
+      'starter',
+      ['--workers', older.workers, '--workspace', older.workspace, '--python-root', 'wingman', '--batch-id', 'older'],
+      { cwd: older.root, env: e },
+    );
     await first.waitForOutput(/Started batch/, 180_000);
     await interruptPoint(older, 'older', 0, first.output);
     await first.killGroup('SIGKILL');
@@ -233,10 +292,28 @@ test('a Temporal outage mid-batch is one line when it starts and one when Tempor
     // Every answer takes a few seconds: calls are in flight when the server goes away.
     const b = batchOf(951, { quick: 4, slow: 0, interrupts: 0 });
     for (const id of b.ids) llm.script(id, [{ code: `VALUE = ${Number(id.slice(7))}\n`, delayMs: 5_000 }]);
-    const run = spawnCli('starter', ['--workers', b.workers, '--workspace', b.workspace, '--python-root', 'wingman', '--batch-id', 'outage', '--resume-others'], { cwd: b.root, env: e });
+    const run = spawnCli(
+      'starter',
+      [
+        '--workers',
+        b.workers,
+        '--workspace',
+        b.workspace,
+        '--python-root',
+        'wingman',
+        '--batch-id',
+        'outage',
+        '--resume-others',
+      ],
+      { cwd: b.root, env: e },
+    );
     await run.waitForOutput(/Started batch outage/, 180_000);
     expect(run.output()).toMatch(/Also resuming the other unfinished batches on namespace default: older/);
-    await waitFor(() => b.ids.some((id) => inFlightSince(id, 0)), { timeoutMs: 180_000, what: 'a call in flight', detail: () => run.output() });
+    await waitFor(() => b.ids.some((id) => inFlightSince(id, 0)), {
+      timeoutMs: 180_000,
+      what: 'a call in flight',
+      detail: () => run.output(),
+    });
     await dev.kill9();
     await run.waitForOutput(/Temporal unreachable, retrying/, 60_000);
     await sleep(8_000); // a deliberate outage: many polls fail meanwhile
@@ -267,10 +344,13 @@ test('a Temporal outage mid-batch is one line when it starts and one when Tempor
 
 test('a second Ctrl-C while start-batch detaches exits at once', async () => {
   const b = batchOf(971, { quick: 1, slow: 2, interrupts: 1 });
-  const run = startBatch(['--workers', b.workers, '--workspace', b.workspace, '--python-root', 'wingman', '--batch-id', 'twice'], {
-    cwd: b.root,
-    env: env(`127.0.0.1:${await freePort()}`, b.root),
-  });
+  const run = startBatch(
+    ['--workers', b.workers, '--workspace', b.workspace, '--python-root', 'wingman', '--batch-id', 'twice'],
+    {
+      cwd: b.root,
+      env: env(`127.0.0.1:${await freePort()}`, b.root),
+    },
+  );
   await run.waitForOutput(/Started batch/, 180_000);
   await interruptPoint(b, 'twice', 0, run.output);
   process.kill(-run.pid, 'SIGINT');

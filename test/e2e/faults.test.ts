@@ -59,12 +59,32 @@ function env(dirs: Dirs, extra: Record<string, string | undefined> = {}) {
   });
 }
 
-async function runBatch(dirs: Dirs, specs: InstructionSpec[], batchId: string, extraArgs: string[] = [], extraEnv: Record<string, string | undefined> = {}) {
+async function runBatch(
+  dirs: Dirs,
+  specs: InstructionSpec[],
+  batchId: string,
+  extraArgs: string[] = [],
+  extraEnv: Record<string, string | undefined> = {},
+) {
   writeInstructions(dirs.workers, specs);
-  const r = await runCli('starter', ['--workers', dirs.workers, '--workspace', dirs.workspace, '--python-root', 'wingman', '--batch-id', batchId, ...extraArgs], {
-    cwd: dirs.root,
-    env: env(dirs, extraEnv),
-  });
+  const r = await runCli(
+    'starter',
+    [
+      '--workers',
+      dirs.workers,
+      '--workspace',
+      dirs.workspace,
+      '--python-root',
+      'wingman',
+      '--batch-id',
+      batchId,
+      ...extraArgs,
+    ],
+    {
+      cwd: dirs.root,
+      env: env(dirs, extraEnv),
+    },
+  );
   const reportFile = path.join(dirs.root, 'results', batchId, 'report.json');
   const report = existsSync(reportFile) ? (JSON.parse(readFileSync(reportFile, 'utf8')) as Report) : undefined;
   return { r, report };
@@ -78,8 +98,12 @@ const code = (id: string) => `def value() -> str:\n    return ${JSON.stringify(i
 describe('provider faults and bad output, mem0 answering 500', () => {
   const dirs = setup();
   const file = (id: string) => `wingman/faults/w${id.slice(7)}.py`;
-  const specs: InstructionSpec[] = Array.from({ length: 10 }, (_, i) => `WORKER_${801 + i}`).map((id) => ({ id, files: [file(id)] }));
-  const GUIDE_ONLY = 'I am unable to produce this file. Please consult the documentation of the framework and write it by hand.';
+  const specs: InstructionSpec[] = Array.from({ length: 10 }, (_, i) => `WORKER_${801 + i}`).map((id) => ({
+    id,
+    files: [file(id)],
+  }));
+  const GUIDE_ONLY =
+    'I am unable to produce this file. Please consult the documentation of the framework and write it by hand.';
   let report: Report;
   let result: CliResult;
 
@@ -88,7 +112,8 @@ describe('provider faults and bad output, mem0 answering 500', () => {
     llm.script('WORKER_802', [{ status: 401 }], { provider: 'openai' });
     llm.script('WORKER_803', [{ status: 400 }], { provider: 'openai' });
     llm.script('WORKER_804', [{ status: 404 }], { provider: 'openai' });
-    for (const id of ['WORKER_802', 'WORKER_803', 'WORKER_804', 'WORKER_805']) llm.script(id, [{ code: code(id) }], { provider: 'ollama' });
+    for (const id of ['WORKER_802', 'WORKER_803', 'WORKER_804', 'WORKER_805'])
+      llm.script(id, [{ code: code(id) }], { provider: 'ollama' });
     llm.script('WORKER_805', [{ hang: true }], { provider: 'openai' });
     llm.script('WORKER_806', [{ hang: true }]);
     // Longer than the 2 s heartbeat timeout, shorter than the 5 s call timeout.
@@ -97,7 +122,10 @@ describe('provider faults and bad output, mem0 answering 500', () => {
     llm.script('WORKER_809', [{ code: `X = 1\n${'# padding to push the answer past one megabyte\n'.repeat(25_000)}` }]);
     llm.script('WORKER_810', [{ text: GUIDE_ONLY }]);
     mem0.script([{ status: 500, detail: 'mem0 is down' }]);
-    const run = await runBatch(dirs, specs, `faults-${Date.now()}`, ['--min-sample', '100'], { MEM0_API_URL: mem0.url, MEM0_API_KEY: 'mem0-test-faults-key' });
+    const run = await runBatch(dirs, specs, `faults-${Date.now()}`, ['--min-sample', '100'], {
+      MEM0_API_URL: mem0.url,
+      MEM0_API_KEY: 'mem0-test-faults-key',
+    });
     result = run.r;
     report = run.report!;
     expect({ code: result.exitCode, report: !!report, out: out(result) }).toMatchObject({ code: 1, report: true });
@@ -135,14 +163,21 @@ describe('provider faults and bad output, mem0 answering 500', () => {
     expect(openai).toHaveLength(1); // not WINGMAN_LLM_MAX_ATTEMPTS (2)
     expect(openai.every((c) => c.status === 0 && c.aborted)).toBe(true);
     expect(by('WORKER_805', 'ollama').map((c) => c.status)).toEqual([200]);
-    expect(w.failures).toEqual([{ attempt: 1, kind: 'llm', message: expect.stringMatching(/^openai: .*(timeout|no answer)/) }]);
+    expect(w.failures).toEqual([
+      { attempt: 1, kind: 'llm', message: expect.stringMatching(/^openai: .*(timeout|no answer)/) },
+    ]);
     expect(w.changes).toBe('ollama answered after 1 failed LLM call; tests passed');
   });
 
   test('with both providers hung the chain gets one more round, then the worker ends llm_timeout, nothing written', () => {
     const w = worker(report, 'WORKER_806');
     expect(w).toMatchObject({ outcome: 'llm_timeout', provider: null, files: [], attempts: 4 });
-    expect(w.failures.map((f) => [f.attempt, f.kind])).toEqual([[1, 'llm'], [2, 'llm'], [3, 'llm'], [4, 'llm']]);
+    expect(w.failures.map((f) => [f.attempt, f.kind])).toEqual([
+      [1, 'llm'],
+      [2, 'llm'],
+      [3, 'llm'],
+      [4, 'llm'],
+    ]);
     expect(llm.callsFor('WORKER_806').map((c) => c.provider)).toEqual(['openai', 'ollama', 'openai', 'ollama']);
     expect(w.error).toMatch(/openai/);
     expect(w.error).toMatch(/ollama/);
@@ -162,7 +197,10 @@ describe('provider faults and bad output, mem0 answering 500', () => {
     const w = worker(report, 'WORKER_808');
     expect(w).toMatchObject({ outcome: 'error', files: [] });
     expect(w.error).toMatch(/empty/);
-    expect(llm.callsFor('WORKER_808').map((c) => [c.provider, c.status])).toEqual([['openai', 200], ['ollama', 200]]);
+    expect(llm.callsFor('WORKER_808').map((c) => [c.provider, c.status])).toEqual([
+      ['openai', 200],
+      ['ollama', 200],
+    ]);
     expect(existsSync(path.join(dirs.workspace, file('WORKER_808')))).toBe(false);
   });
 
@@ -170,7 +208,10 @@ describe('provider faults and bad output, mem0 answering 500', () => {
     const w = worker(report, 'WORKER_809');
     expect(w).toMatchObject({ outcome: 'error', files: [] });
     expect(w.error).toMatch(/exceeds|over|larger/);
-    expect(llm.callsFor('WORKER_809').map((c) => [c.provider, c.status])).toEqual([['openai', 200], ['ollama', 200]]);
+    expect(llm.callsFor('WORKER_809').map((c) => [c.provider, c.status])).toEqual([
+      ['openai', 200],
+      ['ollama', 200],
+    ]);
     expect(existsSync(path.join(dirs.workspace, file('WORKER_809')))).toBe(false);
   });
 
@@ -193,7 +234,10 @@ describe('provider faults and bad output, mem0 answering 500', () => {
     const posts = mem0.calls.filter((c) => c.method === 'POST' && c.path === '/memories');
     expect(posts.length).toBeGreaterThanOrEqual(10);
     expect(posts.every((c) => c.status === 500)).toBe(true);
-    const lines = readFileSync(path.join(dirs.state, 'memory.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(path.join(dirs.state, 'memory.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     const byWorker = new Map(lines.map((l) => [l.workerId, l]));
     for (const w of report.workers) {
       expect(byWorker.get(w.id)).toMatchObject({ workerId: w.id, outcome: w.outcome });
@@ -210,11 +254,17 @@ describe('mem0', () => {
     const ids = ['WORKER_851', 'WORKER_852'];
     for (const id of ids) llm.script(id, [{ code: code(id) }]);
     const batchId = `mem0-up-${Date.now()}`;
-    const { r, report } = await runBatch(dirs, ids.map((id) => ({ id, files: [`wingman/mem/w${id.slice(7)}.py`] })), batchId, [], {
-      MEM0_API_URL: mem0.url,
-      MEM0_API_KEY: 'mem0-test-faults-key',
-      MEM0_USER_ID: 'wingman-faults',
-    });
+    const { r, report } = await runBatch(
+      dirs,
+      ids.map((id) => ({ id, files: [`wingman/mem/w${id.slice(7)}.py`] })),
+      batchId,
+      [],
+      {
+        MEM0_API_URL: mem0.url,
+        MEM0_API_KEY: 'mem0-test-faults-key',
+        MEM0_USER_ID: 'wingman-faults',
+      },
+    );
     expect({ code: r.exitCode, out: out(r) }).toMatchObject({ code: 0 });
     expect(report!.counts.passed).toBe(2);
     const posts = mem0.calls.slice(before).filter((c) => c.method === 'POST' && c.path === '/memories');
@@ -236,12 +286,21 @@ describe('mem0', () => {
   test('nothing listening at MEM0_API_URL: the worker passes and its retrospective is in memory.jsonl', async () => {
     const dirs = setup();
     llm.script('WORKER_861', [{ code: code('WORKER_861') }]);
-    const { r, report } = await runBatch(dirs, [{ id: 'WORKER_861', files: ['wingman/mem/w861.py'] }], `mem0-down-${Date.now()}`, [], {
-      MEM0_API_URL: `http://127.0.0.1:${await freePort()}`,
-    });
+    const { r, report } = await runBatch(
+      dirs,
+      [{ id: 'WORKER_861', files: ['wingman/mem/w861.py'] }],
+      `mem0-down-${Date.now()}`,
+      [],
+      {
+        MEM0_API_URL: `http://127.0.0.1:${await freePort()}`,
+      },
+    );
     expect({ code: r.exitCode, out: out(r) }).toMatchObject({ code: 0 });
     expect(worker(report!, 'WORKER_861').outcome).toBe('passed');
-    const lines = readFileSync(path.join(dirs.state, 'memory.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = readFileSync(path.join(dirs.state, 'memory.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ workerId: 'WORKER_861', outcome: 'passed', files: ['wingman/mem/w861.py'] });
     expect(lines[0]!.mem0Error).toBeTruthy();
@@ -253,11 +312,15 @@ describe('abort guards', () => {
     const dirs = setup();
     const ids = Array.from({ length: 12 }, (_, i) => `WORKER_${871 + i}`);
     const guides = ids.slice(0, 4);
-    const guide = 'Step 1: Create the module.\nStep 2: You should add the function.\nHere is how you could do it:\n```python\ndef f():\n    pass  # TODO\n```\nTODO: finish this.';
+    const guide =
+      'Step 1: Create the module.\nStep 2: You should add the function.\nHere is how you could do it:\n```python\ndef f():\n    pass  # TODO\n```\nTODO: finish this.';
     for (const id of ids) llm.script(id, guides.includes(id) ? [{ guide }] : [{ code: code(id) }]);
-    const { r, report } = await runBatch(dirs, ids.map((id) => ({ id, files: [`wingman/abort/w${id.slice(7)}.py`] })), `abort-guides-${Date.now()}`, [
-      '--min-sample', '5', '--concurrency', '3',
-    ]);
+    const { r, report } = await runBatch(
+      dirs,
+      ids.map((id) => ({ id, files: [`wingman/abort/w${id.slice(7)}.py`] })),
+      `abort-guides-${Date.now()}`,
+      ['--min-sample', '5', '--concurrency', '3'],
+    );
     expect({ code: r.exitCode, out: out(r) }).toMatchObject({ code: 2 });
     expect(report!.status).toBe('aborted');
     expect(report!.abortReason).toMatch(/guide/);
@@ -275,16 +338,23 @@ describe('abort guards', () => {
       expect({ id: w.id, calls: llm.callsFor(w.id).length }).toEqual({ id: w.id, calls: 0 });
       expect(existsSync(path.join(dirs.workspace, `wingman/abort/w${w.id.slice(7)}.py`))).toBe(false);
     }
-    expect(report!.workers.filter((x) => x.outcome === 'skipped').every((w) => typeof w.error === 'string' && /guide/.test(w.error))).toBe(true);
+    expect(
+      report!.workers
+        .filter((x) => x.outcome === 'skipped')
+        .every((w) => typeof w.error === 'string' && /guide/.test(w.error)),
+    ).toBe(true);
   }, 300_000);
 
   test('budget: --budget 0.00001 with a priced model → exit 2, aborted for the budget, the rest never called', async () => {
     const dirs = setup();
     const ids = ['WORKER_891', 'WORKER_892', 'WORKER_893', 'WORKER_894'];
     for (const id of ids) llm.script(id, [{ code: code(id) }]);
-    const { r, report } = await runBatch(dirs, ids.map((id) => ({ id, files: [`wingman/budget/w${id.slice(7)}.py`] })), `abort-budget-${Date.now()}`, [
-      '--budget', '0.00001', '--concurrency', '1',
-    ]);
+    const { r, report } = await runBatch(
+      dirs,
+      ids.map((id) => ({ id, files: [`wingman/budget/w${id.slice(7)}.py`] })),
+      `abort-budget-${Date.now()}`,
+      ['--budget', '0.00001', '--concurrency', '1'],
+    );
     expect({ code: r.exitCode, out: out(r) }).toMatchObject({ code: 2 });
     expect(report!.status).toBe('aborted');
     expect(report!.abortReason).toMatch(/budget/);
@@ -314,7 +384,11 @@ describe('hostile output', () => {
     llm.script('WORKER_901', [{ code: plant }]);
     llm.script('WORKER_902', [{ code: 'OVERWRITTEN = True\n' }]);
     // An answer with an extra block for a file outside the workspace, next to the real one.
-    llm.script('WORKER_903', [{ text: `\`\`\`python path=../../outside/escape.py\nESCAPED = True\n\`\`\`\n\n\`\`\`python path=wingman/hostile/safe.py\n${code('WORKER_903')}\`\`\`\n` }]);
+    llm.script('WORKER_903', [
+      {
+        text: `\`\`\`python path=../../outside/escape.py\nESCAPED = True\n\`\`\`\n\n\`\`\`python path=wingman/hostile/safe.py\n${code('WORKER_903')}\`\`\`\n`,
+      },
+    ]);
     const { r, report } = await runBatch(
       dirs,
       [

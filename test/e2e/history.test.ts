@@ -62,13 +62,17 @@ function collect(value: unknown, where: string, found: Found, seen = new Set<unk
     const text = Buffer.from(value).toString('utf8');
     found.texts.push(text);
     // A JSON payload may itself carry base64 (bytes in JSON): decode what looks like it.
-    for (const m of text.match(/[A-Za-z0-9+/]{16,}={0,2}/g) ?? []) found.texts.push(Buffer.from(m, 'base64').toString('utf8'));
+    for (const m of text.match(/[A-Za-z0-9+/]{16,}={0,2}/g) ?? [])
+      found.texts.push(Buffer.from(m, 'base64').toString('utf8'));
     return;
   }
   if (typeof value !== 'object' || seen.has(value)) return;
   seen.add(value);
   const obj = value as Record<string, unknown>;
-  if (obj.data instanceof Uint8Array && (obj.metadata === undefined || obj.metadata === null || typeof obj.metadata === 'object')) {
+  if (
+    obj.data instanceof Uint8Array &&
+    (obj.metadata === undefined || obj.metadata === null || typeof obj.metadata === 'object')
+  ) {
     found.payloads.push({ where, bytes: obj.data.length });
     // Compressed by the payload codec: look inside.
     if (isCompressed(obj as Payload)) return collect(decompressPayload(obj as Payload).data, where, found, seen);
@@ -79,7 +83,9 @@ function collect(value: unknown, where: string, found: Found, seen = new Set<unk
 function leaks(texts: string[]): string[] {
   const needles = [OPENAI_KEY, MEM0_KEY, ...base64Forms(OPENAI_KEY), ...base64Forms(MEM0_KEY)];
   const out: string[] = [];
-  for (const t of texts) for (const n of needles) if (t.includes(n)) out.push(`${n} in ${t.slice(Math.max(0, t.indexOf(n) - 80), t.indexOf(n) + n.length + 80)}`);
+  for (const t of texts)
+    for (const n of needles)
+      if (t.includes(n)) out.push(`${n} in ${t.slice(Math.max(0, t.indexOf(n) - 80), t.indexOf(n) + n.length + 80)}`);
   return out;
 }
 
@@ -124,46 +130,77 @@ describe('a finished batch', () => {
     llm.script('WORKER_982', [{ status: 401 }], { provider: 'openai' });
     llm.script('WORKER_982', [{ code: code(982) }], { provider: 'ollama' });
     // A 5xx whose body quotes the key and the bearer header, twice, then the answer.
-    llm.script('WORKER_983', [
-      { status: 500, message: `upstream rejected api_key=${OPENAI_KEY} (Authorization: Bearer ${OPENAI_KEY})` },
-      { code: code(983) },
-    ], { provider: 'openai' });
-    llm.script('WORKER_984', [{ guide: 'Step 1: You should create the file.\nStep 2: Here is how you could do it.\nTODO: write it.' }, { code: code(984) }]);
+    llm.script(
+      'WORKER_983',
+      [
+        { status: 500, message: `upstream rejected api_key=${OPENAI_KEY} (Authorization: Bearer ${OPENAI_KEY})` },
+        { code: code(983) },
+      ],
+      { provider: 'openai' },
+    );
+    llm.script('WORKER_984', [
+      { guide: 'Step 1: You should create the file.\nStep 2: Here is how you could do it.\nTODO: write it.' },
+      { code: code(984) },
+    ]);
     llm.script('WORKER_985', [{ code: code(985) }]);
 
-    const r = await runCli('starter', ['--workers', path.join(root, 'workers'), '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId], {
-      cwd: root,
-      env: cliEnv({
-        TEMPORAL_ADDRESS: server.address,
-        OPENAI_API_KEY: OPENAI_KEY,
-        OPENAI_BASE_URL: llm.openaiBaseUrl,
-        OLLAMA_HOST: llm.url,
-        MEM0_API_URL: mem0.url,
-        MEM0_API_KEY: MEM0_KEY,
-        WINGMAN_STATE_DIR: path.join(root, 'state'),
-        WINGMAN_LLM_MAX_ATTEMPTS: '2',
-        WINGMAN_LLM_RETRY_INITIAL_MS: '100',
-        WINGMAN_LLM_RETRY_MAX_MS: '200',
-      }),
-    });
+    const r = await runCli(
+      'starter',
+      [
+        '--workers',
+        path.join(root, 'workers'),
+        '--workspace',
+        workspace,
+        '--python-root',
+        'wingman',
+        '--batch-id',
+        batchId,
+      ],
+      {
+        cwd: root,
+        env: cliEnv({
+          TEMPORAL_ADDRESS: server.address,
+          OPENAI_API_KEY: OPENAI_KEY,
+          OPENAI_BASE_URL: llm.openaiBaseUrl,
+          OLLAMA_HOST: llm.url,
+          MEM0_API_URL: mem0.url,
+          MEM0_API_KEY: MEM0_KEY,
+          WINGMAN_STATE_DIR: path.join(root, 'state'),
+          WINGMAN_LLM_MAX_ATTEMPTS: '2',
+          WINGMAN_LLM_RETRY_INITIAL_MS: '100',
+          WINGMAN_LLM_RETRY_MAX_MS: '200',
+        }),
+      },
+    );
     expect({ code: r.exitCode, out: `${r.stdout}\n${r.stderr}`.slice(-4000) }).toMatchObject({ code: 0 });
     report = JSON.parse(readFileSync(path.join(root, 'results', batchId, 'report.json'), 'utf8')) as Report;
 
     // The batch and its children, by search attribute (visibility lags a little behind).
     const query = `WingmanBatchId = "${batchId}"`;
-    await waitFor(async () => {
-      executions.length = 0;
-      for await (const w of server.client.workflow.list({ query })) executions.push({ workflowId: w.workflowId, runId: w.runId });
-      return executions.length >= ids.length + 1;
-    }, { timeoutMs: 60_000, what: `${ids.length + 1} executions listed for ${query}` });
+    await waitFor(
+      async () => {
+        executions.length = 0;
+        for await (const w of server.client.workflow.list({ query }))
+          executions.push({ workflowId: w.workflowId, runId: w.runId });
+        return executions.length >= ids.length + 1;
+      },
+      { timeoutMs: 60_000, what: `${ids.length + 1} executions listed for ${query}` },
+    );
   }, 600_000);
 
   test('the keys were in use: every worker passed, the stand-ins saw them', () => {
     expect(report.counts.passed).toBe(ids.length);
-    expect(llm.calls.filter((c) => c.provider === 'openai').every((c) => c.authorization === `Bearer ${OPENAI_KEY}`)).toBe(true);
-    expect(mem0.calls.filter((c) => c.path === '/memories').map((c) => [c.apiKey, c.status])).toEqual(ids.map(() => [MEM0_KEY, 200]));
+    expect(
+      llm.calls.filter((c) => c.provider === 'openai').every((c) => c.authorization === `Bearer ${OPENAI_KEY}`),
+    ).toBe(true);
+    expect(mem0.calls.filter((c) => c.path === '/memories').map((c) => [c.apiKey, c.status])).toEqual(
+      ids.map(() => [MEM0_KEY, 200]),
+    );
     // The careless provider did echo the key, and the environment dump did run.
-    expect(llm.callsFor('WORKER_982').map((c) => [c.provider, c.status])).toEqual([['openai', 401], ['ollama', 200]]);
+    expect(llm.callsFor('WORKER_982').map((c) => [c.provider, c.status])).toEqual([
+      ['openai', 401],
+      ['ollama', 200],
+    ]);
     expect(llm.callsFor('WORKER_985')[1]!.prompt).toContain('ENVIRONMENT DUMPED');
   });
 
@@ -212,7 +249,10 @@ describe('a finished batch', () => {
 
   test('the report and the per-worker results written next to it hold no key either', () => {
     const dir = path.join(root, 'results', batchId);
-    const files = [path.join(dir, 'report.json'), ...readdirSync(path.join(dir, 'workers')).map((f) => path.join(dir, 'workers', f))];
+    const files = [
+      path.join(dir, 'report.json'),
+      ...readdirSync(path.join(dir, 'workers')).map((f) => path.join(dir, 'workers', f)),
+    ];
     expect(leaks(files.map((f) => readFileSync(f, 'utf8')))).toEqual([]);
   });
 });

@@ -63,7 +63,6 @@ const matching = (samples: Sample[], name: string, labels: Record<string, string
 const total = (samples: Sample[], name: string, labels: Record<string, string> = {}) =>
   matching(samples, name, labels).reduce((n, s) => n + s.value, 0);
 
-
 async function scrape(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   expect(res.status).toBe(200);
@@ -80,7 +79,10 @@ async function waitForEndpoint(port: number, timeoutMs = 30_000): Promise<void> 
     } catch {
       // not listening yet
     }
-    if (Date.now() > until) throw new Error(`the worker serves no metrics on port ${port} (does src/worker.ts call installRuntime?):\n${workerOutput}`);
+    if (Date.now() > until)
+      throw new Error(
+        `the worker serves no metrics on port ${port} (does src/worker.ts call installRuntime?):\n${workerOutput}`,
+      );
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -94,7 +96,10 @@ test('the worker serves the SDK metrics and workers by outcome, tokens, cost, LL
     { id: 'WORKER_050', files: ['wingman/gauges/ok.py'] },
     { id: 'WORKER_051', files: ['wingman/gauges/wrong.py'], test: 'pytest tests/test_wrong.py -v' },
   ]);
-  writeFileSync(path.join(workspace, 'wingman/tests/test_wrong.py'), 'from gauges.wrong import value\n\n\ndef test_value():\n    assert value() == 2\n');
+  writeFileSync(
+    path.join(workspace, 'wingman/tests/test_wrong.py'),
+    'from gauges.wrong import value\n\n\ndef test_value():\n    assert value() == 2\n',
+  );
   llm.script('WORKER_050', [{ code: 'def ok() -> bool:\n    return True\n' }]);
   llm.script('WORKER_051', [{ code: 'def value() -> int:\n    return 1\n' }]); // every answer is wrong: failed
 
@@ -115,7 +120,19 @@ test('the worker serves the SDK metrics and workers by outcome, tokens, cost, LL
   const batchId = `metrics-${Date.now()}`;
   const r = await runCli(
     'starter',
-    ['--workers', workers, '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId, '--report', reportPath, '--no-worker'],
+    [
+      '--workers',
+      workers,
+      '--workspace',
+      workspace,
+      '--python-root',
+      'wingman',
+      '--batch-id',
+      batchId,
+      '--report',
+      reportPath,
+      '--no-worker',
+    ],
     { cwd: root, env },
   );
   expect({ exitCode: r.exitCode, out: r.stdout + r.stderr, worker: workerOutput }).toMatchObject({ exitCode: 1 });
@@ -131,8 +148,12 @@ test('the worker serves the SDK metrics and workers by outcome, tokens, cost, LL
   // Workers by outcome, with the activity's own tags.
   expect(total(samples, METRICS.workers, { outcome: 'passed' })).toBe(1);
   expect(total(samples, METRICS.workers, { outcome: 'failed' })).toBe(1);
-  expect(total(samples, METRICS.workers, { outcome: 'passed', provider: 'openai', activityType: 'finishWorker' })).toBe(1);
-  expect(matching(samples, METRICS.workers).every((s) => s.labels.outcome === 'passed' || s.labels.outcome === 'failed')).toBe(true);
+  expect(total(samples, METRICS.workers, { outcome: 'passed', provider: 'openai', activityType: 'finishWorker' })).toBe(
+    1,
+  );
+  expect(
+    matching(samples, METRICS.workers).every((s) => s.labels.outcome === 'passed' || s.labels.outcome === 'failed'),
+  ).toBe(true);
 
   // Tokens and cost per provider: what the stand-in answered, what the report says.
   const answered = llm.calls.filter((c) => c.provider === 'openai' && c.status === 200);
@@ -142,7 +163,9 @@ test('the worker serves the SDK metrics and workers by outcome, tokens, cost, LL
   expect(total(samples, METRICS.llmTokens, { provider: 'openai', type: 'prompt' })).toBe(promptTokens);
   expect(total(samples, METRICS.llmTokens, { provider: 'openai', type: 'completion' })).toBe(completionTokens);
   expect(report.tokens).toEqual({ prompt: promptTokens, completion: completionTokens });
-  expect(matching(samples, METRICS.llmTokens, { provider: 'openai' }).every((s) => s.labels.model === 'gpt-4o-mini')).toBe(true);
+  expect(
+    matching(samples, METRICS.llmTokens, { provider: 'openai' }).every((s) => s.labels.model === 'gpt-4o-mini'),
+  ).toBe(true);
   const microUsd = total(samples, METRICS.llmCost, { provider: 'openai', model: 'gpt-4o-mini' });
   expect(microUsd).toBeGreaterThan(0);
   // Whole micro-dollars, each call rounded: within half a micro-dollar per call of the report's cost.
@@ -159,30 +182,48 @@ test('the worker serves the SDK metrics and workers by outcome, tokens, cost, LL
   // Test duration: one run for WORKER_050 (passed), two for WORKER_051 (failed, regenerated, failed again).
   expect(total(samples, `${METRICS.testDuration}_count`, { result: 'passed' })).toBe(1);
   expect(total(samples, `${METRICS.testDuration}_count`, { result: 'failed' })).toBe(2);
-  expect(matching(samples, `${METRICS.testDuration}_bucket`, { result: 'failed', le: '+Inf' }).length).toBeGreaterThan(0);
+  expect(matching(samples, `${METRICS.testDuration}_bucket`, { result: 'failed', le: '+Inf' }).length).toBeGreaterThan(
+    0,
+  );
   expect(total(samples, `${METRICS.testDuration}_sum`)).toBeGreaterThan(0);
 }, 240_000);
 
 /** A meter that keeps what is recorded, as the worker's would export it. */
-function recordingMeter(fail = false): { meter: MetricMeter; recorded: Array<{ name: string; value: number; tags: MetricTags }> } {
+function recordingMeter(fail = false): {
+  meter: MetricMeter;
+  recorded: Array<{ name: string; value: number; tags: MetricTags }>;
+} {
   const recorded: Array<{ name: string; value: number; tags: MetricTags }> = [];
   const metric = (name: string) => {
     if (fail) throw new Error('meter broken');
     const put = (value: number, tags: MetricTags = {}) => void recorded.push({ name, value, tags });
     return { name, add: put, record: put, set: put, withTags: () => metric(name) };
   };
-  const meter = { createCounter: metric, createHistogram: metric, createGauge: metric, withTags: () => meter } as unknown as MetricMeter;
+  const meter = {
+    createCounter: metric,
+    createHistogram: metric,
+    createGauge: metric,
+    withTags: () => meter,
+  } as unknown as MetricMeter;
   return { meter, recorded };
 }
 
 test('recording never throws: outside an activity, with the no-op meter of MockActivityEnvironment, or a broken meter', async () => {
-  const call = { provider: 'openai' as const, model: 'gpt-4o-mini', durationMs: 1234.6, tokens: { prompt: 1000, completion: 10 }, costUsd: 0.0001560004 };
+  const call = {
+    provider: 'openai' as const,
+    model: 'gpt-4o-mini',
+    durationMs: 1234.6,
+    tokens: { prompt: 1000, completion: 10 },
+    costUsd: 0.0001560004,
+  };
   expect(() => recordLlmCall(call)).not.toThrow();
   expect(() => recordWorkerOutcome({ outcome: 'passed', provider: null })).not.toThrow();
   expect(() => startTestTimer().stop({ ok: true, timedOut: false })).not.toThrow();
   const logger = new DefaultLogger('ERROR');
   await new MockActivityEnvironment(undefined, { logger }).run(async () => recordLlmCall(call));
-  await new MockActivityEnvironment(undefined, { logger, metricMeter: recordingMeter(true).meter }).run(async () => recordWorkerOutcome({ outcome: 'failed', provider: 'ollama' }));
+  await new MockActivityEnvironment(undefined, { logger, metricMeter: recordingMeter(true).meter }).run(async () =>
+    recordWorkerOutcome({ outcome: 'failed', provider: 'ollama' }),
+  );
 
   const { meter, recorded } = recordingMeter();
   const env = new MockActivityEnvironment(undefined, { logger, metricMeter: meter });
@@ -193,10 +234,18 @@ test('recording never throws: outside an activity, with the no-op meter of MockA
   });
   expect(recorded).toEqual(
     expect.arrayContaining([
-      { name: METRICS.llmLatency, value: 1235, tags: expect.objectContaining({ provider: 'openai', model: 'gpt-4o-mini' }) },
+      {
+        name: METRICS.llmLatency,
+        value: 1235,
+        tags: expect.objectContaining({ provider: 'openai', model: 'gpt-4o-mini' }),
+      },
       { name: METRICS.llmTokens, value: 1000, tags: expect.objectContaining({ provider: 'openai', type: 'prompt' }) },
       { name: METRICS.llmTokens, value: 10, tags: expect.objectContaining({ provider: 'openai', type: 'completion' }) },
-      { name: METRICS.llmCost, value: 156, tags: expect.objectContaining({ provider: 'openai', model: 'gpt-4o-mini' }) },
+      {
+        name: METRICS.llmCost,
+        value: 156,
+        tags: expect.objectContaining({ provider: 'openai', model: 'gpt-4o-mini' }),
+      },
       { name: METRICS.workers, value: 1, tags: expect.objectContaining({ outcome: 'guide', provider: 'none' }) },
       { name: METRICS.testDuration, value: expect.any(Number), tags: expect.objectContaining({ result: 'timed_out' }) },
     ]),

@@ -49,33 +49,52 @@ describe("the original's environment: router URL, processor, no Ollama", () => {
     // The processor answering in an OpenAI-like shape: read all the same.
     llm.script('WORKER_903', [{ code: code('WORKER_903'), shape: 'choices-message' }], { provider: 'processor' });
     routerUrl = `http://127.0.0.1:${await freePort()}`; // nothing listens: the router is down
-    result = await runCli('starter', ['--workers', path.join(root, 'workers'), '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId], {
-      cwd: root,
-      env: cliEnv({
-        TEMPORAL_ADDRESS: server.address,
-        WINGMAN_STATE_DIR: path.join(root, 'state'),
-        OPENAI_API_KEY: 'sk-test-original-env-not-a-real-key',
-        OPENAI_BASE_URL: llm.openaiBaseUrl,
-        INTEL_LLM_PROCESSOR: llm.url,
-        INTEL_LLM_ROUTER: routerUrl,
-        WINGMAN_LLM_TEMPERATURE: '0.3',
-        WINGMAN_LLM_MAX_TOKENS: '2048',
-      }),
-    });
+    result = await runCli(
+      'starter',
+      [
+        '--workers',
+        path.join(root, 'workers'),
+        '--workspace',
+        workspace,
+        '--python-root',
+        'wingman',
+        '--batch-id',
+        batchId,
+      ],
+      {
+        cwd: root,
+        env: cliEnv({
+          TEMPORAL_ADDRESS: server.address,
+          WINGMAN_STATE_DIR: path.join(root, 'state'),
+          OPENAI_API_KEY: 'sk-test-original-env-not-a-real-key',
+          OPENAI_BASE_URL: llm.openaiBaseUrl,
+          INTEL_LLM_PROCESSOR: llm.url,
+          INTEL_LLM_ROUTER: routerUrl,
+          WINGMAN_LLM_TEMPERATURE: '0.3',
+          WINGMAN_LLM_MAX_TOKENS: '2048',
+        }),
+      },
+    );
     const reportFile = path.join(root, 'results', batchId, 'report.json');
     // Before the fix the CLI refused the URL (exit 3) and wrote no report: the first test says so.
     if (existsSync(reportFile)) report = JSON.parse(readFileSync(reportFile, 'utf8')) as Report;
   }, 300_000);
 
   test('INTEL_LLM_ROUTER as a URL is accepted: the batch runs and every worker passes (exit 0)', () => {
-    expect({ code: result.exitCode, out: `${result.stdout}\n${result.stderr}`.slice(-3000) }).toMatchObject({ code: 0 });
+    expect({ code: result.exitCode, out: `${result.stdout}\n${result.stderr}`.slice(-3000) }).toMatchObject({
+      code: 0,
+    });
     expect(report.counts.passed).toBe(3);
   });
 
   test('the router being down is one line at start, and does not block', () => {
     const lines = result.stdout.split('\n').filter((l) => l.includes('INTEL_LLM_ROUTER'));
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^router INTEL_LLM_ROUTER down: ${routerUrl.replace(/\./g, '\\.')} did not answer.*not used for calls`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^router INTEL_LLM_ROUTER down: ${routerUrl.replace(/\./g, '\\.')} did not answer.*not used for calls`,
+      ),
+    );
   });
 
   test('instructions marked LLM: ollama run on the processor, never on OpenAI; the OpenAI one on OpenAI', () => {
@@ -98,7 +117,9 @@ describe("the original's environment: router URL, processor, no Ollama", () => {
   });
 
   test('the split by provider: in the terminal summary and in report.md', () => {
-    expect(result.stdout).toMatch(/By provider:\n\s+openai\s+1 workers \(33\.3%\), 1 passed, \$0\.\d{4}\n\s+processor\s+2 workers \(66\.7%\), 2 passed, \$0\.0000/);
+    expect(result.stdout).toMatch(
+      /By provider:\n\s+openai\s+1 workers \(33\.3%\), 1 passed, \$0\.\d{4}\n\s+processor\s+2 workers \(66\.7%\), 2 passed, \$0\.0000/,
+    );
     expect(result.stdout).toContain('local 2 of 3 workers with code (66.7%), paid 1 (33.3%)');
     const md = readFileSync(path.join(root, 'results', batchId, 'report.md'), 'utf8');
     expect(md).toMatch(/\| processor \| 2 \| 66\.7% \| 2 \|/);

@@ -31,7 +31,18 @@ test('WORKER_001 writes the analyzer, WORKER_013 its tests, real pytest passes t
   llm.script('WORKER_001', [{ code: fixture('semantic_analyzer.py') }]);
   llm.script('WORKER_013', [{ code: fixture('test_semantic_analyzer.py') }]);
   const batchId = `pipeline-${Date.now()}`;
-  const args = ['--workers', path.join(repoRoot, 'workers'), '--workspace', workspace, '--python-root', 'wingman', '--only', 'WORKER_001,WORKER_013', '--batch-id', batchId];
+  const args = [
+    '--workers',
+    path.join(repoRoot, 'workers'),
+    '--workspace',
+    workspace,
+    '--python-root',
+    'wingman',
+    '--only',
+    'WORKER_001,WORKER_013',
+    '--batch-id',
+    batchId,
+  ];
   const env = cliEnv({
     TEMPORAL_ADDRESS: server.address,
     OPENAI_API_KEY: 'sk-test-pipeline-not-a-real-key',
@@ -47,8 +58,16 @@ test('WORKER_001 writes the analyzer, WORKER_013 its tests, real pytest passes t
   expect(report).toMatchObject({ batchId, status: 'completed', abortReason: null });
   expect(report.counts).toEqual({ passed: 2, failed: 0, guide: 0, llm_timeout: 0, error: 0, skipped: 0 });
   const w13 = report.workers.find((w) => w.id === 'WORKER_013')!;
-  expect(w13).toMatchObject({ outcome: 'passed', provider: 'openai', model: 'gpt-4o-mini', files: ['wingman/tests/test_semantic_analyzer.py'], tests: { passed: 4, failed: 0 } });
-  expect(readFileSync(path.join(workspace, 'wingman/validation/semantic_analyzer.py'), 'utf8')).toBe(fixture('semantic_analyzer.py'));
+  expect(w13).toMatchObject({
+    outcome: 'passed',
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    files: ['wingman/tests/test_semantic_analyzer.py'],
+    tests: { passed: 4, failed: 0 },
+  });
+  expect(readFileSync(path.join(workspace, 'wingman/validation/semantic_analyzer.py'), 'utf8')).toBe(
+    fixture('semantic_analyzer.py'),
+  );
 
   // The prompt names the file, the import path computed from the Python root, and the
   // public names of the dependency that exists by then.

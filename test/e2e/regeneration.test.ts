@@ -44,36 +44,53 @@ describe('regenerations and the attempt log', () => {
     const specs: InstructionSpec[] = [
       { id: 'WORKER_731', files: [file('WORKER_731')], criteria: [`\`from ${mod('WORKER_731')} import make\` works`] },
       { id: 'WORKER_732', files: [file('WORKER_732')], criteria: [`\`from ${mod('WORKER_732')} import make\` works`] },
-      { id: 'WORKER_733', files: [file('WORKER_733'), testOf('WORKER_733')], test: `pytest ${testOf('WORKER_733').slice('wingman/'.length)}` },
+      {
+        id: 'WORKER_733',
+        files: [file('WORKER_733'), testOf('WORKER_733')],
+        test: `pytest ${testOf('WORKER_733').slice('wingman/'.length)}`,
+      },
       { id: 'WORKER_734', files: [file('WORKER_734')] },
     ];
     // 731: the first answer lacks `make`; the regeneration gets the import error and adds it.
     llm.script('WORKER_731', [
       { code: 'def other():\n    return 0\n' },
-      (c) => ({ code: c.prompt.includes("cannot import name 'make'") ? 'def make():\n    return 731\n' : 'def other():\n    return 0\n' }),
+      (c) => ({
+        code: c.prompt.includes("cannot import name 'make'")
+          ? 'def make():\n    return 731\n'
+          : 'def other():\n    return 0\n',
+      }),
     ]);
     // 732: never gets it right.
     llm.script('WORKER_732', [{ code: 'def other():\n    return 0\n' }]);
     // 733: a failing assertion, then the fix.
     const check = `from ${mod('WORKER_733')} import value\n\n\ndef test_value():\n    assert value() == 2, "VALUE_MARKER"\n`;
-    const answer = (n: number) => ({ files: { [file('WORKER_733')]: `def value():\n    return ${n}\n`, [testOf('WORKER_733')]: check } });
+    const answer = (n: number) => ({
+      files: { [file('WORKER_733')]: `def value():\n    return ${n}\n`, [testOf('WORKER_733')]: check },
+    });
     llm.script('WORKER_733', [answer(1), answer(2)]);
     // 734: a guide, then code.
-    llm.script('WORKER_734', [{ guide: 'Step 1: open the file.\nStep 2: you should write a function.\nTODO' }, { code: 'def value():\n    return 734\n' }]);
+    llm.script('WORKER_734', [
+      { guide: 'Step 1: open the file.\nStep 2: you should write a function.\nTODO' },
+      { code: 'def value():\n    return 734\n' },
+    ]);
 
     const workers = path.join(root, 'workers');
     writeInstructions(workers, specs);
     const batchId = `regen-${Date.now()}`;
-    const r = await runCli('starter', ['--workers', workers, '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId], {
-      cwd: root,
-      env: cliEnv({
-        TEMPORAL_ADDRESS: server.address,
-        OPENAI_API_KEY: 'sk-test-regen-not-a-real-key',
-        OPENAI_BASE_URL: llm.openaiBaseUrl,
-        WINGMAN_STATE_DIR: path.join(root, 'state'),
-        WINGMAN_LLM_RETRY_INITIAL_MS: '100',
-      }),
-    });
+    const r = await runCli(
+      'starter',
+      ['--workers', workers, '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId],
+      {
+        cwd: root,
+        env: cliEnv({
+          TEMPORAL_ADDRESS: server.address,
+          OPENAI_API_KEY: 'sk-test-regen-not-a-real-key',
+          OPENAI_BASE_URL: llm.openaiBaseUrl,
+          WINGMAN_STATE_DIR: path.join(root, 'state'),
+          WINGMAN_LLM_RETRY_INITIAL_MS: '100',
+        }),
+      },
+    );
     exitCode = r.exitCode;
     output = `${r.stdout}\n${r.stderr}`.slice(-4000);
     report = JSON.parse(readFileSync(path.join(root, 'results', batchId, 'report.json'), 'utf8')) as Report;
@@ -92,7 +109,9 @@ describe('regenerations and the attempt log', () => {
     expect(second).toMatch(/passed its tests but not its success criteria/);
     expect(second).toContain(`from ${mod('WORKER_731')} import make`);
     expect(second).toContain("ImportError: cannot import name 'make'");
-    expect(w.failures).toEqual([{ attempt: 1, kind: 'criteria', message: expect.stringContaining("cannot import name 'make'") }]);
+    expect(w.failures).toEqual([
+      { attempt: 1, kind: 'criteria', message: expect.stringContaining("cannot import name 'make'") },
+    ]);
     expect(w.changes).toBe('regenerated with the unmet success criteria; tests passed and criteria met');
   });
 
@@ -100,7 +119,10 @@ describe('regenerations and the attempt log', () => {
     const w = worker('WORKER_732');
     expect(w).toMatchObject({ outcome: 'failed', attempts: 2, changes: null });
     expect(w.error).toMatch(/^success criteria not met: .*import make/);
-    expect(w.failures.map((f) => [f.attempt, f.kind])).toEqual([[1, 'criteria'], [2, 'criteria']]);
+    expect(w.failures.map((f) => [f.attempt, f.kind])).toEqual([
+      [1, 'criteria'],
+      [2, 'criteria'],
+    ]);
     expect(llm.callsFor('WORKER_732')).toHaveLength(2);
   });
 
@@ -115,7 +137,9 @@ describe('regenerations and the attempt log', () => {
   test('a guide: the log keeps the markers, and what changed', () => {
     const w = worker('WORKER_734');
     expect(w).toMatchObject({ outcome: 'passed', attempts: 2 });
-    expect(w.failures).toEqual([{ attempt: 1, kind: 'guide', message: expect.stringMatching(/^a guide, not code: .+/) }]);
+    expect(w.failures).toEqual([
+      { attempt: 1, kind: 'guide', message: expect.stringMatching(/^a guide, not code: .+/) },
+    ]);
     expect(w.changes).toBe('regenerated with a firmer prompt quoting the guide markers; tests passed');
   });
 });

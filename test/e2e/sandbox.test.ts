@@ -46,7 +46,14 @@ interface Hunt {
 }
 
 /** The generated test: every place it looks is one a real attacker could guess or find. */
-function hostileModule(o: { root: string; workspace: string; state: string; temporalPort: number; llmPort: number; tmpName: string }): string {
+function hostileModule(o: {
+  root: string;
+  workspace: string;
+  state: string;
+  temporalPort: number;
+  llmPort: number;
+  tmpName: string;
+}): string {
   const py = (v: unknown) => JSON.stringify(v);
   return `import json, os, socket, threading
 
@@ -151,9 +158,18 @@ async function runHostile(isolation: string | undefined) {
   writeFileSync(path.join(state, 'secret.txt'), CANARY);
   const tmpName = `wingman-hostile-${process.pid}-${Date.now()}`;
   const temporalPort = Number(server.address.split(':').pop());
-  llm.script('WORKER_001', [{ code: hostileModule({ root, workspace, state, temporalPort, llmPort: llm.port, tmpName }) }]);
+  llm.script('WORKER_001', [
+    { code: hostileModule({ root, workspace, state, temporalPort, llmPort: llm.port, tmpName }) },
+  ]);
   const workers = path.join(root, 'workers');
-  writeInstructions(workers, [{ id: 'WORKER_001', name: 'Hostile', files: ['wingman/tests/test_hostile.py'], test: 'pytest tests/test_hostile.py -s' }]);
+  writeInstructions(workers, [
+    {
+      id: 'WORKER_001',
+      name: 'Hostile',
+      files: ['wingman/tests/test_hostile.py'],
+      test: 'pytest tests/test_hostile.py -s',
+    },
+  ]);
   const env = cliEnv({
     TEMPORAL_ADDRESS: server.address,
     OPENAI_API_KEY: CANARY,
@@ -162,7 +178,11 @@ async function runHostile(isolation: string | undefined) {
     WINGMAN_ISOLATION: isolation,
   });
   const batchId = `hostile-${isolation ?? 'auto'}`;
-  const cli = await runCli('starter', ['--workers', workers, '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId], { cwd: root, env });
+  const cli = await runCli(
+    'starter',
+    ['--workers', workers, '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId],
+    { cwd: root, env },
+  );
   const report = JSON.parse(readFileSync(path.join(root, 'results', batchId, 'report.json'), 'utf8')) as Report;
   const ref = report.workers[0]?.testOutputRef;
   const output = ref ? readFileSync(path.join(state, 'artifacts', ref.slice(0, 2), ref), 'utf8') : '';
@@ -202,7 +222,9 @@ test('without isolation (WINGMAN_ISOLATION=none, said loudly) the same test find
     expect(r.report.isolation).toEqual({ kind: 'none', detail: 'WINGMAN_ISOLATION=none' });
     // The hunt works: this is what every test run could do before the sandbox.
     expect(r.hunt?.environ.length).toBeGreaterThan(0);
-    expect(r.hunt?.files).toEqual(expect.arrayContaining([path.join(r.root, '.env'), path.join(repoRoot, 'package.json')]));
+    expect(r.hunt?.files).toEqual(
+      expect.arrayContaining([path.join(r.root, '.env'), path.join(repoRoot, 'package.json')]),
+    );
     expect(r.hunt?.tcp).toEqual(['temporal', 'llm', 'unix']);
     expect(r.hunt?.processes.length).toBeGreaterThan(0);
     expect(r.leaked).toEqual({ outside: true, state: true, workspace: true, hostTmp: true });
@@ -226,7 +248,20 @@ test('start-batch refuses (exit 3) when generated code could not be isolated as 
       WINGMAN_ISOLATION: 'off',
     });
     const calls = llm.calls.length;
-    const r = await runCli('starter', ['--workers', path.join(root, 'workers'), '--workspace', workspace, '--python-root', 'wingman', '--batch-id', 'refused'], { cwd: root, env });
+    const r = await runCli(
+      'starter',
+      [
+        '--workers',
+        path.join(root, 'workers'),
+        '--workspace',
+        workspace,
+        '--python-root',
+        'wingman',
+        '--batch-id',
+        'refused',
+      ],
+      { cwd: root, env },
+    );
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toContain('WINGMAN_ISOLATION must be auto, bwrap, uid or none (got "off")');
     expect(r.stdout).not.toContain('Started batch');

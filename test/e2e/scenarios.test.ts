@@ -11,7 +11,6 @@ import { writeInstructions } from '../support/instructions.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
 import { startTestServer } from '../support/temporal.js';
 
-
 let server: TestWorkflowEnvironment;
 let llm: LlmStandIn;
 
@@ -73,8 +72,12 @@ describe('a batch of scripted workers', () => {
       { id: 'WORKER_026', files: ['wingman/shop/after_broken.py'], dependsOn: ['WORKER_025'] },
       { id: 'WORKER_027', files: ['wingman/shop/after_after.py'], dependsOn: ['WORKER_026'] },
     ]);
-    writeFileSync(path.join(dirs.workspace, 'wingman/tests/test_broken.py'), 'from shop.broken import value\n\n\ndef test_value():\n    assert value() == 2\n');
-    const guide = 'Step 1: Create the file.\nStep 2: You should add a function.\nHere is how you could do it:\n```python\ndef f():\n    pass  # TODO\n```\nTODO: finish this.';
+    writeFileSync(
+      path.join(dirs.workspace, 'wingman/tests/test_broken.py'),
+      'from shop.broken import value\n\n\ndef test_value():\n    assert value() == 2\n',
+    );
+    const guide =
+      'Step 1: Create the file.\nStep 2: You should add a function.\nHere is how you could do it:\n```python\ndef f():\n    pass  # TODO\n```\nTODO: finish this.';
     llm.script('WORKER_020', [{ guide }, { code: 'def guided() -> int:\n    return 1\n' }]);
     llm.script('WORKER_021', [{ status: 500 }, { status: 500 }, { code: 'def flaky() -> int:\n    return 2\n' }]);
     llm.script('WORKER_022', [
@@ -90,7 +93,18 @@ describe('a batch of scripted workers', () => {
     llm.script('WORKER_025', [{ code: 'def value() -> int:\n    return 1\n' }]);
     const r = await runCli(
       'starter',
-      ['--workers', dirs.workers, '--workspace', dirs.workspace, '--python-root', 'wingman', '--batch-id', `scenarios-${Date.now()}`, '--report', path.join(dirs.root, 'report.json')],
+      [
+        '--workers',
+        dirs.workers,
+        '--workspace',
+        dirs.workspace,
+        '--python-root',
+        'wingman',
+        '--batch-id',
+        `scenarios-${Date.now()}`,
+        '--report',
+        path.join(dirs.root, 'report.json'),
+      ],
       { cwd: dirs.root, env: env(dirs) },
     );
     exitCode = r.exitCode;
@@ -101,7 +115,16 @@ describe('a batch of scripted workers', () => {
   test('exits 1 (finished, not all passed) and reports every worker once', () => {
     expect({ exitCode, output }).toMatchObject({ exitCode: 1 });
     expect(report.status).toBe('completed');
-    expect(report.workers.map((w) => w.id).sort()).toEqual(['WORKER_020', 'WORKER_021', 'WORKER_022', 'WORKER_023', 'WORKER_024', 'WORKER_025', 'WORKER_026', 'WORKER_027']);
+    expect(report.workers.map((w) => w.id).sort()).toEqual([
+      'WORKER_020',
+      'WORKER_021',
+      'WORKER_022',
+      'WORKER_023',
+      'WORKER_024',
+      'WORKER_025',
+      'WORKER_026',
+      'WORKER_027',
+    ]);
     expect(report.counts).toEqual({ passed: 4, failed: 1, guide: 1, llm_timeout: 0, error: 0, skipped: 2 });
   });
 
@@ -151,7 +174,7 @@ describe('a batch of scripted workers', () => {
     expect(llm.callsFor('WORKER_026')).toHaveLength(0);
   });
 
-  test('a Markdown and an HTML report beside the JSON, with the failed worker\'s test output', () => {
+  test("a Markdown and an HTML report beside the JSON, with the failed worker's test output", () => {
     const md = readFileSync(path.join(dirs.root, 'report.md'), 'utf8');
     const html = readFileSync(path.join(dirs.root, 'report.html'), 'utf8');
     expect(md).toContain('WORKER_025');

@@ -21,7 +21,10 @@ export async function connectCluster(address: string, namespace: string): Promis
     await connection.healthService.check({});
     return new Client({ connection, namespace });
   } catch (err) {
-    throw new Error(`No Temporal server on PostgreSQL answers at ${address} (${(err as Error).message}): run scripts/temporal-postgres.sh up`);
+    throw new Error(
+      `No Temporal server on PostgreSQL answers at ${address} (${(err as Error).message}): run scripts/temporal-postgres.sh up`,
+      { cause: err },
+    );
   }
 }
 

@@ -38,7 +38,12 @@ const STACK_LINE = /^\s+at .+\(.*:\d+:\d+\)$/m;
 
 function project(specs: InstructionSpec[]) {
   const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-pg-'));
-  const dirs = { root, workspace: path.join(root, 'workspace'), workers: path.join(root, 'workers'), state: path.join(root, 'state') };
+  const dirs = {
+    root,
+    workspace: path.join(root, 'workspace'),
+    workers: path.join(root, 'workers'),
+    state: path.join(root, 'state'),
+  };
   mkdirSync(path.join(dirs.workspace, 'wingman', 'pg'), { recursive: true });
   writeInstructions(dirs.workers, specs);
   return dirs;
@@ -62,7 +67,17 @@ function env(namespace: string, state: string) {
 }
 
 const args = (dirs: { workers: string; workspace: string }, batchId: string, ...extra: string[]) => [
-  '--workers', dirs.workers, '--workspace', dirs.workspace, '--python-root', 'wingman', '--batch-id', batchId, '--concurrency', '8', ...extra,
+  '--workers',
+  dirs.workers,
+  '--workspace',
+  dirs.workspace,
+  '--python-root',
+  'wingman',
+  '--batch-id',
+  batchId,
+  '--concurrency',
+  '8',
+  ...extra,
 ];
 const describeExit = (e: Exit) => `exit ${e.code ?? e.signal}\n${e.output.slice(-4000)}`;
 const statuses = (id: string) => llm.callsFor(id).map((c) => c.status);
@@ -101,17 +116,31 @@ describe('start-batch on Temporal with PostgreSQL', () => {
   test('a fresh cluster: the batch runs on the first try, survives a server crash and a re-attach, nothing paid twice', async () => {
     // Fresh: the cluster has no `default` namespace, hence no search attributes either.
     if (await namespaceExists('default')) {
-      throw new Error('this tier needs a fresh cluster (no `default` namespace): scripts/temporal-postgres.sh down && scripts/temporal-postgres.sh up');
+      throw new Error(
+        'this tier needs a fresh cluster (no `default` namespace): scripts/temporal-postgres.sh down && scripts/temporal-postgres.sh up',
+      );
     }
     const done = ['WORKER_801', 'WORKER_802', 'WORKER_803']; // answered before the server crash
     const slow = ['WORKER_804', 'WORKER_805']; // in flight through the server crash, answered after it
     const late = ['WORKER_806', 'WORKER_807']; // depend on the slow ones; in flight when start-batch is killed
     const ids = [...done, ...slow, ...late];
-    const specs: InstructionSpec[] = ids.map((id, i) => ({ id, files: [file(id)], dependsOn: late.includes(id) ? [slow[i - done.length - slow.length]!] : [] }));
+    const specs: InstructionSpec[] = ids.map((id, i) => ({
+      id,
+      files: [file(id)],
+      dependsOn: late.includes(id) ? [slow[i - done.length - slow.length]!] : [],
+    }));
     const dirs = project(specs);
     for (const id of done) llm.script(id, [{ code: code(id), delayMs: 200 }]);
-    for (const id of slow) llm.script(id, [{ code: code(id), delayMs: 20_000 }, { code: code(id), delayMs: 200 }]);
-    for (const id of late) llm.script(id, [{ code: code(id), delayMs: 180_000 }, { code: code(id), delayMs: 200 }]);
+    for (const id of slow)
+      llm.script(id, [
+        { code: code(id), delayMs: 20_000 },
+        { code: code(id), delayMs: 200 },
+      ]);
+    for (const id of late)
+      llm.script(id, [
+        { code: code(id), delayMs: 180_000 },
+        { code: code(id), delayMs: 200 },
+      ]);
     const batchId = `pg-${Date.now()}`;
     const e = env('default', dirs.state);
     const resultOf = (id: string) => path.join(dirs.root, 'results', batchId, 'workers', `${id}.json`);
@@ -128,7 +157,12 @@ describe('start-batch on Temporal with PostgreSQL', () => {
         for (const id of done) if ((await recordedGenerations(batchId, id)) !== 1) return false;
         return true;
       },
-      { timeoutMs: 120_000, intervalMs: 300, what: 'the first workers done and the slow ones in flight', detail: () => first.output().slice(-3000) },
+      {
+        timeoutMs: 120_000,
+        intervalMs: 300,
+        what: 'the first workers done and the slow ones in flight',
+        detail: () => first.output().slice(-3000),
+      },
     );
     const crashAt = Date.now();
     await killServer();
@@ -139,12 +173,20 @@ describe('start-batch on Temporal with PostgreSQL', () => {
     // recorded, and the late workers start. Then start-batch (with its worker) is SIGKILLed.
     await waitFor(
       async () => {
-        if (!first.running()) throw new Error(`start-batch gave up during the server's restart (${outageMs} ms):\n${describeExit(await first.exited)}`);
+        if (!first.running())
+          throw new Error(
+            `start-batch gave up during the server's restart (${outageMs} ms):\n${describeExit(await first.exited)}`,
+          );
         if (!late.every(inFlight)) return false;
         for (const id of slow) if ((await recordedGenerations(batchId, id)) !== 1) return false;
         return true;
       },
-      { timeoutMs: 120_000, intervalMs: 300, what: 'the slow answers recorded and the late workers in flight', detail: () => first.output().slice(-3000) },
+      {
+        timeoutMs: 120_000,
+        intervalMs: 300,
+        what: 'the slow answers recorded and the late workers in flight',
+        detail: () => first.output().slice(-3000),
+      },
     );
     const killed = await first.killGroup('SIGKILL');
     expect(killed.signal).toBe('SIGKILL');
@@ -164,7 +206,9 @@ describe('start-batch on Temporal with PostgreSQL', () => {
     for (const id of [...done, ...slow]) expect({ id, calls: statuses(id) }).toEqual({ id, calls: [200] });
     for (const id of late) expect({ id, calls: statuses(id) }).toEqual({ id, calls: [0, 200] });
     for (const id of ids) expect(readFileSync(path.join(dirs.workspace, file(id)), 'utf8')).toBe(code(id));
-    console.log(`postgres tier: server down and back in ${outageMs} ms (SIGKILL, then scripts/temporal-postgres.sh up)`);
+    console.log(
+      `postgres tier: server down and back in ${outageMs} ms (SIGKILL, then scripts/temporal-postgres.sh up)`,
+    );
   }, 600_000);
 
   test('a missing namespace other than `default` is refused in two lines; --create-namespace creates it and the batch runs', async () => {
@@ -196,11 +240,16 @@ describe('start-batch on Temporal with PostgreSQL', () => {
     // The server refuses a namespace name longer than it allows.
     const namespace = `wingman-${'x'.repeat(300)}`;
     const dirs = project([{ id: 'WORKER_831', files: [file('WORKER_831')] }]);
-    const r = await runCli('starter', args(dirs, 'pg-bad-name', '--create-namespace'), { cwd: dirs.root, env: env(namespace, dirs.state) });
+    const r = await runCli('starter', args(dirs, 'pg-bad-name', '--create-namespace'), {
+      cwd: dirs.root,
+      env: env(namespace, dirs.state),
+    });
     expect({ code: r.exitCode, stderr: r.stderr }).toMatchObject({ code: 4 });
     const lines = r.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^Temporal at ${address.replace(/\./g, '\\.')} \\(namespace wingman-x+\\): .+`));
+    expect(lines[0]).toMatch(
+      new RegExp(`^Temporal at ${address.replace(/\./g, '\\.')} \\(namespace wingman-x+\\): .+`),
+    );
     expect(statuses('WORKER_831')).toEqual([]);
   }, 120_000);
 });

@@ -19,7 +19,10 @@ afterAll(async () => {
 
 test('a workflow start that sets every attribute succeeds right after ensureSearchAttributes on a new namespace', async () => {
   const namespace = `wingman-sa-${Date.now()}`;
-  await client.connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+  await client.connection.workflowService.registerNamespace({
+    namespace,
+    workflowExecutionRetentionPeriod: msToTs('1 day'),
+  });
   const scoped = new (client.constructor as typeof Client)({ connection: client.connection, namespace });
 
   const registered = await ensureSearchAttributes(scoped, namespace);

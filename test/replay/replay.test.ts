@@ -14,12 +14,21 @@ import { repoRoot } from '../support/cli.js';
 import { CURRENT_SHAPE } from './shapes.js';
 
 const dir = path.join(repoRoot, 'test/fixtures/histories');
-const SHAPES = readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+const SHAPES = readdirSync(dir, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name)
+  .sort();
 const fixtures = SHAPES.flatMap((shape) =>
-  readdirSync(path.join(dir, shape)).filter((f) => f.endsWith('.json')).sort().map((f) => `${shape}/${f}`),
+  readdirSync(path.join(dir, shape))
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => `${shape}/${f}`),
 );
 const histories = () =>
-  fixtures.map((f) => ({ workflowId: f.replace(/\.json$/, ''), history: JSON.parse(readFileSync(path.join(dir, f), 'utf8')) }));
+  fixtures.map((f) => ({
+    workflowId: f.replace(/\.json$/, ''),
+    history: JSON.parse(readFileSync(path.join(dir, f), 'utf8')),
+  }));
 
 describe('replay of recorded batches', () => {
   test.each(SHAPES)('%s: the fixtures cover the parent and every kind of child run', (shape) => {
@@ -29,7 +38,9 @@ describe('replay of recorded batches', () => {
 
   test('the current shape: one activity per step, no patch marker, the search attributes set once at the end', () => {
     expect(SHAPES).toContain(CURRENT_SHAPE);
-    const events = (f: string) => (JSON.parse(readFileSync(path.join(dir, CURRENT_SHAPE, f), 'utf8')) as { events: Array<Record<string, unknown>> }).events;
+    const events = (f: string) =>
+      (JSON.parse(readFileSync(path.join(dir, CURRENT_SHAPE, f), 'utf8')) as { events: Array<Record<string, unknown>> })
+        .events;
     const clean = events('batch-recorded_WORKER_001.json');
     const activities = clean.flatMap((e) => {
       const a = e.activityTaskScheduledEventAttributes as { activityType?: { name?: string } } | undefined;
@@ -43,14 +54,27 @@ describe('replay of recorded batches', () => {
       const a = e.activityTaskScheduledEventAttributes as { activityType?: { name?: string } } | undefined;
       return a ? [a.activityType?.name] : [];
     });
-    expect(crit).toEqual(['beginWorker', 'generateOpenAI', 'acceptOutput', 'verifyOutput', 'preparePrompt', 'generateOpenAI', 'acceptOutput', 'verifyOutput', 'finishWorker']);
+    expect(crit).toEqual([
+      'beginWorker',
+      'generateOpenAI',
+      'acceptOutput',
+      'verifyOutput',
+      'preparePrompt',
+      'generateOpenAI',
+      'acceptOutput',
+      'verifyOutput',
+      'finishWorker',
+    ]);
   });
 
-  test('today\'s workflow code replays every recorded history without a determinism error', async () => {
+  test("today's workflow code replays every recorded history without a determinism error", async () => {
     const workflowBundle = await bundleWorkflows();
     const failures: string[] = [];
     let replayed = 0;
-    for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'fixtures', dataConverter }, histories())) {
+    for await (const result of Worker.runReplayHistories(
+      { workflowBundle, replayName: 'fixtures', dataConverter },
+      histories(),
+    )) {
       replayed += 1;
       if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
     }
@@ -66,7 +90,10 @@ describe('replay of recorded batches', () => {
     });
     const child = histories().find((h) => h.workflowId === `${CURRENT_SHAPE}/batch-recorded_WORKER_001`)!;
     const results = [];
-    for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'drifted', dataConverter }, [child])) results.push(result);
+    for await (const result of Worker.runReplayHistories({ workflowBundle, replayName: 'drifted', dataConverter }, [
+      child,
+    ]))
+      results.push(result);
     expect(results).toHaveLength(1);
     expect(results[0]!.error).toBeInstanceOf(DeterminismViolationError);
   });

@@ -74,7 +74,10 @@ test(
       const file = fileOf.get(workerId ?? '');
       if (!workerId || !file) return { status: 400, message: `stand-in: no scale worker in the prompt (${workerId})` };
       const fn = workerId.toLowerCase();
-      return { code: `"""${workerId}: scale test module."""\n\n\ndef ${fn}(x: int = 1) -> int:\n    return x + ${Number(workerId.slice(7))}\n`, path: file };
+      return {
+        code: `"""${workerId}: scale test module."""\n\n\ndef ${fn}(x: int = 1) -> int:\n    return x + ${Number(workerId.slice(7))}\n`,
+        path: file,
+      };
     });
 
     const batchId = `scale-${Date.now()}`;
@@ -82,7 +85,20 @@ test(
     // The CLI as its own process group (tsx starts node), so a hang can be stopped whole.
     const cli = spawn(
       path.join(repoRoot, 'node_modules', '.bin', 'tsx'),
-      [path.join(repoRoot, 'src', 'starter.ts'), '--workers', workers, '--workspace', workspace, '--python-root', 'wingman', '--batch-id', batchId, '--concurrency', String(CONCURRENCY), '--json'],
+      [
+        path.join(repoRoot, 'src', 'starter.ts'),
+        '--workers',
+        workers,
+        '--workspace',
+        workspace,
+        '--python-root',
+        'wingman',
+        '--batch-id',
+        batchId,
+        '--concurrency',
+        String(CONCURRENCY),
+        '--json',
+      ],
       {
         cwd: root,
         detached: true,
@@ -138,10 +154,13 @@ test(
     killGroup(); // anything the CLI left behind
     process.off('exit', killGroup);
     const seconds = (Date.now() - started) / 1000;
-    console.log(`scale: ${WORKERS} workers, concurrency ${CONCURRENCY}: ${seconds.toFixed(1)} s (${((WORKERS / seconds) * 60).toFixed(0)} workers/min)`);
+    console.log(
+      `scale: ${WORKERS} workers, concurrency ${CONCURRENCY}: ${seconds.toFixed(1)} s (${((WORKERS / seconds) * 60).toFixed(0)} workers/min)`,
+    );
     if (stalled) {
       const runs: string[] = [];
-      for await (const e of server.client.workflow.list({ query: `WorkflowId = "batch-${batchId}"` })) runs.push(`${e.runId} ${e.status.name}`);
+      for await (const e of server.client.workflow.list({ query: `WorkflowId = "batch-${batchId}"` }))
+        runs.push(`${e.runId} ${e.status.name}`);
       throw new Error(
         `the batch stalled: no worker finished for ${STALL_MS / 60_000} min at ${finished} of ${WORKERS}; runs of batch-${batchId}:\n  ${runs.join('\n  ')}\nlast progress: ${lastLine.slice(0, 600)}`,
       );

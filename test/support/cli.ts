@@ -23,7 +23,11 @@ export function cliEnv(extra: Record<string, string | undefined>): Record<string
 
 type Script = 'starter' | 'batch-control' | 'worker';
 
-export function startCli(script: Script, args: string[], opts: { cwd: string; env: Record<string, string> }): ResultPromise {
+export function startCli(
+  script: Script,
+  args: string[],
+  opts: { cwd: string; env: Record<string, string> },
+): ResultPromise {
   return execa(tsx, [path.join(repoRoot, 'src', `${script}.ts`), ...args], {
     cwd: opts.cwd,
     env: opts.env,
@@ -33,7 +37,11 @@ export function startCli(script: Script, args: string[], opts: { cwd: string; en
   });
 }
 
-export async function runCli(script: Script, args: string[], opts: { cwd: string; env: Record<string, string> }): Promise<CliResult> {
+export async function runCli(
+  script: Script,
+  args: string[],
+  opts: { cwd: string; env: Record<string, string> },
+): Promise<CliResult> {
   const r = await startCli(script, args, opts);
   return { exitCode: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 }

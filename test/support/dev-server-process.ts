@@ -21,17 +21,34 @@ export interface DevServerProcess {
   stop(): Promise<void>;
 }
 
-
 /** The arguments a persistent dev server is started with (WAL: fast, and it survives a kill). */
 export function devServerArgs(o: { port: number; uiPort: number; dbFile: string }): string[] {
   return [
-    'server', 'start-dev', '--headless', '--ip', '127.0.0.1',
-    '--port', String(o.port), '--ui-port', String(o.uiPort),
-    '--db-filename', o.dbFile,
-    '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal',
-    '--search-attribute', 'WingmanBatchId=Keyword', '--search-attribute', 'WingmanWorkerId=Keyword',
-    '--search-attribute', 'WingmanOutcome=Keyword', '--search-attribute', 'WingmanProvider=Keyword',
-    '--log-level', 'error',
+    'server',
+    'start-dev',
+    '--headless',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(o.port),
+    '--ui-port',
+    String(o.uiPort),
+    '--db-filename',
+    o.dbFile,
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
+    '--search-attribute',
+    'WingmanBatchId=Keyword',
+    '--search-attribute',
+    'WingmanWorkerId=Keyword',
+    '--search-attribute',
+    'WingmanOutcome=Keyword',
+    '--search-attribute',
+    'WingmanProvider=Keyword',
+    '--log-level',
+    'error',
   ];
 }
 
@@ -49,7 +66,12 @@ export async function waitUntilAnswers(address: string, proc?: GroupProcess, tim
         await connection.close().catch(() => undefined);
       }
     },
-    { timeoutMs, intervalMs: 300, what: `the dev server at ${address} to answer`, detail: () => proc?.output().slice(-3000) ?? '' },
+    {
+      timeoutMs,
+      intervalMs: 300,
+      what: `the dev server at ${address} to answer`,
+      detail: () => proc?.output().slice(-3000) ?? '',
+    },
   );
 }
 

@@ -88,7 +88,17 @@ export interface StandInOptions {
   models?: string[];
 }
 
-const LANG_BY_EXT: Record<string, string> = { py: 'python', sh: 'bash', ts: 'typescript', js: 'javascript', md: 'markdown', json: 'json', toml: 'toml', yaml: 'yaml', yml: 'yaml' };
+const LANG_BY_EXT: Record<string, string> = {
+  py: 'python',
+  sh: 'bash',
+  ts: 'typescript',
+  js: 'javascript',
+  md: 'markdown',
+  json: 'json',
+  toml: 'toml',
+  yaml: 'yaml',
+  yml: 'yaml',
+};
 
 export function langFor(path: string): string {
   return LANG_BY_EXT[path.split('.').pop()?.toLowerCase() ?? ''] ?? 'text';
@@ -102,7 +112,10 @@ export function fence(code: string, lang: string, path?: string): string {
 /** The completion text a content step produces. */
 export function contentOf(step: Step): string | undefined {
   if ('code' in step) return fence(step.code, step.lang ?? (step.path ? langFor(step.path) : 'python'), step.path);
-  if ('files' in step) return Object.entries(step.files).map(([p, c]) => fence(c, langFor(p), p)).join('\n');
+  if ('files' in step)
+    return Object.entries(step.files)
+      .map(([p, c]) => fence(c, langFor(p), p))
+      .join('\n');
   if ('guide' in step) return step.guide;
   if ('text' in step) return step.text;
   return undefined;
@@ -113,10 +126,26 @@ export const words = (s: string): number => s.split(/\s+/).filter(Boolean).lengt
 const OPENAI_ERRORS: Record<number, { type: string; code: string | null; message: string }> = {
   400: { type: 'invalid_request_error', code: null, message: 'Invalid request.' },
   401: { type: 'invalid_request_error', code: 'invalid_api_key', message: 'Incorrect API key provided.' },
-  403: { type: 'invalid_request_error', code: 'unsupported_country_region_territory', message: 'Country, region, or territory not supported' },
-  404: { type: 'invalid_request_error', code: 'model_not_found', message: 'The model does not exist or you do not have access to it.' },
-  429: { type: 'requests', code: 'rate_limit_exceeded', message: 'Rate limit reached for requests. Please try again later.' },
-  500: { type: 'server_error', code: null, message: 'The server had an error while processing your request. Sorry about that!' },
+  403: {
+    type: 'invalid_request_error',
+    code: 'unsupported_country_region_territory',
+    message: 'Country, region, or territory not supported',
+  },
+  404: {
+    type: 'invalid_request_error',
+    code: 'model_not_found',
+    message: 'The model does not exist or you do not have access to it.',
+  },
+  429: {
+    type: 'requests',
+    code: 'rate_limit_exceeded',
+    message: 'Rate limit reached for requests. Please try again later.',
+  },
+  500: {
+    type: 'server_error',
+    code: null,
+    message: 'The server had an error while processing your request. Sorry about that!',
+  },
   503: { type: 'server_error', code: null, message: 'The engine is currently overloaded, please try again later.' },
 };
 
@@ -134,16 +163,37 @@ const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
 function textOf(content: unknown): string {
   if (typeof content === 'string') return content;
-  if (Array.isArray(content)) return content.map((p) => (p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string' ? (p as { text: string }).text : '')).join('\n');
+  if (Array.isArray(content))
+    return content
+      .map((p) =>
+        p && typeof p === 'object' && typeof (p as { text?: unknown }).text === 'string'
+          ? (p as { text: string }).text
+          : '',
+      )
+      .join('\n');
   return '';
 }
 
 function parseBody(provider: StandInProvider, body: Record<string, unknown>): Parsed {
   const model = typeof body.model === 'string' ? body.model : null;
   if (provider === 'openai') {
-    const messages = Array.isArray(body.messages) ? (body.messages as Array<{ role?: unknown; content?: unknown }>) : [];
-    const of = (role: string) => messages.filter((m) => m.role === role).map((m) => textOf(m.content)).join('\n');
-    return { provider, model, prompt: of('user'), system: of('system') || null, stream: body.stream === true, temperature: num(body.temperature), maxTokens: num(body.max_tokens) };
+    const messages = Array.isArray(body.messages)
+      ? (body.messages as Array<{ role?: unknown; content?: unknown }>)
+      : [];
+    const of = (role: string) =>
+      messages
+        .filter((m) => m.role === role)
+        .map((m) => textOf(m.content))
+        .join('\n');
+    return {
+      provider,
+      model,
+      prompt: of('user'),
+      system: of('system') || null,
+      stream: body.stream === true,
+      temperature: num(body.temperature),
+      maxTokens: num(body.max_tokens),
+    };
   }
   const options = body.options && typeof body.options === 'object' ? (body.options as Record<string, unknown>) : {};
   return {
@@ -158,8 +208,17 @@ function parseBody(provider: StandInProvider, body: Record<string, unknown>): Pa
 }
 
 /** A processor's answer in one of the shapes it may use, with OpenAI-like usage where the shape is OpenAI-like. */
-function processorAnswer(shape: ProcessorShape, call: StandInCall, content: string, finish: string): Record<string, unknown> {
-  const usage = { prompt_tokens: call.promptTokens, completion_tokens: call.completionTokens, total_tokens: call.promptTokens + call.completionTokens };
+function processorAnswer(
+  shape: ProcessorShape,
+  call: StandInCall,
+  content: string,
+  finish: string,
+): Record<string, unknown> {
+  const usage = {
+    prompt_tokens: call.promptTokens,
+    completion_tokens: call.completionTokens,
+    total_tokens: call.promptTokens + call.completionTokens,
+  };
   const model = call.model ?? 'codellama:13b';
   switch (shape) {
     case 'text':
@@ -167,9 +226,19 @@ function processorAnswer(shape: ProcessorShape, call: StandInCall, content: stri
     case 'content':
       return { model, content, finish_reason: finish, usage };
     case 'choices-message':
-      return { id: `cmpl-standin${++seqShapes}`, model, choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finish }], usage };
+      return {
+        id: `cmpl-standin${++seqShapes}`,
+        model,
+        choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: finish }],
+        usage,
+      };
     case 'choices-text':
-      return { id: `cmpl-standin${++seqShapes}`, model, choices: [{ index: 0, text: content, finish_reason: finish }], usage };
+      return {
+        id: `cmpl-standin${++seqShapes}`,
+        model,
+        choices: [{ index: 0, text: content, finish_reason: finish }],
+        usage,
+      };
     default:
       return { model, output: content, status: 'done' };
   }
@@ -178,37 +247,74 @@ let seqShapes = 0;
 
 export async function startLlmStandIn(opts: StandInOptions = {}): Promise<LlmStandIn> {
   const scripts = new Map<string, { steps: ScriptStep[]; next: number }>();
-  let fallbackFn: (call: FallbackCall) => Step = (c) => ({ code: `# ${c.workerId ?? 'unknown worker'}\ndef ok():\n    return True\n` });
+  let fallbackFn: (call: FallbackCall) => Step = (c) => ({
+    code: `# ${c.workerId ?? 'unknown worker'}\ndef ok():\n    return True\n`,
+  });
   const calls: StandInCall[] = [];
   const timers = new Set<NodeJS.Timeout>();
   let seq = 0;
 
   function nextStep(p: Parsed, workerId: string | null): Step {
     const entry = (workerId && (scripts.get(`${p.provider}:${workerId}`) ?? scripts.get(`*:${workerId}`))) || undefined;
-    if (!entry || entry.steps.length === 0) return fallbackFn({ provider: p.provider, workerId, model: p.model, prompt: p.prompt });
+    if (!entry || entry.steps.length === 0)
+      return fallbackFn({ provider: p.provider, workerId, model: p.model, prompt: p.prompt });
     const step = entry.steps[Math.min(entry.next, entry.steps.length - 1)]!;
     entry.next++;
-    return typeof step === 'function' ? step({ provider: p.provider, workerId, model: p.model, prompt: p.prompt }) : step;
+    return typeof step === 'function'
+      ? step({ provider: p.provider, workerId, model: p.model, prompt: p.prompt })
+      : step;
   }
 
-  function sendJson(res: http.ServerResponse, call: StandInCall, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  function sendJson(
+    res: http.ServerResponse,
+    call: StandInCall,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     if (res.destroyed) return;
     call.status = status;
     const text = JSON.stringify(body);
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(text),
+      ...headers,
+    });
     res.end(text);
   }
 
-  function sendError(res: http.ServerResponse, call: StandInCall, provider: StandInProvider, step: { status: number; retryAfter?: number | string; retryAfterMs?: number; message?: string; errorCode?: string }, authorization: string | null): void {
+  function sendError(
+    res: http.ServerResponse,
+    call: StandInCall,
+    provider: StandInProvider,
+    step: { status: number; retryAfter?: number | string; retryAfterMs?: number; message?: string; errorCode?: string },
+    authorization: string | null,
+  ): void {
     const headers: Record<string, string> = {};
     if (step.retryAfter !== undefined) headers['retry-after'] = String(step.retryAfter);
     if (step.retryAfterMs !== undefined) headers['retry-after-ms'] = String(step.retryAfterMs);
-    const known = OPENAI_ERRORS[step.status] ?? { type: step.status >= 500 ? 'server_error' : 'invalid_request_error', code: null, message: `HTTP ${step.status}` };
+    const known = OPENAI_ERRORS[step.status] ?? {
+      type: step.status >= 500 ? 'server_error' : 'invalid_request_error',
+      code: null,
+      message: `HTTP ${step.status}`,
+    };
     let message = step.message ?? known.message;
     // A careless proxy echoes the key it was given: the client must never repeat it.
-    if (step.status === 401 && !step.message) message = `Incorrect API key provided: ${authorization?.replace(/^Bearer\s+/i, '') ?? '(none)'}.`;
-    if (step.status === 404 && !step.message) message = provider === 'openai' ? `The model \`${call.model}\` does not exist or you do not have access to it.` : `model "${call.model}" not found, try pulling it first`;
-    if (provider === 'openai') sendJson(res, call, step.status, { error: { message, type: known.type, param: null, code: step.errorCode ?? known.code } }, headers);
+    if (step.status === 401 && !step.message)
+      message = `Incorrect API key provided: ${authorization?.replace(/^Bearer\s+/i, '') ?? '(none)'}.`;
+    if (step.status === 404 && !step.message)
+      message =
+        provider === 'openai'
+          ? `The model \`${call.model}\` does not exist or you do not have access to it.`
+          : `model "${call.model}" not found, try pulling it first`;
+    if (provider === 'openai')
+      sendJson(
+        res,
+        call,
+        step.status,
+        { error: { message, type: known.type, param: null, code: step.errorCode ?? known.code } },
+        headers,
+      );
     else sendJson(res, call, step.status, { error: message }, headers);
   }
 
@@ -225,8 +331,14 @@ export async function startLlmStandIn(opts: StandInOptions = {}): Promise<LlmSta
         object: 'chat.completion',
         created: Math.floor(Date.now() / 1000),
         model: call.model ?? 'gpt-4o-mini',
-        choices: [{ index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: finish }],
-        usage: { prompt_tokens: call.promptTokens, completion_tokens: call.completionTokens, total_tokens: call.promptTokens + call.completionTokens },
+        choices: [
+          { index: 0, message: { role: 'assistant', content, refusal: null }, logprobs: null, finish_reason: finish },
+        ],
+        usage: {
+          prompt_tokens: call.promptTokens,
+          completion_tokens: call.completionTokens,
+          total_tokens: call.promptTokens + call.completionTokens,
+        },
         system_fingerprint: 'fp_standin',
       });
     } else {
@@ -247,7 +359,13 @@ export async function startLlmStandIn(opts: StandInOptions = {}): Promise<LlmSta
     }
   }
 
-  function play(req: http.IncomingMessage, res: http.ServerResponse, call: StandInCall, step: Step, authorization: string | null): void {
+  function play(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    call: StandInCall,
+    step: Step,
+    authorization: string | null,
+  ): void {
     if ('hang' in step) {
       if (step.hang === 'body') {
         call.status = 200;
@@ -278,15 +396,30 @@ export async function startLlmStandIn(opts: StandInOptions = {}): Promise<LlmSta
         return;
       }
       if (route === 'GET /api/tags') {
-        const models = (opts.models ?? ['qwen2.5-coder:7b']).map((name) => ({ name, model: name, modified_at: new Date(0).toISOString(), size: 0, digest: 'standin', details: { format: 'gguf', family: 'standin' } }));
+        const models = (opts.models ?? ['qwen2.5-coder:7b']).map((name) => ({
+          name,
+          model: name,
+          modified_at: new Date(0).toISOString(),
+          size: 0,
+          digest: 'standin',
+          details: { format: 'gguf', family: 'standin' },
+        }));
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ models }));
         return;
       }
       const provider: StandInProvider | undefined =
-        route === 'POST /v1/chat/completions' ? 'openai' : route === 'POST /api/generate' ? 'ollama' : route === 'POST /generate' ? 'processor' : undefined;
+        route === 'POST /v1/chat/completions'
+          ? 'openai'
+          : route === 'POST /api/generate'
+            ? 'ollama'
+            : route === 'POST /generate'
+              ? 'processor'
+              : undefined;
       if (!provider) {
         const isOpenAi = url.pathname.startsWith('/v1/');
-        const body = isOpenAi ? { error: { message: `Invalid URL (${route})`, type: 'invalid_request_error', param: null, code: null } } : { error: `404 page not found` };
+        const body = isOpenAi
+          ? { error: { message: `Invalid URL (${route})`, type: 'invalid_request_error', param: null, code: null } }
+          : { error: `404 page not found` };
         res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify(body));
         return;
       }

@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 
 /** A scripted answer: consumed one per call, the last one repeats; the default is ok. */
-export type Mem0Step = { ok: true; delayMs?: number } | { status: number; detail?: string; delayMs?: number } | { hang: true };
+export type Mem0Step =
+  { ok: true; delayMs?: number } | { status: number; detail?: string; delayMs?: number } | { hang: true };
 
 export interface Mem0Call {
   method: string;
@@ -37,7 +38,16 @@ export interface Mem0StandIn {
 }
 
 function isMessages(v: unknown): v is Array<{ role: string; content: string }> {
-  return Array.isArray(v) && v.every((m) => m && typeof m === 'object' && typeof (m as { role?: unknown }).role === 'string' && typeof (m as { content?: unknown }).content === 'string');
+  return (
+    Array.isArray(v) &&
+    v.every(
+      (m) =>
+        m &&
+        typeof m === 'object' &&
+        typeof (m as { role?: unknown }).role === 'string' &&
+        typeof (m as { content?: unknown }).content === 'string',
+    )
+  );
 }
 
 export async function startMem0StandIn(opts: { apiKey?: string; port?: number } = {}): Promise<Mem0StandIn> {
@@ -70,7 +80,8 @@ export async function startMem0StandIn(opts: { apiKey?: string; port?: number } 
         id: randomUUID(),
         memory: body.messages.map((m) => m.content).join('\n'),
         user_id: userId,
-        metadata: body.metadata && typeof body.metadata === 'object' ? (body.metadata as Record<string, unknown>) : null,
+        metadata:
+          body.metadata && typeof body.metadata === 'object' ? (body.metadata as Record<string, unknown>) : null,
         messages: body.messages,
         created_at: new Date().toISOString(),
       };
@@ -84,14 +95,27 @@ export async function startMem0StandIn(opts: { apiKey?: string; port?: number } 
         return;
       }
       const filters = (body.filters ?? {}) as Record<string, unknown>;
-      const userId = typeof filters.user_id === 'string' ? filters.user_id : typeof body.user_id === 'string' ? body.user_id : null;
+      const userId =
+        typeof filters.user_id === 'string' ? filters.user_id : typeof body.user_id === 'string' ? body.user_id : null;
       const terms = body.query.toLowerCase().split(/\W+/).filter(Boolean);
       const results = memories
         .filter((m) => userId === null || m.user_id === userId)
-        .map((m) => ({ m, score: terms.length ? terms.filter((t) => m.memory.toLowerCase().includes(t)).length / terms.length : 0 }))
+        .map((m) => ({
+          m,
+          score: terms.length ? terms.filter((t) => m.memory.toLowerCase().includes(t)).length / terms.length : 0,
+        }))
         .filter((r) => r.score > 0)
         .sort((a, b) => b.score - a.score)
-        .map(({ m, score }) => ({ id: m.id, memory: m.memory, hash: m.id, metadata: m.metadata, score, created_at: m.created_at, updated_at: null, user_id: m.user_id }));
+        .map(({ m, score }) => ({
+          id: m.id,
+          memory: m.memory,
+          hash: m.id,
+          metadata: m.metadata,
+          score,
+          created_at: m.created_at,
+          updated_at: null,
+          user_id: m.user_id,
+        }));
       send(res, call, 200, { results });
       return;
     }
@@ -101,7 +125,9 @@ export async function startMem0StandIn(opts: { apiKey?: string; port?: number } 
         send(res, call, 400, { detail: 'At least one identifier is required.' });
         return;
       }
-      send(res, call, 200, { results: memories.filter((m) => m.user_id === userId).map(({ messages: _m, ...rest }) => rest) });
+      send(res, call, 200, {
+        results: memories.filter((m) => m.user_id === userId).map(({ messages: _m, ...rest }) => rest),
+      });
       return;
     }
     send(res, call, 404, { detail: 'Not Found' });
@@ -113,14 +139,21 @@ export async function startMem0StandIn(opts: { apiKey?: string; port?: number } 
     req.on('end', () => {
       const url = new URL(req.url ?? '/', 'http://mem0');
       const raw = Buffer.concat(chunks).toString('utf8');
-      let body: unknown = null;
+      let body: unknown;
       try {
         body = raw ? JSON.parse(raw) : null;
       } catch {
         body = raw;
       }
       const key = req.headers['x-api-key'];
-      const call: Mem0Call = { method: req.method ?? 'GET', path: url.pathname, apiKey: typeof key === 'string' ? key : null, body, status: 0, at: Date.now() };
+      const call: Mem0Call = {
+        method: req.method ?? 'GET',
+        path: url.pathname,
+        apiKey: typeof key === 'string' ? key : null,
+        body,
+        status: 0,
+        at: Date.now(),
+      };
       calls.push(call);
       if (opts.apiKey !== undefined && call.apiKey !== opts.apiKey) {
         send(res, call, 401, { detail: 'Invalid API key' });
@@ -128,7 +161,10 @@ export async function startMem0StandIn(opts: { apiKey?: string; port?: number } 
       }
       const step: Mem0Step = steps.length ? steps[Math.min(next++, steps.length - 1)]! : { ok: true };
       if ('hang' in step) return;
-      const act = () => ('status' in step ? send(res, call, step.status, { detail: step.detail ?? 'Internal Server Error' }) : handle(res, call, url));
+      const act = () =>
+        'status' in step
+          ? send(res, call, step.status, { detail: step.detail ?? 'Internal Server Error' })
+          : handle(res, call, url);
       if (step.delayMs) {
         const t = setTimeout(() => {
           timers.delete(t);

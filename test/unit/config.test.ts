@@ -11,11 +11,21 @@ describe('INTEL_LLM_ROUTER', () => {
   });
 
   test('a provider name still picks the default primary; WINGMAN_DEFAULT_PROVIDER is the name of our own and wins', () => {
-    expect(readConfig({ ...base, INTEL_LLM_ROUTER: 'ollama' })).toMatchObject({ defaultProvider: 'ollama', routerUrl: undefined });
-    expect(readConfig({ ...base, WINGMAN_DEFAULT_PROVIDER: 'processor' })).toMatchObject({ defaultProvider: 'processor', routerUrl: undefined });
-    expect(readConfig({ ...base, WINGMAN_DEFAULT_PROVIDER: 'processor', INTEL_LLM_ROUTER: 'ollama' }).defaultProvider).toBe('processor');
+    expect(readConfig({ ...base, INTEL_LLM_ROUTER: 'ollama' })).toMatchObject({
+      defaultProvider: 'ollama',
+      routerUrl: undefined,
+    });
+    expect(readConfig({ ...base, WINGMAN_DEFAULT_PROVIDER: 'processor' })).toMatchObject({
+      defaultProvider: 'processor',
+      routerUrl: undefined,
+    });
+    expect(
+      readConfig({ ...base, WINGMAN_DEFAULT_PROVIDER: 'processor', INTEL_LLM_ROUTER: 'ollama' }).defaultProvider,
+    ).toBe('processor');
     // Both meanings at once: the router URL from the old name, the provider from ours.
-    expect(readConfig({ ...base, WINGMAN_DEFAULT_PROVIDER: 'ollama', INTEL_LLM_ROUTER: 'https://router.example:8443/v1' })).toMatchObject({
+    expect(
+      readConfig({ ...base, WINGMAN_DEFAULT_PROVIDER: 'ollama', INTEL_LLM_ROUTER: 'https://router.example:8443/v1' }),
+    ).toMatchObject({
       defaultProvider: 'ollama',
       routerUrl: 'https://router.example:8443/v1',
     });
@@ -24,7 +34,9 @@ describe('INTEL_LLM_ROUTER', () => {
   test('anything else is refused, naming both meanings and the new variable', () => {
     for (const bad of ['localhost:18023', 'gpt-4', 'ftp://host/x']) {
       expect(() => readConfig({ ...base, INTEL_LLM_ROUTER: bad })).toThrow(ConfigError);
-      expect(() => readConfig({ ...base, INTEL_LLM_ROUTER: bad })).toThrow(/INTEL_LLM_ROUTER.*URL.*provider.*WINGMAN_DEFAULT_PROVIDER/);
+      expect(() => readConfig({ ...base, INTEL_LLM_ROUTER: bad })).toThrow(
+        /INTEL_LLM_ROUTER.*URL.*provider.*WINGMAN_DEFAULT_PROVIDER/,
+      );
     }
     expect(() => readConfig({ ...base, WINGMAN_DEFAULT_PROVIDER: 'http://x' })).toThrow(/WINGMAN_DEFAULT_PROVIDER/);
   });
@@ -49,8 +61,15 @@ describe('INTEL_LLM_PROCESSOR', () => {
   });
 
   test('a URL is used as given; "none" turns it off even in the original setup; anything else is refused', () => {
-    expect(readConfig({ ...base, INTEL_LLM_PROCESSOR: 'http://gpu-box:9000' })).toMatchObject({ INTEL_LLM_PROCESSOR: 'http://gpu-box:9000', processorSource: 'env' });
-    const off = readConfig({ ...base, INTEL_LLM_PROCESSOR: 'none', INTEL_LLM_ROUTER: 'http://host.docker.internal:18023' });
+    expect(readConfig({ ...base, INTEL_LLM_PROCESSOR: 'http://gpu-box:9000' })).toMatchObject({
+      INTEL_LLM_PROCESSOR: 'http://gpu-box:9000',
+      processorSource: 'env',
+    });
+    const off = readConfig({
+      ...base,
+      INTEL_LLM_PROCESSOR: 'none',
+      INTEL_LLM_ROUTER: 'http://host.docker.internal:18023',
+    });
     expect(off.INTEL_LLM_PROCESSOR).toBeUndefined();
     expect(configuredProviders(off)).toEqual([]);
     expect(() => readConfig({ ...base, INTEL_LLM_PROCESSOR: 'gpu-box' })).toThrow(/INTEL_LLM_PROCESSOR/);
@@ -63,7 +82,10 @@ describe('INTEL_LLM_PROCESSOR', () => {
 
 test('temperature and max tokens: the original 0.1 and 4000 by default, settable, validated', () => {
   expect(readConfig(base)).toMatchObject({ WINGMAN_LLM_TEMPERATURE: 0.1, WINGMAN_LLM_MAX_TOKENS: 4000 });
-  expect(readConfig({ ...base, WINGMAN_LLM_TEMPERATURE: '0', WINGMAN_LLM_MAX_TOKENS: '8192' })).toMatchObject({ WINGMAN_LLM_TEMPERATURE: 0, WINGMAN_LLM_MAX_TOKENS: 8192 });
+  expect(readConfig({ ...base, WINGMAN_LLM_TEMPERATURE: '0', WINGMAN_LLM_MAX_TOKENS: '8192' })).toMatchObject({
+    WINGMAN_LLM_TEMPERATURE: 0,
+    WINGMAN_LLM_MAX_TOKENS: 8192,
+  });
   expect(() => readConfig({ ...base, WINGMAN_LLM_TEMPERATURE: '3' })).toThrow(/WINGMAN_LLM_TEMPERATURE/);
   expect(() => readConfig({ ...base, WINGMAN_LLM_MAX_TOKENS: '0' })).toThrow(/WINGMAN_LLM_MAX_TOKENS/);
   expect(() => readConfig({ ...base, WINGMAN_LLM_MAX_TOKENS: 'lots' })).toThrow(/WINGMAN_LLM_MAX_TOKENS/);

@@ -130,7 +130,15 @@ async function runBatch(
     concurrency: 50,
     budgetUsd: 15,
     thresholds: { minSample: 10, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3, errorRate: 0.2 },
-    llm: { timeoutMs: 5000, heartbeatMs: 5000, maxAttempts: 1, initialRetryMs: 10, maxRetryMs: 10, temperature: 0.1, maxTokens: 4000 },
+    llm: {
+      timeoutMs: 5000,
+      heartbeatMs: 5000,
+      maxAttempts: 1,
+      initialRetryMs: 10,
+      maxRetryMs: 10,
+      temperature: 0.1,
+      maxTokens: 4000,
+    },
     providers: ['openai', 'ollama'],
     reportPath: path.join(dir, 'report.json'),
     workspaceQueue: `ws-${batchId}`,
@@ -195,8 +203,18 @@ async function runBatch(
   const workers = await Promise.all([
     Worker.create({ connection, dataConverter, taskQueue, workflowBundle: bundle }),
     Worker.create({ connection, dataConverter, taskQueue: options.workspaceQueue, activities: workspaceActivities }),
-    Worker.create({ connection, dataConverter, taskQueue: 'llm-openai', activities: { generateOpenAI: generate('openai') } }),
-    Worker.create({ connection, dataConverter, taskQueue: 'llm-ollama', activities: { generateOllama: generate('ollama') } }),
+    Worker.create({
+      connection,
+      dataConverter,
+      taskQueue: 'llm-openai',
+      activities: { generateOpenAI: generate('openai') },
+    }),
+    Worker.create({
+      connection,
+      dataConverter,
+      taskQueue: 'llm-ollama',
+      activities: { generateOllama: generate('ollama') },
+    }),
   ]);
   const input: BatchInput = { batchId, manifest: await saveManifest(path.join(dir, 'manifests'), manifest), options };
   const handle = await env.client.workflow.start('batchWorkflow', {
@@ -279,7 +297,15 @@ describe('batch workflow', () => {
     const { summary, log, maxLive } = await runBatch(manifest, behaviour, {
       concurrency: 3,
       // The scripted slow call does not heartbeat.
-      llm: { timeoutMs: 30_000, heartbeatMs: 30_000, maxAttempts: 1, initialRetryMs: 10, maxRetryMs: 10, temperature: 0.1, maxTokens: 4000 },
+      llm: {
+        timeoutMs: 30_000,
+        heartbeatMs: 30_000,
+        maxAttempts: 1,
+        initialRetryMs: 10,
+        maxRetryMs: 10,
+        temperature: 0.1,
+        maxTokens: 4000,
+      },
     });
     expect(summary.counts.passed).toBe(8);
     expect(maxLive).toBeLessThanOrEqual(3);
@@ -443,7 +469,15 @@ describe('batch workflow', () => {
       {
         concurrency: 3,
         limits: { historyEvents: 100, childCheckMs: 1000 },
-        llm: { timeoutMs: 300_000, heartbeatMs: 300_000, maxAttempts: 1, initialRetryMs: 10, maxRetryMs: 10, temperature: 0.1, maxTokens: 4000 },
+        llm: {
+          timeoutMs: 300_000,
+          heartbeatMs: 300_000,
+          maxAttempts: 1,
+          initialRetryMs: 10,
+          maxRetryMs: 10,
+          temperature: 0.1,
+          maxTokens: 4000,
+        },
       },
       async ({ handle, batchId }) => {
         // WORKER_001 hangs in its LLM call, started by the first run; wait for a later run, then kill it.
@@ -482,7 +516,15 @@ describe('batch workflow', () => {
       {
         concurrency: 2,
         limits: { historyEvents: 100, childCheckMs: 1000 },
-        llm: { timeoutMs: 300_000, heartbeatMs: 300_000, maxAttempts: 1, initialRetryMs: 10, maxRetryMs: 10, temperature: 0.1, maxTokens: 4000 },
+        llm: {
+          timeoutMs: 300_000,
+          heartbeatMs: 300_000,
+          maxAttempts: 1,
+          initialRetryMs: 10,
+          maxRetryMs: 10,
+          temperature: 0.1,
+          maxTokens: 4000,
+        },
       },
       async ({ handle, batchId }) => {
         await waitFor(async () => ((await runsOf(batchId)).length > 1 ? true : undefined), {
@@ -493,7 +535,9 @@ describe('batch workflow', () => {
           async () => ((await handle.query(progressQuery)).running.includes('WORKER_001') ? true : undefined),
           { timeoutMs: 60_000, what: 'the new run to list WORKER_001 as running' },
         );
-        await env.client.workflow.getHandle(instructionWorkflowId(batchId, 'WORKER_001')).terminate('deploy gone wrong');
+        await env.client.workflow
+          .getHandle(instructionWorkflowId(batchId, 'WORKER_001'))
+          .terminate('deploy gone wrong');
         await handle.signal(abortSignal, 'stop');
       },
     );

@@ -2,7 +2,12 @@
 // child, cancels it when told to (as an aborting batch does), and returns the end the child
 // signalled back, which is what a batch counts.
 import {
-  ParentClosePolicy, condition, defineSignal, getExternalWorkflowHandle, setHandler, startChild,
+  ParentClosePolicy,
+  condition,
+  defineSignal,
+  getExternalWorkflowHandle,
+  setHandler,
+  startChild,
 } from '@temporalio/workflow';
 import type { InstructionDone, InstructionInput } from '../../src/schemas.js';
 import { instructionDoneSignal } from '../../src/workflows/batch/messages.js';

@@ -16,7 +16,15 @@ import { saveManifest } from '../../src/activities/manifest-store.js';
 import { readConfig } from '../../src/config.js';
 import { loadManifest } from '../../src/instructions/manifest.js';
 import { bundleWorkflows, webpackConfigHook } from '../../src/temporal/bundle.js';
-import type { BatchOptions, GenerateRequest, InstructionDone, Generation, InstructionInput, InstructionResult, Provider } from '../../src/schemas.js';
+import type {
+  BatchOptions,
+  GenerateRequest,
+  InstructionDone,
+  Generation,
+  InstructionInput,
+  InstructionResult,
+  Provider,
+} from '../../src/schemas.js';
 import { writeInstructions, type InstructionSpec } from '../support/instructions.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
 import { startTestServer } from '../support/temporal.js';
@@ -78,7 +86,16 @@ async function setUp(spec: InstructionSpec, opts: SetUpOptions, workflowBundle =
     concurrency: 1,
     budgetUsd: 15,
     thresholds: { minSample: 10, guideRate: 0.1, failedRate: 0.2, llmTimeoutRate: 0.3, errorRate: 0.2 },
-    llm: { timeoutMs: 5000, heartbeatMs: 5000, maxAttempts: 3, initialRetryMs: 100, maxRetryMs: 200, temperature: 0.1, maxTokens: 4000, ...opts.llmPolicy },
+    llm: {
+      timeoutMs: 5000,
+      heartbeatMs: 5000,
+      maxAttempts: 3,
+      initialRetryMs: 100,
+      maxRetryMs: 200,
+      temperature: 0.1,
+      maxTokens: 4000,
+      ...opts.llmPolicy,
+    },
     providers: ['openai', 'ollama'],
     reportPath: path.join(root, 'report.json'),
     workspaceQueue: `ws-${tag}`,
@@ -96,19 +113,37 @@ async function setUp(spec: InstructionSpec, opts: SetUpOptions, workflowBundle =
     Worker.create({ connection, taskQueue: `wf-${tag}`, workflowBundle }),
     Worker.create({ connection, taskQueue: options.workspaceQueue, activities: activities.workspace }),
     ...opts.serve.map((p) =>
-      Worker.create({ connection, taskQueue: options.llmQueues[p], activities: { [name[p]]: opts.llm?.[p] ?? real[p] } }),
+      Worker.create({
+        connection,
+        taskQueue: options.llmQueues[p],
+        activities: { [name[p]]: opts.llm?.[p] ?? real[p] },
+      }),
     ),
   ]);
-  const input: InstructionInput = { batchId: tag, workerId: spec.id, manifest, dependencyFiles: [], options, budget: opts.budget ?? UNLIMITED };
+  const input: InstructionInput = {
+    batchId: tag,
+    workerId: spec.id,
+    manifest,
+    dependencyFiles: [],
+    options,
+    budget: opts.budget ?? UNLIMITED,
+  };
   return { input, workers, root, workspace, tag, taskQueue: `wf-${tag}` };
 }
 
 /** Runs one instruction to its end (see setUp). */
-async function runInstruction(spec: InstructionSpec, opts: SetUpOptions): Promise<{ result: InstructionResult; workspace: string }> {
+async function runInstruction(
+  spec: InstructionSpec,
+  opts: SetUpOptions,
+): Promise<{ result: InstructionResult; workspace: string }> {
   const { input, workers, root, workspace, tag, taskQueue } = await setUp(spec, opts);
   const run = Promise.all(workers.map((w) => w.run()));
   try {
-    const result = await env.client.workflow.execute('instructionWorkflow', { taskQueue, workflowId: `instr-${tag}`, args: [input] });
+    const result = await env.client.workflow.execute('instructionWorkflow', {
+      taskQueue,
+      workflowId: `instr-${tag}`,
+      args: [input],
+    });
     // What the workflow returned is what it recorded for the report.
     expect(JSON.parse(readFileSync(path.join(root, 'workers', `${spec.id}.json`), 'utf8'))).toEqual(result);
     return { result: result as InstructionResult, workspace };
@@ -119,15 +154,26 @@ async function runInstruction(spec: InstructionSpec, opts: SetUpOptions): Promis
 }
 
 const code = (id: string) => `def value() -> str:\n    return ${JSON.stringify(id)}\n`;
-const spec = (id: string, extra: Partial<InstructionSpec> = {}): InstructionSpec => ({ id, files: [`wingman/instr/w${id.slice(7)}.py`], ...extra });
+const spec = (id: string, extra: Partial<InstructionSpec> = {}): InstructionSpec => ({
+  id,
+  files: [`wingman/instr/w${id.slice(7)}.py`],
+  ...extra,
+});
 
 describe('no slot held forever', () => {
   test('an LLM queue no worker polls is a provider failure: after the 2 s schedule-to-start limit the fallback answers', async () => {
     llm.script('WORKER_701', [{ code: code('WORKER_701') }], { provider: 'ollama' });
-    const { result, workspace } = await runInstruction(spec('WORKER_701'), { serve: ['ollama'], llmPolicy: { scheduleToStartMs: 2000 } });
+    const { result, workspace } = await runInstruction(spec('WORKER_701'), {
+      serve: ['ollama'],
+      llmPolicy: { scheduleToStartMs: 2000 },
+    });
     expect(result).toMatchObject({ outcome: 'passed', provider: 'ollama', attempts: 2 });
     expect(result.failures).toEqual([
-      { attempt: 1, kind: 'llm', message: expect.stringMatching(/^openai: no worker took the call from queue llm-openai-\S+ within 2 s$/) },
+      {
+        attempt: 1,
+        kind: 'llm',
+        message: expect.stringMatching(/^openai: no worker took the call from queue llm-openai-\S+ within 2 s$/),
+      },
     ]);
     expect(llm.callsFor('WORKER_701').map((c) => c.provider)).toEqual(['ollama']);
     expect(readFileSync(path.join(workspace, 'wingman/instr/w701.py'), 'utf8')).toBe(code('WORKER_701'));
@@ -143,15 +189,26 @@ describe('no slot held forever', () => {
 
 describe('budget allowance', () => {
   test('an allowance smaller than one generation: skipped with the budget reason, no LLM call made', async () => {
-    const { result } = await runInstruction(spec('WORKER_711'), { serve: ['openai', 'ollama'], budget: { allowanceUsd: 0.001, generationEstimateUsd: 0.002 } });
-    expect(result).toMatchObject({ outcome: 'skipped', error: 'budget: reservation of $0.0010 used', attempts: 0, costUsd: 0, files: [] });
+    const { result } = await runInstruction(spec('WORKER_711'), {
+      serve: ['openai', 'ollama'],
+      budget: { allowanceUsd: 0.001, generationEstimateUsd: 0.002 },
+    });
+    expect(result).toMatchObject({
+      outcome: 'skipped',
+      error: 'budget: reservation of $0.0010 used',
+      attempts: 0,
+      costUsd: 0,
+      files: [],
+    });
     expect(llm.callsFor('WORKER_711')).toHaveLength(0);
   }, 120_000);
 
   test('an allowance of one generation: the regeneration after failing tests is not made', async () => {
     const id = 'WORKER_712';
     const test = 'from instr.w712 import value\n\n\ndef test_value():\n    assert value() == 2, "VALUE_MARKER"\n';
-    const answer = (n: number) => ({ files: { 'wingman/instr/w712.py': `def value():\n    return ${n}\n`, 'wingman/tests/test_w712.py': test } });
+    const answer = (n: number) => ({
+      files: { 'wingman/instr/w712.py': `def value():\n    return ${n}\n`, 'wingman/tests/test_w712.py': test },
+    });
     llm.script(id, [answer(1), answer(2)]);
     const { result } = await runInstruction(
       spec(id, { files: ['wingman/instr/w712.py', 'wingman/tests/test_w712.py'], test: 'pytest tests/test_w712.py' }),
@@ -175,7 +232,11 @@ describe('every billed call costed, a timeout goes to the next provider at once'
       llm: {
         openai: async () => {
           openaiCalls += 1;
-          throw ApplicationFailure.create({ type: 'LlmTimeout', message: 'openai: no answer within 5000 ms', nonRetryable: false });
+          throw ApplicationFailure.create({
+            type: 'LlmTimeout',
+            message: 'openai: no answer within 5000 ms',
+            nonRetryable: false,
+          });
         },
       },
     });
@@ -207,7 +268,10 @@ describe('every billed call costed, a timeout goes to the next provider at once'
     expect(ollama).toHaveLength(1);
     expect(result).toMatchObject({ outcome: 'passed', provider: 'ollama', attempts: 2 });
     expect(result.costUsd).toBeCloseTo(0.25, 10);
-    expect(result.tokens).toEqual({ prompt: 100 + ollama[0]!.promptTokens, completion: 50 + ollama[0]!.completionTokens });
+    expect(result.tokens).toEqual({
+      prompt: 100 + ollama[0]!.promptTokens,
+      completion: 50 + ollama[0]!.completionTokens,
+    });
   }, 120_000);
 });
 
@@ -222,12 +286,20 @@ describe('a call out when the batch aborts', () => {
     llm.script(id, [{ hang: true }], { provider: 'openai' });
     const { input, workers, taskQueue, tag } = await setUp(
       spec(id),
-      { serve: ['openai', 'ollama'], budget: { allowanceUsd: 1, generationEstimateUsd: 0.02 }, llmPolicy: { timeoutMs: 60_000, heartbeatMs: 2000 } },
+      {
+        serve: ['openai', 'ollama'],
+        budget: { allowanceUsd: 1, generationEstimateUsd: 0.02 },
+        llmPolicy: { timeoutMs: 60_000, heartbeatMs: 2000 },
+      },
       parentBundle,
     );
     const run = Promise.all(workers.map((w) => w.run()));
     try {
-      const handle = await env.client.workflow.start('cancellingParent', { taskQueue, workflowId: `parent-${tag}`, args: [input] });
+      const handle = await env.client.workflow.start('cancellingParent', {
+        taskQueue,
+        workflowId: `parent-${tag}`,
+        args: [input],
+      });
       await waitFor(() => llm.callsFor(id).some((c) => c.provider === 'openai'), { what: 'the openai call to be out' });
       await handle.signal('cancelChild');
       const done = (await handle.result()) as InstructionDone;

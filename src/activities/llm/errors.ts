@@ -30,7 +30,11 @@ export const MAX_RETRY_AFTER_MS = 10 * 60_000;
 
 // A timeout is not retried on the same provider: a hung provider would otherwise hold the worker
 // for attempts × the call timeout before the fallback is tried. 5xx and 429 stay retryable.
-const NON_RETRYABLE: ReadonlySet<LlmFailureType> = new Set([LLM_FAILURE_TYPES.rejected, LLM_FAILURE_TYPES.badOutput, LLM_FAILURE_TYPES.timeout]);
+const NON_RETRYABLE: ReadonlySet<LlmFailureType> = new Set([
+  LLM_FAILURE_TYPES.rejected,
+  LLM_FAILURE_TYPES.badOutput,
+  LLM_FAILURE_TYPES.timeout,
+]);
 
 export interface FailureInfo {
   provider: Provider;
@@ -44,16 +48,19 @@ export interface FailureInfo {
 export function redact(text: string, secrets: readonly (string | undefined)[] = []): string {
   let out = text;
   for (const s of secrets) if (s && s.length >= 4) out = out.split(s).join('[redacted]');
-  return out
-    .replace(/\bsk-[A-Za-z0-9_-]{6,}/g, 'sk-[redacted]')
-    .replace(/(bearer\s+)[^\s"',]+/gi, '$1[redacted]');
+  return out.replace(/\bsk-[A-Za-z0-9_-]{6,}/g, 'sk-[redacted]').replace(/(bearer\s+)[^\s"',]+/gi, '$1[redacted]');
 }
 
 /**
  * The failure itself. No `cause` is attached on purpose: a cause's message (an SDK error, a
  * response body) would be serialised into the history and could carry the key.
  */
-export function llmFailure(type: LlmFailureType, message: string, info: FailureInfo, secrets: readonly (string | undefined)[] = []): ApplicationFailure {
+export function llmFailure(
+  type: LlmFailureType,
+  message: string,
+  info: FailureInfo,
+  secrets: readonly (string | undefined)[] = [],
+): ApplicationFailure {
   return ApplicationFailure.create({
     type,
     message: redact(`${info.provider}: ${message}`, secrets).slice(0, 2000),
@@ -98,12 +105,25 @@ export function retryAfterMs(h: HeaderSource, now = Date.now()): number | undefi
 const MODEL_NOT_FOUND = /model\b.{0,120}\b(not found|does not exist)|model_not_found/i;
 
 /** An HTTP error response, whatever client received it. */
-export function httpFailure(provider: Provider, status: number, headers: HeaderSource, detail: string, secrets: readonly (string | undefined)[] = []): ApplicationFailure {
+export function httpFailure(
+  provider: Provider,
+  status: number,
+  headers: HeaderSource,
+  detail: string,
+  secrets: readonly (string | undefined)[] = [],
+): ApplicationFailure {
   const text = `HTTP ${status}${detail ? `: ${detail.slice(0, 500)}` : ''}`;
   const info: FailureInfo = { provider, status };
   // An exhausted quota comes as a 429 but waiting does not help: go to the fallback.
-  if (status === 429 && /insufficient_quota/i.test(detail)) return llmFailure(LLM_FAILURE_TYPES.rejected, text, info, secrets);
-  if (status === 429) return llmFailure(LLM_FAILURE_TYPES.rateLimited, text, { ...info, nextRetryDelayMs: retryAfterMs(headers) }, secrets);
+  if (status === 429 && /insufficient_quota/i.test(detail))
+    return llmFailure(LLM_FAILURE_TYPES.rejected, text, info, secrets);
+  if (status === 429)
+    return llmFailure(
+      LLM_FAILURE_TYPES.rateLimited,
+      text,
+      { ...info, nextRetryDelayMs: retryAfterMs(headers) },
+      secrets,
+    );
   if (status === 408) return llmFailure(LLM_FAILURE_TYPES.timeout, text, info, secrets);
   // Some servers (older Ollama, proxies) report an unknown model with a 5xx.
   if (MODEL_NOT_FOUND.test(detail)) return llmFailure(LLM_FAILURE_TYPES.rejected, text, info, secrets);
@@ -113,7 +133,11 @@ export function httpFailure(provider: Provider, status: number, headers: HeaderS
 }
 
 /** Why a completion that came back is not usable, or null when it is. */
-export function unusable(text: string, finishReason: string | null | undefined, refusal?: string | null): string | null {
+export function unusable(
+  text: string,
+  finishReason: string | null | undefined,
+  refusal?: string | null,
+): string | null {
   // A cut-off answer is unfinished code even when it is not empty: another provider, not a regeneration.
   if (finishReason === 'length') return 'completion cut off at the max tokens limit';
   if (refusal && !text.trim()) return `the model refused: ${refusal.slice(0, 300)}`;
@@ -127,7 +151,13 @@ export function unusable(text: string, finishReason: string | null | undefined, 
  * Throws LlmBadOutput for an empty, oversized, cut-off or refused completion, with what it cost in
  * details[0] (the tokens were billed all the same).
  */
-export function checkOutput(provider: Provider, text: string, billed: BilledCall = { costUsd: 0, tokens: { prompt: 0, completion: 0 } }, finishReason?: string | null, refusal?: string | null): void {
+export function checkOutput(
+  provider: Provider,
+  text: string,
+  billed: BilledCall = { costUsd: 0, tokens: { prompt: 0, completion: 0 } },
+  finishReason?: string | null,
+  refusal?: string | null,
+): void {
   const why = unusable(text, finishReason, refusal);
   if (why) throw llmFailure(LLM_FAILURE_TYPES.badOutput, why, { provider, billed });
 }
@@ -139,10 +169,23 @@ export interface AbortState {
   cancellation(): Error | undefined;
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ETIMEDOUT',
+]);
 const CONNECTION_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN',
-  'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'UND_ERR_ABORTED',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_ABORTED',
 ]);
 
 /** Error codes along the cause chain (openai wraps fetch's TypeError, which wraps undici's error). */
@@ -171,20 +214,28 @@ function describe(err: unknown): string {
  * Temporal is passed through as the CancelledFailure (the worker reports it as cancelled, not
  * failed); everything else becomes an ApplicationFailure of one of LLM_FAILURE_TYPES.
  */
-export function toLlmFailure(err: unknown, provider: Provider, abort: AbortState | undefined, secrets: readonly (string | undefined)[] = []): Error {
+export function toLlmFailure(
+  err: unknown,
+  provider: Provider,
+  abort: AbortState | undefined,
+  secrets: readonly (string | undefined)[] = [],
+): Error {
   if (err instanceof ApplicationFailure) return err;
   const cancelled = abort?.cancellation();
   if (cancelled) return cancelled;
   if (err instanceof CancelledFailure) return err;
   const info: FailureInfo = { provider };
-  if (abort?.timedOut()) return llmFailure(LLM_FAILURE_TYPES.timeout, 'no answer within the request timeout', info, secrets);
+  if (abort?.timedOut())
+    return llmFailure(LLM_FAILURE_TYPES.timeout, 'no answer within the request timeout', info, secrets);
 
   if (err instanceof APIError && typeof err.status === 'number') {
     const body = err.error as { message?: unknown; code?: unknown; type?: unknown } | undefined;
-    const detail = [body?.message, body?.code, body?.type].filter((x) => typeof x === 'string').join(' / ') || err.message;
+    const detail =
+      [body?.message, body?.code, body?.type].filter((x) => typeof x === 'string').join(' / ') || err.message;
     return httpFailure(provider, err.status, err.headers, detail, secrets);
   }
-  if (err instanceof APIConnectionTimeoutError) return llmFailure(LLM_FAILURE_TYPES.timeout, 'request timed out', info, secrets);
+  if (err instanceof APIConnectionTimeoutError)
+    return llmFailure(LLM_FAILURE_TYPES.timeout, 'request timed out', info, secrets);
 
   const found = codes(err);
   if (found.some((c) => TIMEOUT_CODES.has(c) || c === 'HeadersTimeoutError' || c === 'BodyTimeoutError')) {

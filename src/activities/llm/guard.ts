@@ -44,7 +44,9 @@ export function guardCall(timeoutMs: number, heartbeatMs?: number): CallGuard {
   let beat: NodeJS.Timeout | undefined;
   if (ctx) {
     const hbTimeout = ctx.info.heartbeatTimeoutMs;
-    const every = heartbeatMs ?? (hbTimeout ? Math.max(100, Math.min(DEFAULT_HEARTBEAT_MS, Math.floor(hbTimeout / 3))) : DEFAULT_HEARTBEAT_MS);
+    const every =
+      heartbeatMs ??
+      (hbTimeout ? Math.max(100, Math.min(DEFAULT_HEARTBEAT_MS, Math.floor(hbTimeout / 3))) : DEFAULT_HEARTBEAT_MS);
     ctx.heartbeat();
     beat = setInterval(() => ctx.heartbeat(), every);
   }

@@ -9,7 +9,10 @@ import type { CallGuard } from './guard.js';
 const MAX_BODY_BYTES = 2 * MAX_OUTPUT_BYTES + 64 * 1024;
 const MAX_ERROR_BODY_BYTES = 16 * 1024;
 
-async function readCapped(body: Dispatcher.ResponseData['body'], cap: number): Promise<{ text: string; truncated: boolean }> {
+async function readCapped(
+  body: Dispatcher.ResponseData['body'],
+  cap: number,
+): Promise<{ text: string; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
@@ -48,7 +51,12 @@ export interface JsonAnswer {
   body: Record<string, unknown>;
 }
 
-export async function postJson(t: JsonTarget, payload: unknown, timeoutMs: number, guard: CallGuard): Promise<JsonAnswer> {
+export async function postJson(
+  t: JsonTarget,
+  payload: unknown,
+  timeoutMs: number,
+  guard: CallGuard,
+): Promise<JsonAnswer> {
   const res = await request(t.url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', accept: 'application/json' },
@@ -63,18 +71,29 @@ export async function postJson(t: JsonTarget, payload: unknown, timeoutMs: numbe
     throw httpFailure(t.provider, res.statusCode, res.headers, errorDetail(text));
   }
   const { text, truncated } = await readCapped(res.body, MAX_BODY_BYTES);
-  if (truncated) throw llmFailure(LLM_FAILURE_TYPES.badOutput, `response body over ${MAX_BODY_BYTES} bytes`, { provider: t.provider, status: res.statusCode });
+  if (truncated)
+    throw llmFailure(LLM_FAILURE_TYPES.badOutput, `response body over ${MAX_BODY_BYTES} bytes`, {
+      provider: t.provider,
+      status: res.statusCode,
+    });
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
   } catch {
-    throw llmFailure(LLM_FAILURE_TYPES.badOutput, `answer is not JSON: ${text.slice(0, 200)}`, { provider: t.provider, status: res.statusCode });
+    throw llmFailure(LLM_FAILURE_TYPES.badOutput, `answer is not JSON: ${text.slice(0, 200)}`, {
+      provider: t.provider,
+      status: res.statusCode,
+    });
   }
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw llmFailure(LLM_FAILURE_TYPES.badOutput, `answer is not a JSON object: ${text.slice(0, 200)}`, { provider: t.provider, status: res.statusCode });
+    throw llmFailure(LLM_FAILURE_TYPES.badOutput, `answer is not a JSON object: ${text.slice(0, 200)}`, {
+      provider: t.provider,
+      status: res.statusCode,
+    });
   }
   return { status: res.statusCode, headers: res.headers, body: parsed as Record<string, unknown> };
 }
 
 /** A token count as servers send it: a non-negative number, else 0. */
-export const count = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0);
+export const count = (v: unknown): number =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? Math.floor(v) : 0;

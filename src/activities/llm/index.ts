@@ -67,13 +67,25 @@ export function createLlmActivities(deps: LlmDeps): LlmActivities {
       const hit = await cache.get(key);
       if (hit && (await store.has(hit.outputRef))) {
         const outputRef = await store.putBlob(await store.get(hit.outputRef));
-        return { provider, model: hit.model, outputRef, tokens: { prompt: 0, completion: 0 }, costUsd: 0, durationMs: 0, cached: true, savedUsd: hit.costUsd };
+        return {
+          provider,
+          model: hit.model,
+          outputRef,
+          tokens: { prompt: 0, completion: 0 },
+          costUsd: 0,
+          durationMs: 0,
+          cached: true,
+          savedUsd: hit.costUsd,
+        };
       }
     }
     const prompt = await store.readBlob(req.promptRef);
     const started = Date.now();
     // The batch's settings when the workflow sent them, else this worker's (a batch started before they existed).
-    const sampling: Sampling = { temperature: req.temperature ?? config.WINGMAN_LLM_TEMPERATURE, maxTokens: req.maxTokens ?? config.WINGMAN_LLM_MAX_TOKENS };
+    const sampling: Sampling = {
+      temperature: req.temperature ?? config.WINGMAN_LLM_TEMPERATURE,
+      maxTokens: req.maxTokens ?? config.WINGMAN_LLM_MAX_TOKENS,
+    };
     const guard = guardCall(req.timeoutMs, deps.heartbeatMs);
     let result: ProviderResult;
     try {
@@ -89,8 +101,18 @@ export function createLlmActivities(deps: LlmDeps): LlmActivities {
     // An unusable answer was still billed: the failure says what it cost.
     checkOutput(provider, result.text, { costUsd: cost, tokens: result.tokens }, result.finishReason, result.refusal);
     const outputRef = await store.putBlob(result.text);
-    if (req.cache) await cache.put(key, { outputRef: outputRef.sha256, model: result.model, tokens: result.tokens, costUsd: cost });
-    return { provider, model: result.model, outputRef, tokens: result.tokens, costUsd: cost, durationMs, cached: false, savedUsd: 0 };
+    if (req.cache)
+      await cache.put(key, { outputRef: outputRef.sha256, model: result.model, tokens: result.tokens, costUsd: cost });
+    return {
+      provider,
+      model: result.model,
+      outputRef,
+      tokens: result.tokens,
+      costUsd: cost,
+      durationMs,
+      cached: false,
+      savedUsd: 0,
+    };
   }
 
   return {
@@ -99,21 +121,27 @@ export function createLlmActivities(deps: LlmDeps): LlmActivities {
       if (!apiKey) notConfigured('openai', 'OPENAI_API_KEY');
       openai ??= createOpenAIClient({ apiKey, baseURL: config.OPENAI_BASE_URL, fetch: deps.fetch });
       const client = openai;
-      return run('openai', config.OPENAI_MODEL, req, (prompt, sampling, guard) => callOpenAI(client, config.OPENAI_MODEL, SYSTEM_PROMPT, prompt, sampling, req.timeoutMs, guard));
+      return run('openai', config.OPENAI_MODEL, req, (prompt, sampling, guard) =>
+        callOpenAI(client, config.OPENAI_MODEL, SYSTEM_PROMPT, prompt, sampling, req.timeoutMs, guard),
+      );
     },
 
     async generateOllama(req) {
       const baseUrl = ollamaBaseUrl(config);
       if (!baseUrl) notConfigured('ollama', 'OLLAMA_HOST');
       const target = { baseUrl, model: config.OLLAMA_MODEL, dispatcher: deps.dispatcher };
-      return run('ollama', config.OLLAMA_MODEL, req, (prompt, sampling, guard) => callOllama(target, SYSTEM_PROMPT, prompt, sampling, req.timeoutMs, guard));
+      return run('ollama', config.OLLAMA_MODEL, req, (prompt, sampling, guard) =>
+        callOllama(target, SYSTEM_PROMPT, prompt, sampling, req.timeoutMs, guard),
+      );
     },
 
     async generateProcessor(req) {
       const baseUrl = config.INTEL_LLM_PROCESSOR;
       if (!baseUrl) notConfigured('processor', 'INTEL_LLM_PROCESSOR');
       const target = { baseUrl, model: config.INTEL_LLM_PROCESSOR_MODEL, dispatcher: deps.dispatcher };
-      return run('processor', config.INTEL_LLM_PROCESSOR_MODEL, req, (prompt, sampling, guard) => callProcessor(target, SYSTEM_PROMPT, prompt, sampling, req.timeoutMs, guard));
+      return run('processor', config.INTEL_LLM_PROCESSOR_MODEL, req, (prompt, sampling, guard) =>
+        callProcessor(target, SYSTEM_PROMPT, prompt, sampling, req.timeoutMs, guard),
+      );
     },
   };
 }

@@ -15,7 +15,14 @@ export interface OllamaTarget {
   dispatcher?: Dispatcher;
 }
 
-export async function callOllama(t: OllamaTarget, system: string, prompt: string, sampling: Sampling, timeoutMs: number, guard: CallGuard): Promise<ProviderResult> {
+export async function callOllama(
+  t: OllamaTarget,
+  system: string,
+  prompt: string,
+  sampling: Sampling,
+  timeoutMs: number,
+  guard: CallGuard,
+): Promise<ProviderResult> {
   // Concatenated, not resolved with new URL(): a base with a path prefix keeps it.
   const url = `${t.baseUrl.replace(/\/+$/, '')}${OLLAMA_GENERATE_PATH}`;
   const body = {
@@ -29,7 +36,10 @@ export async function callOllama(t: OllamaTarget, system: string, prompt: string
   const parsed = answer.body;
   if (typeof parsed.response !== 'string') {
     if (typeof parsed.error === 'string') throw httpFailure('ollama', 500, answer.headers, parsed.error);
-    throw llmFailure(LLM_FAILURE_TYPES.badOutput, 'answer has no "response" string', { provider: 'ollama', status: answer.status });
+    throw llmFailure(LLM_FAILURE_TYPES.badOutput, 'answer has no "response" string', {
+      provider: 'ollama',
+      status: answer.status,
+    });
   }
   return {
     text: parsed.response,

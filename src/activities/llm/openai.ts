@@ -25,7 +25,15 @@ export function createOpenAIClient(opts: OpenAIOptions): OpenAI {
 /** Chars per token when the server reports no usage: an over-estimate for code, on purpose (budget). */
 const CHARS_PER_TOKEN = 3;
 
-export async function callOpenAI(client: OpenAI, model: string, system: string, prompt: string, sampling: Sampling, timeoutMs: number, guard: CallGuard): Promise<ProviderResult> {
+export async function callOpenAI(
+  client: OpenAI,
+  model: string,
+  system: string,
+  prompt: string,
+  sampling: Sampling,
+  timeoutMs: number,
+  guard: CallGuard,
+): Promise<ProviderResult> {
   const completion = await client.chat.completions.create(
     {
       model,
@@ -48,6 +56,15 @@ export async function callOpenAI(client: OpenAI, model: string, system: string, 
   const usage = completion.usage;
   const tokens = usage
     ? { prompt: usage.prompt_tokens ?? 0, completion: usage.completion_tokens ?? 0 }
-    : { prompt: Math.ceil((system.length + prompt.length) / CHARS_PER_TOKEN), completion: Math.ceil(text.length / CHARS_PER_TOKEN) };
-  return { text, model: completion.model || model, tokens, finishReason: choice?.finish_reason ?? null, refusal: choice?.message?.refusal ?? null };
+    : {
+        prompt: Math.ceil((system.length + prompt.length) / CHARS_PER_TOKEN),
+        completion: Math.ceil(text.length / CHARS_PER_TOKEN),
+      };
+  return {
+    text,
+    model: completion.model || model,
+    tokens,
+    finishReason: choice?.finish_reason ?? null,
+    refusal: choice?.message?.refusal ?? null,
+  };
 }

@@ -23,7 +23,9 @@ export const PRICE_TABLE: Readonly<Record<string, Price>> = {
  * An OpenAI(-compatible) model not in the table is charged at the most expensive listed price:
  * the budget guard must over-estimate rather than let an unknown model spend freely.
  */
-export const DEFAULT_PRICE: Price = Object.values(PRICE_TABLE).reduce((a, b) => (b.input + b.output > a.input + a.output ? b : a));
+export const DEFAULT_PRICE: Price = Object.values(PRICE_TABLE).reduce((a, b) =>
+  b.input + b.output > a.input + a.output ? b : a,
+);
 
 /** The table key for a model name: `openai/` prefixes and date/version suffixes dropped. */
 export function baseModel(model: string): string {

@@ -13,10 +13,12 @@ process.on('message', (msg: Request) => {
   }
   const { result, kill } = startProcess(msg.argv, msg.options);
   running.set(msg.id, kill);
-  result.then(
-    (r) => process.send?.({ id: msg.id, result: r }),
-    (e: Error) => process.send?.({ id: msg.id, error: e.message }),
-  ).finally(() => running.delete(msg.id));
+  result
+    .then(
+      (r) => process.send?.({ id: msg.id, result: r }),
+      (e: Error) => process.send?.({ id: msg.id, error: e.message }),
+    )
+    .finally(() => running.delete(msg.id));
 });
 
 process.on('disconnect', () => {

@@ -50,7 +50,12 @@ export class Launcher {
   private start(): ChildProcess {
     // Its own environment is not passed on (each command gets an explicit one), and it needs none of ours.
     const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', TMPDIR: tmpdir(), LANG: process.env.LANG ?? 'C.UTF-8' };
-    const child = fork(MAIN, [], { execArgv: ['--import', TSX], env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' });
+    const child = fork(MAIN, [], {
+      execArgv: ['--import', TSX],
+      env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      serialization: 'json',
+    });
     this.child = child;
     child.on('message', (reply: Reply) => this.answer(reply));
     const ended = (why: string) => this.child === child && this.fail(new Error(`process launcher ${why}`));

@@ -72,8 +72,8 @@ export function startProcess(argv: string[], o: RunOptions): { result: Promise<R
     stopWaiting();
   }, o.timeoutMs);
 
-  const result = sub.then(
-    (r) => {
+  const result = sub
+    .then((r) => {
       const spawned = r.exitCode !== undefined || r.signal !== undefined || timedOut || r.isMaxBuffer;
       return {
         exitCode: timedOut || r.isMaxBuffer ? null : (r.exitCode ?? null),
@@ -83,10 +83,10 @@ export function startProcess(argv: string[], o: RunOptions): { result: Promise<R
         spawnError: spawned ? undefined : r.shortMessage,
         durationMs: Date.now() - started,
       };
-    },
-  ).finally(() => {
-    clearTimeout(timer);
-    clearTimeout(drain);
-  });
+    })
+    .finally(() => {
+      clearTimeout(timer);
+      clearTimeout(drain);
+    });
   return { result, kill: killGroup };
 }

@@ -30,7 +30,10 @@ export class PythonReader {
     const child = this.child ?? this.start();
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => this.fail(new Error(`python reader gave no answer to ${op} in ${this.timeoutMs} ms`)), this.timeoutMs);
+      const timer = setTimeout(
+        () => this.fail(new Error(`python reader gave no answer to ${op} in ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       this.pending.set(id, {
         resolve: (v) => (clearTimeout(timer), resolve(v as T)),
         reject: (e) => (clearTimeout(timer), reject(e)),

@@ -22,13 +22,16 @@ export function realPython(configured: string): Promise<string> {
 }
 
 const dirs = new Map<string, Promise<string[]>>();
-const WHERE_LIBS = 'import json, site, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(), site.getusersitepackages()]))';
+const WHERE_LIBS =
+  'import json, site, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(), site.getusersitepackages()]))';
 
 /** The directories an interpreter reads its standard library and packages from (the sandbox binds them back). */
 export function pythonDirs(python: string): Promise<string[]> {
   let p = dirs.get(python);
   if (!p) {
-    p = execa(python, ['-c', WHERE_LIBS], { timeout: 30_000 }).then((r) => [...new Set(JSON.parse(r.stdout) as string[])]);
+    p = execa(python, ['-c', WHERE_LIBS], { timeout: 30_000 }).then((r) => [
+      ...new Set(JSON.parse(r.stdout) as string[]),
+    ]);
     p.catch(() => dirs.delete(python));
     dirs.set(python, p);
   }
@@ -105,7 +108,11 @@ export function checkPython(sources: Record<string, string>, python: string): Pr
 export async function checkBash(source: string): Promise<string | null> {
   // From the launcher, like the tests (a fork from the worker itself is slow: launcher.ts), and isolated like them.
   const spec = { writable: [], readable: [], hidden: defaultHidden(), cwd: '/' };
-  const r = await runSandboxed(['bash', '-n'], { cwd: tmpdir(), env: helperEnv(), timeoutMs: 30_000, outputCap: 64 * 1024, input: source }, spec);
+  const r = await runSandboxed(
+    ['bash', '-n'],
+    { cwd: tmpdir(), env: helperEnv(), timeoutMs: 30_000, outputCap: 64 * 1024, input: source },
+    spec,
+  );
   if (r.spawnError) throw new Error(`cannot run bash -n: ${r.spawnError}`);
   if (r.timedOut) throw new Error('bash -n did not finish in 30 s');
   return r.exitCode === 0 ? null : bashError(r.output);

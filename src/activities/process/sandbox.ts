@@ -76,7 +76,12 @@ export function defaultHidden(stateDir = process.env.WINGMAN_STATE_DIR || '.wing
  * Runs argv from the launcher (no shell, own process group, time limit, output cap) inside the
  * worker's isolation. Rejects with IsolationRefused when there is none and none was allowed.
  */
-export async function runSandboxed(argv: string[], o: RunOptions, spec: SandboxSpec, signal?: AbortSignal): Promise<RunResult> {
+export async function runSandboxed(
+  argv: string[],
+  o: RunOptions,
+  spec: SandboxSpec,
+  signal?: AbortSignal,
+): Promise<RunResult> {
   const w = await wrapCommand(await detectIsolation(), argv, o.env, spec);
   return launcher().run(w.argv, { ...o, env: w.env, uid: w.uid, gid: w.gid }, signal);
 }
@@ -88,7 +93,13 @@ const NAMESPACES = ['--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshar
  * hidden checkout is bound back after the checkout is covered, and a hidden state dir inside the
  * workspace is covered after the workspace is bound.
  */
-export function bwrapArgv(bwrap: string, argv: string[], env: Record<string, string>, spec: SandboxSpec, root: boolean): string[] {
+export function bwrapArgv(
+  bwrap: string,
+  argv: string[],
+  env: Record<string, string>,
+  spec: SandboxSpec,
+  root: boolean,
+): string[] {
   type Mount = { at: string; args: string[] };
   const mounts: Mount[] = [];
   // /tmp is a fresh tmpfs already; and "/" (a home of "/") cannot be hidden from what must run.
@@ -111,12 +122,18 @@ export function bwrapArgv(bwrap: string, argv: string[], env: Record<string, str
     '--new-session',
     // As root, the sandbox keeps uid 0 but no capability: it cannot remount, nor read past permissions.
     ...(root ? ['--cap-drop', 'ALL'] : []),
-    '--ro-bind', '/', '/',
-    '--proc', '/proc',
-    '--dev', '/dev',
-    '--tmpfs', '/tmp',
+    '--ro-bind',
+    '/',
+    '/',
+    '--proc',
+    '/proc',
+    '--dev',
+    '/dev',
+    '--tmpfs',
+    '/tmp',
     ...mounts.flatMap((m) => m.args),
-    '--chdir', spec.cwd,
+    '--chdir',
+    spec.cwd,
     '--clearenv',
     ...Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]),
     '--',
@@ -125,7 +142,12 @@ export function bwrapArgv(bwrap: string, argv: string[], env: Record<string, str
 }
 
 /** argv (with its scrubbed env) as the launcher must start it under this isolation. */
-export async function wrapCommand(iso: Isolation, argv: string[], env: Record<string, string>, spec: SandboxSpec): Promise<Wrapped> {
+export async function wrapCommand(
+  iso: Isolation,
+  argv: string[],
+  env: Record<string, string>,
+  spec: SandboxSpec,
+): Promise<Wrapped> {
   if (iso.kind === 'bwrap') {
     // bwrap itself starts from an empty environment: its PID 1 in the sandbox shows it in /proc/1/environ.
     return { argv: bwrapArgv(await bwrapPath(), argv, env, spec, process.getuid?.() === 0), env: {} };
@@ -177,11 +199,13 @@ export interface ProbeSteps {
 export async function chooseIsolation(setting: IsolationSetting, probes: ProbeSteps): Promise<Isolation> {
   if (setting === 'none') return { kind: 'none', detail: 'WINGMAN_ISOLATION=none' };
   const bwrapWhy = setting === 'uid' ? 'not tried (WINGMAN_ISOLATION=uid)' : await probes.bwrap();
-  if (bwrapWhy === null) return { kind: 'bwrap', detail: 'own PID and network namespaces, read-only system, only the Python root writable' };
+  if (bwrapWhy === null)
+    return { kind: 'bwrap', detail: 'own PID and network namespaces, read-only system, only the Python root writable' };
   if (setting === 'bwrap') throw new IsolationRefused(`WINGMAN_ISOLATION=bwrap but bwrap cannot start: ${bwrapWhy}`);
   const uidWhy = await probes.uid();
   const { uid } = sandboxUser();
-  if (uidWhy === null) return { kind: 'uid', detail: `separate uid ${uid}; bwrap unavailable (${bwrapWhy}); network not isolated` };
+  if (uidWhy === null)
+    return { kind: 'uid', detail: `separate uid ${uid}; bwrap unavailable (${bwrapWhy}); network not isolated` };
   throw new IsolationRefused(
     `no isolation for generated code: bwrap cannot start (${bwrapWhy}) and no separate uid (${uidWhy}). ` +
       'Install bubblewrap and allow user namespaces (in Docker: security_opt seccomp=unconfined and apparmor=unconfined), ' +
@@ -202,7 +226,13 @@ async function probeBwrap(): Promise<string | null> {
   }
   const spec: SandboxSpec = { writable: [], readable: [], hidden: [], cwd: '/' };
   const argv = bwrapArgv(bwrap, ['/bin/sh', '-c', 'exit 0'], { PATH: '/usr/bin:/bin' }, spec, process.getuid?.() === 0);
-  const r = await execa(argv[0]!, argv.slice(1), { env: {}, extendEnv: false, reject: false, timeout: 10_000, all: true });
+  const r = await execa(argv[0]!, argv.slice(1), {
+    env: {},
+    extendEnv: false,
+    reject: false,
+    timeout: 10_000,
+    all: true,
+  });
   return r.exitCode === 0 ? null : (r.all?.trim().split('\n')[0] ?? r.shortMessage) || `exit ${r.exitCode}`;
 }
 
@@ -211,8 +241,19 @@ async function probeUid(): Promise<string | null> {
   const { uid, gid } = sandboxUser();
   // The interpreter the tests use must run as that uid (a pyenv under a 0700 home does not).
   const python = process.env.WINGMAN_PYTHON?.trim() || 'python3';
-  const r = await execa(python, ['-c', 'import sys'], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false, reject: false, timeout: 10_000, uid, gid, cwd: '/', all: true });
-  return r.exitCode === 0 ? null : `cannot run ${python} as uid ${uid}: ${(r.all?.trim().split('\n').pop() ?? '') || r.shortMessage}`;
+  const r = await execa(python, ['-c', 'import sys'], {
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    extendEnv: false,
+    reject: false,
+    timeout: 10_000,
+    uid,
+    gid,
+    cwd: '/',
+    all: true,
+  });
+  return r.exitCode === 0
+    ? null
+    : `cannot run ${python} as uid ${uid}: ${(r.all?.trim().split('\n').pop() ?? '') || r.shortMessage}`;
 }
 
 function sandboxUser(): { uid: number; gid: number } {

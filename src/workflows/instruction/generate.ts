@@ -6,10 +6,22 @@
 // Failed calls that were billed are costed: from the failure's details, or estimated when no
 // answer came.
 import {
-  ActivityFailure, ApplicationFailure, TimeoutFailure, isCancellation, proxyActivities,
+  ActivityFailure,
+  ApplicationFailure,
+  TimeoutFailure,
+  isCancellation,
+  proxyActivities,
 } from '@temporalio/workflow';
 import type { LlmActivities } from '../../activities/types.js';
-import type { Blob, BatchOptions, Generation, InstructionInput, InstructionResult, Provider, Tokens } from '../../schemas.js';
+import type {
+  Blob,
+  BatchOptions,
+  Generation,
+  InstructionInput,
+  InstructionResult,
+  Provider,
+  Tokens,
+} from '../../schemas.js';
 import { providerChain } from '../../instructions/provider-chain.js';
 
 const GENERATE: Record<Provider, keyof LlmActivities> = {
@@ -30,8 +42,7 @@ const BILLED: ReadonlySet<Provider> = new Set<Provider>(['openai']);
 export type Budget = NonNullable<InstructionInput['budget']>;
 
 export type Generated =
-  | { ok: true; generation: Generation }
-  | { ok: false; outcome: 'llm_timeout' | 'error' | 'skipped'; error: string };
+  { ok: true; generation: Generation } | { ok: false; outcome: 'llm_timeout' | 'error' | 'skipped'; error: string };
 
 /** Why no further LLM call may be made, or null when one more generation fits in the reservation. */
 export function budgetRefusal(spentUsd: number, budget: Budget | undefined): string | null {

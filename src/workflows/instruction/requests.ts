@@ -2,7 +2,14 @@
 // result. Plain code with type-only imports: the instruction workflow (a regeneration's prompt)
 // and the activities that make up its steps (instruction-steps.ts) build the same requests.
 import type {
-  CriteriaRequest, Feedback, ManifestEntry, PromptRequest, Retrospective, TestRun, VerifyRequest, InstructionResult,
+  CriteriaRequest,
+  Feedback,
+  ManifestEntry,
+  PromptRequest,
+  Retrospective,
+  TestRun,
+  VerifyRequest,
+  InstructionResult,
 } from '../../schemas.js';
 
 /** The prompt for an entry: the first one (no feedback), or a regeneration's. */

@@ -6,7 +6,14 @@
 import { proxyActivities, setCurrentDetails, type ActivityInterfaceFor } from '@temporalio/workflow';
 import type { InstructionStepActivities, WorkspaceActivities } from '../../activities/types.js';
 import type {
-  Blob, Failure, Feedback, Generation, InstructionInput, InstructionResult, ManifestEntry, Outcome,
+  Blob,
+  Failure,
+  Feedback,
+  Generation,
+  InstructionInput,
+  InstructionResult,
+  ManifestEntry,
+  Outcome,
 } from '../../schemas.js';
 import { generate } from './generate.js';
 import { promptRequestFor } from './requests.js';

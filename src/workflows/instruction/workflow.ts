@@ -5,7 +5,11 @@
 // retrospective, and a signal that tells the batch. The prompt, the generated code and the test
 // log cross the activity boundary as Blobs (inline and compressed, or a claim check).
 import {
-  CancellationScope, getExternalWorkflowHandle, isCancellation, upsertSearchAttributes, workflowInfo,
+  CancellationScope,
+  getExternalWorkflowHandle,
+  isCancellation,
+  upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { InstructionInput, InstructionResult, Outcome } from '../../schemas.js';
 import { OUTCOME, PROVIDER } from '../../temporal/search-attributes.js';

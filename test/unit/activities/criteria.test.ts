@@ -25,11 +25,26 @@ async function write(rel: string, text: string): Promise<void> {
   await mkdir(path.dirname(path.join(workspace, rel)), { recursive: true });
   await writeFile(path.join(workspace, rel), text);
 }
-async function check(worker: string, deliverables: string[], tests = { passed: 0, failed: 0 }, env: Record<string, string> = {}) {
+async function check(
+  worker: string,
+  deliverables: string[],
+  tests = { passed: 0, failed: 0 },
+  env: Record<string, string> = {},
+) {
   const instructionFile = path.join(dir, `${worker}.md`);
   await copyFile(path.join(corpus, `${worker}.md`), instructionFile);
-  const deps = { config: readConfig({ WINGMAN_STATE_DIR: path.join(dir, 'state'), ...env }), store: new ArtifactStore(path.join(dir, 'state', 'a')) };
-  return checkCriteria(deps, { workerId: worker, instructionFile, workspace, pythonRoot: 'wingman', deliverables, tests });
+  const deps = {
+    config: readConfig({ WINGMAN_STATE_DIR: path.join(dir, 'state'), ...env }),
+    store: new ArtifactStore(path.join(dir, 'state', 'a')),
+  };
+  return checkCriteria(deps, {
+    workerId: worker,
+    instructionFile,
+    workspace,
+    pythonRoot: 'wingman',
+    deliverables,
+    tests,
+  });
 }
 const status = (r: Awaited<ReturnType<typeof check>>) => r.results.map((x) => x.status);
 
@@ -56,11 +71,22 @@ test('every criterion of the corpus is classified as expected', async () => {
     WORKER_034: ['count', 'import'],
     WORKER_211: ['command', 'unchecked'],
   });
-  expect(classify('4 tests, all passing under pytest')).toEqual({ kind: 'count', n: 4, atLeast: false, allPassing: true });
+  expect(classify('4 tests, all passing under pytest')).toEqual({
+    kind: 'count',
+    n: 4,
+    atLeast: false,
+    allPassing: true,
+  });
   expect(classify('At least 3 unit tests')).toMatchObject({ kind: 'count', n: 3, atLeast: true, allPassing: false });
   expect(classify('All tests pass')).toEqual({ kind: 'passing' });
-  expect(classify('Tests import with `from validation.semantic_analyzer import SemanticAnalyzer`')).toMatchObject({ inTests: true });
-  expect(classify('`import validation.code_scanner` works')).toMatchObject({ kind: 'import', stmt: 'import validation.code_scanner', inTests: false });
+  expect(classify('Tests import with `from validation.semantic_analyzer import SemanticAnalyzer`')).toMatchObject({
+    inTests: true,
+  });
+  expect(classify('`import validation.code_scanner` works')).toMatchObject({
+    kind: 'import',
+    stmt: 'import validation.code_scanner',
+    inTests: false,
+  });
   expect(classify('`curl http://example.com` returns 200')).toMatchObject({ kind: 'unchecked' });
   expect(classify('`pytest tests/x.py; rm -rf /` passes')).toMatchObject({ kind: 'unchecked' });
 });
@@ -69,20 +95,31 @@ test('WORKER_013 met: 4 tests all passing, the tests import as required and it i
   const r = await check('WORKER_013', ['wingman/tests/test_semantic_analyzer.py'], { passed: 4, failed: 0 });
   expect(r.ok).toBe(true);
   expect(status(r)).toEqual(['met', 'met', 'unchecked']);
-  expect(r.results[1]?.detail).toBe('from validation.semantic_analyzer import SemanticAnalyzer imports and the tests use it');
+  expect(r.results[1]?.detail).toBe(
+    'from validation.semantic_analyzer import SemanticAnalyzer imports and the tests use it',
+  );
 });
 
 test('WORKER_013 unmet: a failing test, and a test file that imports another way', async () => {
-  await write('wingman/tests/test_semantic_analyzer.py', 'import validation.semantic_analyzer as sa\n\ndef test_x():\n    assert sa.SemanticAnalyzer()\n');
+  await write(
+    'wingman/tests/test_semantic_analyzer.py',
+    'import validation.semantic_analyzer as sa\n\ndef test_x():\n    assert sa.SemanticAnalyzer()\n',
+  );
   const r = await check('WORKER_013', ['wingman/tests/test_semantic_analyzer.py'], { passed: 3, failed: 1 });
   expect(r.ok).toBe(false);
   expect(status(r)).toEqual(['unmet', 'unmet', 'unchecked']);
   expect(r.results[0]?.detail).toBe('expected 4 tests, all passing; ran 4 (3 passed, 1 failed)');
-  expect(r.results[1]?.detail).toMatch(/test_semantic_analyzer\.py does not contain from validation\.semantic_analyzer import SemanticAnalyzer$/);
+  expect(r.results[1]?.detail).toMatch(
+    /test_semantic_analyzer\.py does not contain from validation\.semantic_analyzer import SemanticAnalyzer$/,
+  );
 });
 
 test('WORKER_001: the import is checked by importing, with the error line when it fails', async () => {
-  expect(status(await check('WORKER_001', ['wingman/validation/semantic_analyzer.py']))).toEqual(['met', 'unchecked', 'unchecked']);
+  expect(status(await check('WORKER_001', ['wingman/validation/semantic_analyzer.py']))).toEqual([
+    'met',
+    'unchecked',
+    'unchecked',
+  ]);
   await write('wingman/validation/semantic_analyzer.py', 'import requests_that_do_not_exist\n');
   const r = await check('WORKER_001', ['wingman/validation/semantic_analyzer.py']);
   expect(r.ok).toBe(false);
@@ -90,7 +127,9 @@ test('WORKER_001: the import is checked by importing, with the error line when i
     "from validation.semantic_analyzer import SemanticAnalyzer fails: ModuleNotFoundError: No module named 'requests_that_do_not_exist'",
   );
   await write('wingman/validation/semantic_analyzer.py', 'class Other:\n    pass\n');
-  expect((await check('WORKER_001', []))?.results[0]?.detail).toMatch(/ImportError: cannot import name 'SemanticAnalyzer'/);
+  expect((await check('WORKER_001', []))?.results[0]?.detail).toMatch(
+    /ImportError: cannot import name 'SemanticAnalyzer'/,
+  );
 });
 
 test('the import check runs generated code in the sandbox: the worker and the checkout are out of its sight', async () => {
@@ -141,7 +180,11 @@ test('the workspace activities together: WORKER_019 then WORKER_034, from LLM an
   const answer = await store.putBlob(await readFile(path.join(fixtures, 'code-two-files.md'), 'utf8'));
 
   const steps: Array<[string, string, string[][]]> = [
-    ['WORKER_019', 'wingman/validation/code_scanner.py', [['python', '-m', 'py_compile', 'validation/code_scanner.py']]],
+    [
+      'WORKER_019',
+      'wingman/validation/code_scanner.py',
+      [['python', '-m', 'py_compile', 'validation/code_scanner.py']],
+    ],
     ['WORKER_034', 'wingman/tests/test_code_scanner.py', [['pytest', 'tests/test_code_scanner.py', '-v']]],
   ];
   for (const [worker, deliverable, commands] of steps) {
@@ -163,15 +206,38 @@ test('the workspace activities together: WORKER_019 then WORKER_034, from LLM an
     expect(written.map((w) => w.path)).toEqual([deliverable]);
     const run = await acts.runTests({ workerId: worker, workspace, pythonRoot: 'wingman', commands });
     expect(run.ok).toBe(true);
-    const criteria = await acts.checkCriteria({ workerId: worker, instructionFile, workspace, pythonRoot: 'wingman', deliverables: [deliverable], tests: run });
+    const criteria = await acts.checkCriteria({
+      workerId: worker,
+      instructionFile,
+      workspace,
+      pythonRoot: 'wingman',
+      deliverables: [deliverable],
+      tests: run,
+    });
     expect(criteria.ok).toBe(true);
     if (worker === 'WORKER_034') {
       expect(run).toMatchObject({ passed: 7, failed: 0 });
       expect(criteria.results.map((r) => r.status)).toEqual(['met', 'met']);
     }
-    expect(await acts.storeRetrospective({ batchId: 'b', workerId: worker, name: worker, outcome: 'passed', provider: 'openai', attempts: 1, files: [deliverable], notes: [] })).toEqual({ stored: 'local' });
+    expect(
+      await acts.storeRetrospective({
+        batchId: 'b',
+        workerId: worker,
+        name: worker,
+        outcome: 'passed',
+        provider: 'openai',
+        attempts: 1,
+        files: [deliverable],
+        notes: [],
+      }),
+    ).toEqual({ stored: 'local' });
   }
   // bad input is refused for good, not retried
-  await expect(acts.runTests({ workerId: 'x', workspace, pythonRoot: '../outside', commands: [] })).rejects.toMatchObject({ type: 'PathOutsideWorkspace', nonRetryable: true });
-  await expect(acts.writeDeliverables({ workspace, files: [{ path: 'a.py' } as never] })).rejects.toMatchObject({ type: 'BadRequest', nonRetryable: true });
+  await expect(
+    acts.runTests({ workerId: 'x', workspace, pythonRoot: '../outside', commands: [] }),
+  ).rejects.toMatchObject({ type: 'PathOutsideWorkspace', nonRetryable: true });
+  await expect(acts.writeDeliverables({ workspace, files: [{ path: 'a.py' } as never] })).rejects.toMatchObject({
+    type: 'BadRequest',
+    nonRetryable: true,
+  });
 });

@@ -14,7 +14,10 @@ beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'files-'));
   workspace = path.join(dir, 'ws');
   await mkdir(workspace);
-  deps = { config: readConfig({ WINGMAN_STATE_DIR: path.join(dir, 'state') }), store: new ArtifactStore(path.join(dir, 'state', 'artifacts')) };
+  deps = {
+    config: readConfig({ WINGMAN_STATE_DIR: path.join(dir, 'state') }),
+    store: new ArtifactStore(path.join(dir, 'state', 'artifacts')),
+  };
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -34,7 +37,10 @@ test('keeps the previous version under <stateDir>/previous/<sha> and returns its
   const old = 'OLD = 1\n';
   await mkdir(path.join(workspace, 'wingman/validation'), { recursive: true });
   await writeFile(path.join(workspace, FILE), old);
-  const { written } = await writeDeliverables(deps, { workspace, files: [{ path: FILE, ref: await deps.store.put(CODE) }] });
+  const { written } = await writeDeliverables(deps, {
+    workspace,
+    files: [{ path: FILE, ref: await deps.store.put(CODE) }],
+  });
   expect(written[0]?.previous).toBe(sha256(old));
   expect(await readFile(path.join(deps.config.stateDir, 'previous', sha256(old)), 'utf8')).toBe(old);
   expect(await readFile(path.join(workspace, FILE), 'utf8')).toBe(CODE);
@@ -83,8 +89,12 @@ test('never writes through a symlink out of the workspace', async () => {
   await symlink(outside, path.join(workspace, 'linkdir'));
   await symlink(path.join(outside, 'target.py'), path.join(workspace, 'link.py'));
   const ref = await deps.store.put(CODE);
-  await expect(writeDeliverables(deps, { workspace, files: [{ path: 'linkdir/x.py', ref }] })).rejects.toMatchObject({ type: 'PathOutsideWorkspace' });
-  await expect(writeDeliverables(deps, { workspace, files: [{ path: 'link.py', ref }] })).rejects.toMatchObject({ type: 'PathOutsideWorkspace' });
+  await expect(writeDeliverables(deps, { workspace, files: [{ path: 'linkdir/x.py', ref }] })).rejects.toMatchObject({
+    type: 'PathOutsideWorkspace',
+  });
+  await expect(writeDeliverables(deps, { workspace, files: [{ path: 'link.py', ref }] })).rejects.toMatchObject({
+    type: 'PathOutsideWorkspace',
+  });
   expect(await readFile(path.join(outside, 'target.py'), 'utf8')).toBe('SECRET = 1\n');
   expect(await readdir(outside)).toEqual(['target.py']);
 });
@@ -94,7 +104,10 @@ test('a symlink inside the workspace is replaced by the file, its target left al
   await writeFile(path.join(workspace, 'wingman/real.py'), 'REAL = 1\n');
   await symlink('real.py', path.join(workspace, 'wingman/alias.py'));
   expect(await readlink(path.join(workspace, 'wingman/alias.py'))).toBe('real.py');
-  const { written } = await writeDeliverables(deps, { workspace, files: [{ path: 'wingman/alias.py', ref: await deps.store.put(CODE) }] });
+  const { written } = await writeDeliverables(deps, {
+    workspace,
+    files: [{ path: 'wingman/alias.py', ref: await deps.store.put(CODE) }],
+  });
   expect(written[0]?.previous).toBe(sha256('REAL = 1\n'));
   expect((await lstat(path.join(workspace, 'wingman/alias.py'))).isSymbolicLink()).toBe(false);
   expect(await readFile(path.join(workspace, 'wingman/alias.py'), 'utf8')).toBe(CODE);

@@ -89,11 +89,31 @@ describe('real code is not a guide', () => {
 
 describe('guides are caught', () => {
   test.each([
-    ['guide-step-by-step.md', [ANALYZER], ['no code for wingman/validation/semantic_analyzer.py', 'prose: "Step N:" x5', 'prose: "you should" x2']],
-    ['guide-heres-how.md', [SCANNER], ["placeholder in wingman/validation/code_scanner.py: line 6: scan() has a '...' placeholder", `prose: "Here's how"`, 'prose (']],
+    [
+      'guide-step-by-step.md',
+      [ANALYZER],
+      ['no code for wingman/validation/semantic_analyzer.py', 'prose: "Step N:" x5', 'prose: "you should" x2'],
+    ],
+    [
+      'guide-heres-how.md',
+      [SCANNER],
+      [
+        "placeholder in wingman/validation/code_scanner.py: line 6: scan() has a '...' placeholder",
+        `prose: "Here's how"`,
+        'prose (',
+      ],
+    ],
     ['guide-todo-code.md', [ANALYZER], ['TODO/FIXME in wingman/validation/semantic_analyzer.py']],
-    ['guide-not-implemented.md', [ANALYZER], ['placeholder in wingman/validation/semantic_analyzer.py: line 6: score_clarity() raises NotImplementedError']],
-    ['guide-ellipsis-bodies.md', [SCANNER], ["placeholder in wingman/validation/code_scanner.py: line 12: scan() body is only '...'"]],
+    [
+      'guide-not-implemented.md',
+      [ANALYZER],
+      ['placeholder in wingman/validation/semantic_analyzer.py: line 6: score_clarity() raises NotImplementedError'],
+    ],
+    [
+      'guide-ellipsis-bodies.md',
+      [SCANNER],
+      ["placeholder in wingman/validation/code_scanner.py: line 12: scan() body is only '...'"],
+    ],
     ['guide-elided-update.md', [ANALYZER], ['elided code (# ...) in wingman/validation/semantic_analyzer.py']],
     ['guide-truncated.md', [SCANNER], ['wingman/validation/code_scanner.py does not parse: line 17: invalid syntax']],
     ['guide-prose-only.md', [ROLLOUT], ['no code for deploy/rollout_test.sh', 'prose: "TODO"']],
@@ -105,21 +125,28 @@ describe('guides are caught', () => {
   });
 
   test('a file of pass-only functions is a skeleton', async () => {
-    const text = '```python path=wingman/x.py\nclass A:\n    def a(self):\n        pass\n\n    def b(self):\n        pass\n```\n';
+    const text =
+      '```python path=wingman/x.py\nclass A:\n    def a(self):\n        pass\n\n    def b(self):\n        pass\n```\n';
     const r = await inspectText(text, ['wingman/x.py']);
     expect(r.guide).toBe(true);
     expect(r.markers.join('\n')).toMatch(/a\(\) body is only 'pass'/);
   });
 
   test('one no-op method among real ones is fine', async () => {
-    const text = '```python path=wingman/x.py\nclass A:\n    def close(self):\n        pass\n\n    def size(self):\n        return 1\n```\n';
+    const text =
+      '```python path=wingman/x.py\nclass A:\n    def close(self):\n        pass\n\n    def size(self):\n        return 1\n```\n';
     expect((await inspectText(text, ['wingman/x.py'])).guide).toBe(false);
   });
 
   test('"your code here" and a bash syntax error', async () => {
-    const r = await inspectText('```bash path=deploy/x.sh\nif true; then\n  echo hi\n```\n```python path=a/b.py\ndef f():\n    return 1  # your code here\n```\n', ['deploy/x.sh', 'a/b.py']);
+    const r = await inspectText(
+      '```bash path=deploy/x.sh\nif true; then\n  echo hi\n```\n```python path=a/b.py\ndef f():\n    return 1  # your code here\n```\n',
+      ['deploy/x.sh', 'a/b.py'],
+    );
     expect(r.guide).toBe(true);
-    expect(r.markers).toEqual(expect.arrayContaining([expect.stringMatching(/^deploy\/x\.sh does not parse: /), 'your code here in a/b.py']));
+    expect(r.markers).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^deploy\/x\.sh does not parse: /), 'your code here in a/b.py']),
+    );
   });
 
   test('empty and oversized output', async () => {
@@ -129,13 +156,19 @@ describe('guides are caught', () => {
   });
 
   test('a markdown answer with no fence is not mistaken for bare code', async () => {
-    const r = await inspectText('# Semantic analyzer\n\nYou should start with the class. Then you can add the methods.\n', [ANALYZER]);
+    const r = await inspectText(
+      '# Semantic analyzer\n\nYou should start with the class. Then you can add the methods.\n',
+      [ANALYZER],
+    );
     expect(r.markers[0]).toBe('no code for wingman/validation/semantic_analyzer.py');
   });
 
   test('two unlabeled blocks for two files of the same kind are not guessed', async () => {
     const text = '```python\nx = 1\n```\n\n```python\ny = 2\n```\n';
-    expect((await inspectText(text, ['a/one.py', 'a/two.py'])).markers).toEqual(['no code for a/one.py', 'no code for a/two.py']);
+    expect((await inspectText(text, ['a/one.py', 'a/two.py'])).markers).toEqual([
+      'no code for a/one.py',
+      'no code for a/two.py',
+    ]);
   });
 });
 
@@ -148,7 +181,8 @@ test('inspectOutput stores each file and returns refs to them', async () => {
     const r = await inspectOutput({ config, store }, { outputRef, deliverables: [SCANNER, SCANNER_TESTS] });
     expect(r.guide).toBe(false);
     expect(r).not.toHaveProperty('contents');
-    for (const f of r.files) expect(await store.get(f.ref)).toMatch(f.path === SCANNER ? /class CodeScanner/ : /def test_clean_source/);
+    for (const f of r.files)
+      expect(await store.get(f.ref)).toMatch(f.path === SCANNER ? /class CodeScanner/ : /def test_clean_source/);
 
     const guideRef = await store.putBlob(await fixture('guide-todo-code.md'));
     const g = await inspectOutput({ config, store }, { outputRef: guideRef, deliverables: [ANALYZER] });

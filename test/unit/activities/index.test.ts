@@ -7,7 +7,7 @@ import path from 'node:path';
 import { createActivities } from '../../../src/activities/index.js';
 import { readConfig } from '../../../src/config.js';
 
-test('the workspace queue serves four instruction steps, a regeneration prompt, and the batch\'s plan, child checks, suite and report; no more', () => {
+test("the workspace queue serves four instruction steps, a regeneration prompt, and the batch's plan, child checks, suite and report; no more", () => {
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'wingman-act-'));
   const activities = createActivities(readConfig({ WINGMAN_STATE_DIR: stateDir }));
   expect(Object.keys(activities.workspace).sort()).toEqual(

@@ -45,7 +45,11 @@ async function mem0(reply: (res: import('node:http').ServerResponse) => void): P
   return `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
 }
 const config = (env: Record<string, string>) => readConfig({ WINGMAN_STATE_DIR: path.join(dir, 'state'), ...env });
-const localLines = async () => (await readFile(path.join(dir, 'state', 'memory.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+const localLines = async () =>
+  (await readFile(path.join(dir, 'state', 'memory.jsonl'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), 'memory-'));
@@ -61,16 +65,36 @@ afterEach(async () => {
 
 test('posts to <MEM0_API_URL>/memories (no /v1) with messages, user_id, metadata and X-API-Key', async () => {
   const url = await mem0((res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"results":[]}'));
-  const r = await storeRetrospective({ config: config({ MEM0_API_URL: `${url}/`, MEM0_API_KEY: 'm0-key', MEM0_USER_ID: 'wingman-ci' }) }, retro);
+  const r = await storeRetrospective(
+    { config: config({ MEM0_API_URL: `${url}/`, MEM0_API_KEY: 'm0-key', MEM0_USER_ID: 'wingman-ci' }) },
+    retro,
+  );
   expect(r).toEqual({ stored: 'mem0' });
   expect(seen).toHaveLength(1);
   expect(seen[0]).toMatchObject({ method: 'POST', url: '/memories' });
   expect(seen[0]?.headers['x-api-key']).toBe('m0-key');
-  const body = seen[0]?.body as { messages: Array<{ role: string; content: string }>; user_id: string; metadata: Record<string, unknown> };
+  const body = seen[0]?.body as {
+    messages: Array<{ role: string; content: string }>;
+    user_id: string;
+    metadata: Record<string, unknown>;
+  };
   expect(body.user_id).toBe('wingman-ci');
-  expect(body.messages).toEqual([{ role: 'user', content: expect.stringContaining('Worker WORKER_013 (Semantic Analyzer - Clarity Tests) in batch batch-1 ended passed after 2 generations with provider openai.') }]);
+  expect(body.messages).toEqual([
+    {
+      role: 'user',
+      content: expect.stringContaining(
+        'Worker WORKER_013 (Semantic Analyzer - Clarity Tests) in batch batch-1 ended passed after 2 generations with provider openai.',
+      ),
+    },
+  ]);
   expect(body.messages[0]?.content).toContain('- first answer was a guide');
-  expect(body.metadata).toMatchObject({ batchId: 'batch-1', workerId: 'WORKER_013', outcome: 'passed', provider: 'openai', attempts: 2 });
+  expect(body.metadata).toMatchObject({
+    batchId: 'batch-1',
+    workerId: 'WORKER_013',
+    outcome: 'passed',
+    provider: 'openai',
+    attempts: 2,
+  });
 });
 
 test('no API key, no header', async () => {
@@ -81,7 +105,11 @@ test('no API key, no header', async () => {
 
 test('mem0 answering 500 falls back to the local JSONL store, inside an activity', async () => {
   const url = await mem0((res) => res.writeHead(500).end('boom'));
-  const r = await new MockActivityEnvironment().run(storeRetrospective, { config: config({ MEM0_API_URL: url }) }, retro);
+  const r = await new MockActivityEnvironment().run(
+    storeRetrospective,
+    { config: config({ MEM0_API_URL: url }) },
+    retro,
+  );
   expect(r).toEqual({ stored: 'local' });
   const [line] = await localLines();
   expect(line).toMatchObject({ ...retro, mem0Error: 'mem0 answered 500: boom' });
@@ -91,7 +119,9 @@ test('mem0 answering 500 falls back to the local JSONL store, inside an activity
 test('mem0 not answering at all (hang) falls back within the timeout', async () => {
   const url = await mem0(() => undefined); // never replies
   const started = Date.now();
-  expect(await storeRetrospective({ config: config({ MEM0_API_URL: url }), mem0TimeoutMs: 300 }, retro)).toEqual({ stored: 'local' });
+  expect(await storeRetrospective({ config: config({ MEM0_API_URL: url }), mem0TimeoutMs: 300 }, retro)).toEqual({
+    stored: 'local',
+  });
   expect(Date.now() - started).toBeLessThan(2000);
   expect((await localLines())[0].mem0Error).toMatch(/timeout|abort/i);
 });
@@ -99,9 +129,13 @@ test('mem0 not answering at all (hang) falls back within the timeout', async () 
 test('accepted by the shared mem0 stand-in, API key checked', async () => {
   const standin = await startMem0StandIn({ apiKey: 'k1' });
   try {
-    expect(await storeRetrospective({ config: config({ MEM0_API_URL: standin.url, MEM0_API_KEY: 'k1' }) }, retro)).toEqual({ stored: 'mem0' });
+    expect(
+      await storeRetrospective({ config: config({ MEM0_API_URL: standin.url, MEM0_API_KEY: 'k1' }) }, retro),
+    ).toEqual({ stored: 'mem0' });
     expect(standin.memories[0]).toMatchObject({ user_id: 'wingman', metadata: { workerId: 'WORKER_013' } });
-    expect(await storeRetrospective({ config: config({ MEM0_API_URL: standin.url, MEM0_API_KEY: 'wrong' }) }, retro)).toEqual({ stored: 'local' });
+    expect(
+      await storeRetrospective({ config: config({ MEM0_API_URL: standin.url, MEM0_API_KEY: 'wrong' }) }, retro),
+    ).toEqual({ stored: 'local' });
   } finally {
     await standin.close();
   }
@@ -112,7 +146,12 @@ test('mem0 unreachable falls back; without MEM0_API_URL it is local; lines appen
   await new Promise((r) => server!.close(r));
   server = undefined;
   expect(await storeRetrospective({ config: config({ MEM0_API_URL: url }) }, retro)).toEqual({ stored: 'local' });
-  expect(await storeRetrospective({ config: config({}) }, { ...retro, workerId: 'WORKER_034', outcome: 'guide', provider: null })).toEqual({ stored: 'local' });
+  expect(
+    await storeRetrospective(
+      { config: config({}) },
+      { ...retro, workerId: 'WORKER_034', outcome: 'guide', provider: null },
+    ),
+  ).toEqual({ stored: 'local' });
   const lines = await localLines();
   expect(lines.map((l) => l.workerId)).toEqual(['WORKER_013', 'WORKER_034']);
   expect(lines[0].mem0Error).toMatch(/ECONNREFUSED/);
@@ -145,27 +184,44 @@ const taught = (over: Partial<Retrospective> = {}): Retrospective => ({
   changes: 'regenerated with the test failure; tests passed',
   ...over,
 });
-const dependent = { workerId: 'WORKER_013', dependencies: ['WORKER_001'], deliverables: ['wingman/tests/test_semantic_analyzer.py'] };
+const dependent = {
+  workerId: 'WORKER_013',
+  dependencies: ['WORKER_001'],
+  deliverables: ['wingman/tests/test_semantic_analyzer.py'],
+};
 
 test("the retrospective records failures, changes, model, cost and the instruction's RETROSPECTIVE answers", async () => {
   const store = new ArtifactStore(path.join(dir, 'state', 'artifacts'));
   const instructionSha256 = await store.put(await readFile(corpusFile, 'utf8'));
-  expect(await storeRetrospective({ config: config({}), store }, taught({ instructionSha256 }))).toEqual({ stored: 'local' });
+  expect(await storeRetrospective({ config: config({}), store }, taught({ instructionSha256 }))).toEqual({
+    stored: 'local',
+  });
   const [line] = await localLines();
   expect(line.text).toContain('with provider openai (gpt-4o-mini).');
   expect(line.text).toContain('Took 4.2 s, cost $0.0021, 900 prompt + 400 completion tokens.');
   expect(line.text).toContain(`- attempt 1 (tests): ${ASSERTION}`);
   expect(line.text).toContain('What changed before it passed: regenerated with the test failure; tests passed');
   // WORKER_001's own question, which the data does not answer: said so, not made up.
-  expect(line.answers).toEqual([{ question: 'Record which heuristics were chosen and why', answer: 'not answered by the data' }]);
-  expect(line.lesson).toMatchObject({ workerId: 'WORKER_001', errorClasses: ['AssertionError'], packages: ['wingman/validation'] });
+  expect(line.answers).toEqual([
+    { question: 'Record which heuristics were chosen and why', answer: 'not answered by the data' },
+  ]);
+  expect(line.lesson).toMatchObject({
+    workerId: 'WORKER_001',
+    errorClasses: ['AssertionError'],
+    packages: ['wingman/validation'],
+  });
   expect(line.lesson.lesson).toContain(ASSERTION);
 });
 
 test('a failed worker without an attempt log teaches the assertion of its last test log', async () => {
   const store = new ArtifactStore(path.join(dir, 'state', 'artifacts'));
-  const testOutputRef = await store.put(`E       AssertionError: boom\n=== short test summary info ===\n${ASSERTION}\n1 failed`);
-  await storeRetrospective({ config: config({}), store }, taught({ outcome: 'failed', failures: undefined, changes: null, testOutputRef }));
+  const testOutputRef = await store.put(
+    `E       AssertionError: boom\n=== short test summary info ===\n${ASSERTION}\n1 failed`,
+  );
+  await storeRetrospective(
+    { config: config({}), store },
+    taught({ outcome: 'failed', failures: undefined, changes: null, testOutputRef }),
+  );
   const [line] = await localLines();
   expect(line.failures).toEqual([{ attempt: 2, kind: 'tests', message: ASSERTION }]);
   expect(line.lesson.lesson).toContain('It ended failed.');
@@ -180,7 +236,10 @@ test('lessons come back from the local JSONL store, read incrementally as lines 
   expect(first[0]!.record.lesson).toContain(ASSERTION);
   await storeRetrospective({ config: cfg }, taught({ workerId: 'WORKER_002', files: ['wingman/tests/conftest.py'] }));
   await storeRetrospective({ config: cfg }, taught({ workerId: 'WORKER_003', failures: [], attempts: 1 })); // nothing to learn
-  expect((await findLessons({ config: cfg }, dependent)).map((c) => c.record.workerId)).toEqual(['WORKER_001', 'WORKER_002']);
+  expect((await findLessons({ config: cfg }, dependent)).map((c) => c.record.workerId)).toEqual([
+    'WORKER_001',
+    'WORKER_002',
+  ]);
   expect((await readLocalLessons(path.join(dir, 'state', 'memory.jsonl'))).length).toBe(2);
 });
 
@@ -189,15 +248,27 @@ test("lessons come back from mem0's POST /search (query and user_id), in its wir
   try {
     const cfg = config({ MEM0_API_URL: standin.url, MEM0_API_KEY: 'k1', MEM0_USER_ID: 'team' });
     expect(await storeRetrospective({ config: cfg }, taught())).toEqual({ stored: 'mem0' });
-    expect(standin.memories[0]!.memory).toContain(`Lesson: WORKER_001 (wingman/validation/semantic_analyzer.py) attempt 1 failed its tests: ${ASSERTION}`);
+    expect(standin.memories[0]!.memory).toContain(
+      `Lesson: WORKER_001 (wingman/validation/semantic_analyzer.py) attempt 1 failed its tests: ${ASSERTION}`,
+    );
     const chosen = await findLessons({ config: cfg }, dependent);
     expect(chosen.map((c) => [c.record.workerId, c.why])).toEqual([['WORKER_001', 'your dependency WORKER_001']]);
     expect(chosen[0]!.record.lesson).toContain(ASSERTION);
     const searches = standin.calls.filter((c) => c.path === '/search');
     expect(searches.length).toBeGreaterThan(0);
-    expect(searches[0]).toMatchObject({ method: 'POST', apiKey: 'k1', status: 200, body: { query: 'WORKER_001 lesson', user_id: 'team', filters: { user_id: 'team' } } });
+    expect(searches[0]).toMatchObject({
+      method: 'POST',
+      apiKey: 'k1',
+      status: 200,
+      body: { query: 'WORKER_001 lesson', user_id: 'team', filters: { user_id: 'team' } },
+    });
     // Another user's memories are not this team's lessons.
-    expect(await findLessons({ config: config({ MEM0_API_URL: standin.url, MEM0_API_KEY: 'k1', MEM0_USER_ID: 'other' }) }, dependent)).toEqual([]);
+    expect(
+      await findLessons(
+        { config: config({ MEM0_API_URL: standin.url, MEM0_API_KEY: 'k1', MEM0_USER_ID: 'other' }) },
+        dependent,
+      ),
+    ).toEqual([]);
   } finally {
     await standin.close();
   }
@@ -215,7 +286,13 @@ test('mem0 search down: lessons from the local store, no throw', async () => {
 test('an instruction that passed before gets no lessons (its prompt stays the cached one), from either store', async () => {
   const sha = 'c'.repeat(64);
   const target = { ...dependent, instructionSha256: sha };
-  const passed = taught({ workerId: 'WORKER_013', files: dependent.deliverables, failures: [], attempts: 1, instructionSha256: sha });
+  const passed = taught({
+    workerId: 'WORKER_013',
+    files: dependent.deliverables,
+    failures: [],
+    attempts: 1,
+    instructionSha256: sha,
+  });
   const local = config({});
   await storeRetrospective({ config: local }, taught());
   expect((await findLessons({ config: local }, target)).map((c) => c.record.workerId)).toEqual(['WORKER_001']);

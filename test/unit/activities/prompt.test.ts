@@ -44,7 +44,10 @@ beforeEach(async () => {
   workspace = path.join(dir, 'ws');
   await mkdir(path.join(workspace, 'wingman/validation'), { recursive: true });
   await writeFile(path.join(workspace, 'wingman/validation/semantic_analyzer.py'), await analyzerSource());
-  deps = { config: readConfig({ WINGMAN_STATE_DIR: path.join(dir, 'state') }), store: new ArtifactStore(path.join(dir, 'state', 'artifacts')) };
+  deps = {
+    config: readConfig({ WINGMAN_STATE_DIR: path.join(dir, 'state') }),
+    store: new ArtifactStore(path.join(dir, 'state', 'artifacts')),
+  };
 });
 afterEach(() => rm(dir, { recursive: true, force: true }));
 
@@ -87,7 +90,13 @@ test('publicNames reads classes, fields, method and function signatures in one p
   expect(names[file]).toEqual({
     classes: [
       { name: 'Finding', decorators: ['@dataclass'], bases: [], fields: ['rule: str', 'line: int'], methods: [] },
-      { name: 'CodeScanner', decorators: [], bases: ['Base'], fields: [], methods: ['def __init__(self, strict: bool=False)', 'def scan(self, source: str) -> list[Finding]'] },
+      {
+        name: 'CodeScanner',
+        decorators: [],
+        bases: ['Base'],
+        fields: [],
+        methods: ['def __init__(self, strict: bool=False)', 'def scan(self, source: str) -> list[Finding]'],
+      },
     ],
     functions: ['async def fetch(url, *, timeout=5.0) -> bytes'],
   });
@@ -115,15 +124,21 @@ test('a test worker: paths, import paths, dependency names, the whole instructio
   expect(ref.chars).toBe(prompt.length);
   expect(prompt).toMatch(/^You are WORKER_013: Semantic Analyzer - Clarity Tests\./);
   expect(prompt).toContain(await readFile(req.instructionFile, 'utf8'));
-  expect(prompt).toContain('- `wingman/tests/test_semantic_analyzer.py` — test module `tests.test_semantic_analyzer`, run by pytest from `wingman/` (new file)');
-  expect(prompt).toContain('## `wingman/validation/semantic_analyzer.py` — `from validation.semantic_analyzer import SemanticAnalyzer`');
+  expect(prompt).toContain(
+    '- `wingman/tests/test_semantic_analyzer.py` — test module `tests.test_semantic_analyzer`, run by pytest from `wingman/` (new file)',
+  );
+  expect(prompt).toContain(
+    '## `wingman/validation/semantic_analyzer.py` — `from validation.semantic_analyzer import SemanticAnalyzer`',
+  );
   expect(prompt).toContain('    def __init__(self, ollama_endpoint: str | None=None, timeout: float=10.0) -> None');
   expect(prompt).toContain('    def score_clarity(self, text: str) -> int');
   expect(prompt).not.toContain('_ask_ollama');
   expect(prompt).toContain('- `wingman/validation/not_yet.py` (module `validation.not_yet`): not present yet');
   expect(prompt).toContain('```python path=wingman/tests/test_semantic_analyzer.py');
   expect(prompt).toMatch(/no TODO or FIXME, no placeholders/i);
-  expect(prompt).toContain('Tests import modules by their import paths (`validation.semantic_analyzer`) and run from the Python root `wingman/`');
+  expect(prompt).toContain(
+    'Tests import modules by their import paths (`validation.semantic_analyzer`) and run from the Python root `wingman/`',
+  );
   // the analyzer's code itself is not pasted for a dependency: its names are
   expect(prompt).not.toContain('_IMPERATIVE = re.compile');
 });
@@ -147,7 +162,9 @@ test('a shell deliverable has no import path', async () => {
     dependencyFiles: ['wingman/tests/test_semantic_analyzer.py', 'wingman/tests/test_code_scanner.py'],
   });
   const prompt = await deps.store.readBlob((await preparePrompt(deps, req)).promptRef);
-  expect(prompt).toContain('- `wingman/tests/test_semantic_analyzer.py`: tests\n- `wingman/tests/test_code_scanner.py`: not present yet');
+  expect(prompt).toContain(
+    '- `wingman/tests/test_semantic_analyzer.py`: tests\n- `wingman/tests/test_code_scanner.py`: not present yet',
+  );
   expect(prompt).not.toContain('def test_x');
   expect(prompt).toContain('- `deploy/rollout_test.sh` (new file)');
   expect(prompt).toContain('```bash path=deploy/rollout_test.sh');
@@ -161,7 +178,10 @@ test('an instruction that changed since the batch started is refused for good', 
 
 test('a retry after a guide opens with the markers found', async () => {
   const markers = ['no code for wingman/validation/semantic_analyzer.py', 'prose: "Step N:" x5'];
-  const req = await request('WORKER_001', { deliverables: ['wingman/validation/semantic_analyzer.py'], feedback: { kind: 'guide', markers } });
+  const req = await request('WORKER_001', {
+    deliverables: ['wingman/validation/semantic_analyzer.py'],
+    feedback: { kind: 'guide', markers },
+  });
   const prompt = await deps.store.readBlob((await preparePrompt(deps, req)).promptRef);
   expect(prompt).toMatch(/^IMPORTANT: your previous answer was a guide, not the code/);
   expect(prompt).toContain('  - prose: "Step N:" x5');
@@ -170,7 +190,12 @@ test('a retry after a guide opens with the markers found', async () => {
 
 test('a retry after failing tests carries the tail of the test output', async () => {
   const head = 'HEAD-OF-THE-LOG\n';
-  const output = head + 'x'.repeat(60) + '\n'.repeat(1) + Array.from({ length: 2000 }, (_, i) => `line ${i} of the test output`).join('\n') + '\nFAILED tests/test_semantic_analyzer.py::test_vague - assert 35 < 20\n=== 1 failed, 3 passed in 0.05s ===\n';
+  const output =
+    head +
+    'x'.repeat(60) +
+    '\n'.repeat(1) +
+    Array.from({ length: 2000 }, (_, i) => `line ${i} of the test output`).join('\n') +
+    '\nFAILED tests/test_semantic_analyzer.py::test_vague - assert 35 < 20\n=== 1 failed, 3 passed in 0.05s ===\n';
   const outputRef = await deps.store.putBlob(output);
   const req = await request('WORKER_013', {
     deliverables: ['wingman/tests/test_semantic_analyzer.py'],
@@ -187,12 +212,19 @@ test('a retry after failing tests carries the tail of the test output', async ()
 
 // ---- lessons from earlier workers (the first prompt only) ----
 
-const ASSERT_013 = "tests/test_semantic_analyzer.py::test_vague: AssertionError: assert 35 < 20";
+const ASSERT_013 = 'tests/test_semantic_analyzer.py::test_vague: AssertionError: assert 35 < 20';
 /** WORKER_001 (which WORKER_013 depends on) failed once with a clear assertion, then passed; as the instruction workflow records it. */
 const dependencyRetro = (over: Partial<Retrospective> = {}): Retrospective => ({
-  batchId: 'b1', workerId: 'WORKER_001', name: 'Semantic Analyzer', outcome: 'passed', provider: 'openai', attempts: 2,
-  files: ['wingman/validation/semantic_analyzer.py'], notes: [],
-  failures: [{ attempt: 1, kind: 'tests', message: ASSERT_013 }], changes: 'regenerated with the test failure; tests passed',
+  batchId: 'b1',
+  workerId: 'WORKER_001',
+  name: 'Semantic Analyzer',
+  outcome: 'passed',
+  provider: 'openai',
+  attempts: 2,
+  files: ['wingman/validation/semantic_analyzer.py'],
+  notes: [],
+  failures: [{ attempt: 1, kind: 'tests', message: ASSERT_013 }],
+  changes: 'regenerated with the test failure; tests passed',
   ...over,
 });
 
@@ -200,17 +232,25 @@ test("a worker's first prompt carries the assertion its dependency failed with, 
   await storeRetrospective(deps, dependencyRetro());
   // Many more, with a key in one: the section stays within its cap and carries no key.
   for (let i = 0; i < 12; i++) {
-    await storeRetrospective(deps, dependencyRetro({
-      workerId: `WORKER_${300 + i}`, files: [`wingman/tests/helper_${i}.py`],
-      failures: [{ attempt: 1, kind: 'tests', message: `OPENAI_API_KEY=sk-live-abcdefghijklmnop ${'long '.repeat(80)}` }],
-    }));
+    await storeRetrospective(
+      deps,
+      dependencyRetro({
+        workerId: `WORKER_${300 + i}`,
+        files: [`wingman/tests/helper_${i}.py`],
+        failures: [
+          { attempt: 1, kind: 'tests', message: `OPENAI_API_KEY=sk-live-abcdefghijklmnop ${'long '.repeat(80)}` },
+        ],
+      }),
+    );
   }
   const req = await request('WORKER_013', { deliverables: ['wingman/tests/test_semantic_analyzer.py'] });
   const prompt = await deps.store.readBlob((await preparePrompt(deps, req)).promptRef);
   const start = prompt.indexOf('# Lessons from earlier workers');
   expect(start).toBeGreaterThan(prompt.indexOf('# Files to write'));
   const section = prompt.slice(start, prompt.indexOf('# Output format'));
-  expect(section).toContain(`- (your dependency WORKER_001) WORKER_001 (wingman/validation/semantic_analyzer.py) attempt 1 failed its tests: ${ASSERT_013}.`);
+  expect(section).toContain(
+    `- (your dependency WORKER_001) WORKER_001 (wingman/validation/semantic_analyzer.py) attempt 1 failed its tests: ${ASSERT_013}.`,
+  );
   expect(section).toContain('Fixed by: regenerated with the test failure; tests passed.');
   expect(section.trim().length).toBeLessThanOrEqual(LESSONS_MAX_CHARS);
   expect(section).toContain('(same package wingman/tests)');
@@ -219,11 +259,20 @@ test("a worker's first prompt carries the assertion its dependency failed with, 
 
 test('no lessons in a regeneration (it carries its own failure), none when nothing was learnt, none when off', async () => {
   const fresh = await request('WORKER_013', { deliverables: ['wingman/tests/test_semantic_analyzer.py'] });
-  expect(await deps.store.readBlob((await preparePrompt(deps, fresh)).promptRef)).not.toContain('# Lessons from earlier workers');
+  expect(await deps.store.readBlob((await preparePrompt(deps, fresh)).promptRef)).not.toContain(
+    '# Lessons from earlier workers',
+  );
   await storeRetrospective(deps, dependencyRetro());
-  const retry = await request('WORKER_013', { deliverables: ['wingman/tests/test_semantic_analyzer.py'], feedback: { kind: 'guide', markers: ['prose'] } });
-  expect(await deps.store.readBlob((await preparePrompt(deps, retry)).promptRef)).not.toContain('# Lessons from earlier workers');
+  const retry = await request('WORKER_013', {
+    deliverables: ['wingman/tests/test_semantic_analyzer.py'],
+    feedback: { kind: 'guide', markers: ['prose'] },
+  });
+  expect(await deps.store.readBlob((await preparePrompt(deps, retry)).promptRef)).not.toContain(
+    '# Lessons from earlier workers',
+  );
   const off = { ...deps, config: { ...deps.config, WINGMAN_LESSONS: 'off' as const } };
-  expect(await deps.store.readBlob((await preparePrompt(off, fresh)).promptRef)).not.toContain('# Lessons from earlier workers');
+  expect(await deps.store.readBlob((await preparePrompt(off, fresh)).promptRef)).not.toContain(
+    '# Lessons from earlier workers',
+  );
   expect(await deps.store.readBlob((await preparePrompt(deps, fresh)).promptRef)).toContain(ASSERT_013);
 });

@@ -1,6 +1,6 @@
 // runTests with real python and pytest on generated files in a temp workspace.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CancelledFailure } from '@temporalio/common';
@@ -110,7 +110,12 @@ test('py_compile and bash -n: one pass or one failure each', async () => {
 });
 
 test('generated code sees a scrubbed environment: no API key, no token, nothing else of ours', async () => {
-  const secrets = { OPENAI_API_KEY: 'sk-test-not-a-real-key', MEM0_API_KEY: 'm0-secret', GITHUB_TOKEN: 'ghp_fake', TEMPORAL_API_KEY: 'tmprl-fake' };
+  const secrets = {
+    OPENAI_API_KEY: 'sk-test-not-a-real-key',
+    MEM0_API_KEY: 'm0-secret',
+    GITHUB_TOKEN: 'ghp_fake',
+    TEMPORAL_API_KEY: 'tmprl-fake',
+  };
   const saved = { ...process.env };
   Object.assign(process.env, secrets);
   try {
@@ -124,9 +129,22 @@ test('generated code sees a scrubbed environment: no API key, no token, nothing 
     const line = (await deps.store.readBlob(run.outputRef)).split('\n').find((l) => l.includes('ENV={'));
     const env = JSON.parse(line!.slice(line!.indexOf('ENV=') + 4)) as Record<string, string>;
     // PWD is set by the sandbox's chdir (bwrap), and says nothing of ours.
-    expect(Object.keys(env).filter((k) => k !== 'PWD').sort()).toEqual(
+    expect(
+      Object.keys(env)
+        .filter((k) => k !== 'PWD')
+        .sort(),
+    ).toEqual(
       // PYTEST_* are pytest's own
-      ['HOME', 'LANG', 'PATH', 'PYTEST_CURRENT_TEST', 'PYTEST_VERSION', 'PYTHONDONTWRITEBYTECODE', 'PYTHONHASHSEED', 'PYTHONPATH'].sort(),
+      [
+        'HOME',
+        'LANG',
+        'PATH',
+        'PYTEST_CURRENT_TEST',
+        'PYTEST_VERSION',
+        'PYTHONDONTWRITEBYTECODE',
+        'PYTHONHASHSEED',
+        'PYTHONPATH',
+      ].sort(),
     );
     expect(env.PYTHONPATH).toBe(path.join(workspace, 'wingman'));
     expect(env.HOME).not.toBe(saved.HOME);
@@ -190,7 +208,13 @@ test('a test that hangs is killed at the time limit, with the child it forked', 
   const seconds = marker();
   await write('wingman/tests/test_hang.py', SLEEPER(seconds));
   const t0 = Date.now();
-  const running = runTests(depsWith({ WINGMAN_TEST_TIMEOUT_MS: '2500' }), req([['pytest', 'tests/test_hang.py'], ['python', '-m', 'py_compile', 'validation/calc.py']]));
+  const running = runTests(
+    depsWith({ WINGMAN_TEST_TIMEOUT_MS: '2500' }),
+    req([
+      ['pytest', 'tests/test_hang.py'],
+      ['python', '-m', 'py_compile', 'validation/calc.py'],
+    ]),
+  );
   const pid = await started(['sleep', seconds]);
   const run = await running;
   const took = Date.now() - t0;
@@ -243,22 +267,46 @@ test('output is capped; the command is stopped and fails', async () => {
 });
 
 test('a command that is not an allowed runner is refused, not run', async () => {
-  await expect(runTests(depsWith(), req([['python', '-c', 'open("/tmp/pwned", "w")']]))).rejects.toMatchObject({ type: 'CommandNotAllowed', nonRetryable: true });
-  await expect(runTests(depsWith(), req([['curl', 'http://example.com']]))).rejects.toMatchObject({ type: 'CommandNotAllowed' });
+  await expect(runTests(depsWith(), req([['python', '-c', 'open("/tmp/pwned", "w")']]))).rejects.toMatchObject({
+    type: 'CommandNotAllowed',
+    nonRetryable: true,
+  });
+  await expect(runTests(depsWith(), req([['curl', 'http://example.com']]))).rejects.toMatchObject({
+    type: 'CommandNotAllowed',
+  });
   // Options are checked again here, not only in the manifest.
   await expect(runTests(depsWith(), req([['pytest', '--basetemp=/']]))).rejects.toMatchObject({
     type: 'CommandNotAllowed',
-    message: 'option `--basetemp=/` is not allowed in a test command: pytest empties that directory: pytest --basetemp=/',
+    message:
+      'option `--basetemp=/` is not allowed in a test command: pytest empties that directory: pytest --basetemp=/',
   });
-  const custom = await runTests(depsWith({ WINGMAN_ALLOWED_RUNNERS: 'python -c' }), req([['python', '-c', 'print(42)']]));
+  const custom = await runTests(
+    depsWith({ WINGMAN_ALLOWED_RUNNERS: 'python -c' }),
+    req([['python', '-c', 'print(42)']]),
+  );
   expect(custom).toMatchObject({ ok: true, passed: 1 });
 });
 
 test('planCommand and junitCounts', () => {
-  expect(planCommand(['pytest', 'tests/t.py', '-v'], '/py', '/tmp/j.xml').argv).toEqual(['/py', '-m', 'pytest', 'tests/t.py', '-v', '--junitxml=/tmp/j.xml', '-p', 'no:cacheprovider']);
-  expect(planCommand(['python3', '-m', 'py_compile', 'a.py'], '/py', 'j').argv).toEqual(['/py', '-m', 'py_compile', 'a.py']);
+  expect(planCommand(['pytest', 'tests/t.py', '-v'], '/py', '/tmp/j.xml').argv).toEqual([
+    '/py',
+    '-m',
+    'pytest',
+    'tests/t.py',
+    '-v',
+    '--junitxml=/tmp/j.xml',
+    '-p',
+    'no:cacheprovider',
+  ]);
+  expect(planCommand(['python3', '-m', 'py_compile', 'a.py'], '/py', 'j').argv).toEqual([
+    '/py',
+    '-m',
+    'py_compile',
+    'a.py',
+  ]);
   expect(planCommand(['bash', '-n', 'x.sh'], '/py', 'j')).toEqual({ pytest: false, argv: ['bash', '-n', 'x.sh'] });
-  const xml = '<?xml version="1.0"?><testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="2" skipped="1" tests="9" time="0.1"></testsuite><testsuite name="b" tests="2" failures="0" errors="0" skipped="0" /></testsuites>';
+  const xml =
+    '<?xml version="1.0"?><testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="2" skipped="1" tests="9" time="0.1"></testsuite><testsuite name="b" tests="2" failures="0" errors="0" skipped="0" /></testsuites>';
   expect(junitCounts(xml)).toEqual({ tests: 11, failures: 2, errors: 1, skipped: 1 });
   expect(junitCounts('<testsuites></testsuites>')).toBeNull();
 });

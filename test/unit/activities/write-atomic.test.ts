@@ -23,7 +23,8 @@ function recordingFs(calls: string[], failRename = false): AtomicFs {
         const v = Reflect.get(target, prop, target) as unknown;
         if (typeof v !== 'function') return v;
         return (...args: unknown[]) => {
-          if (prop === 'writeFile' || prop === 'sync' || prop === 'close' || prop === 'chmod') calls.push(`${prop} ${name}`);
+          if (prop === 'writeFile' || prop === 'sync' || prop === 'close' || prop === 'chmod')
+            calls.push(`${prop} ${name}`);
           return (v as (...a: unknown[]) => unknown).apply(target, args);
         };
       },
@@ -66,13 +67,19 @@ test('a mode is applied before the fsync', async () => {
   const calls: string[] = [];
   const file = path.join(dir, 'run.sh');
   await writeAtomic(file, Buffer.from('#!/bin/sh\n'), { mode: 0o755, fs: recordingFs(calls) });
-  expect(calls.slice(1, 4)).toEqual(['writeFile .run.sh.<uuid>.tmp', 'chmod .run.sh.<uuid>.tmp', 'sync .run.sh.<uuid>.tmp']);
+  expect(calls.slice(1, 4)).toEqual([
+    'writeFile .run.sh.<uuid>.tmp',
+    'chmod .run.sh.<uuid>.tmp',
+    'sync .run.sh.<uuid>.tmp',
+  ]);
   expect((await stat(file)).mode & 0o777).toBe(0o755);
 });
 
 test('a failed rename removes the temp file and syncs nothing more', async () => {
   const calls: string[] = [];
-  await expect(writeAtomic(path.join(dir, 'b.txt'), 'x', { fs: recordingFs(calls, true) })).rejects.toThrow('rename refused');
+  await expect(writeAtomic(path.join(dir, 'b.txt'), 'x', { fs: recordingFs(calls, true) })).rejects.toThrow(
+    'rename refused',
+  );
   expect(calls.slice(-2)).toEqual(['rename .b.txt.<uuid>.tmp -> b.txt', 'rm .b.txt.<uuid>.tmp']);
   expect(await readdir(dir)).toEqual([]);
 });

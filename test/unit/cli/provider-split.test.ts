@@ -18,7 +18,10 @@ test('workers, share, passed and cost per provider, then the local/paid split', 
 });
 
 test('the processor counts as local', () => {
-  const report: Report = { ...sample, workers: sample.workers.map((w) => (w.provider === 'ollama' ? { ...w, provider: 'processor' as const } : w)) };
+  const report: Report = {
+    ...sample,
+    workers: sample.workers.map((w) => (w.provider === 'ollama' ? { ...w, provider: 'processor' as const } : w)),
+  };
   const lines = formatProviderSplit(report);
   expect(lines).toContain('  processor     2 workers (25.0%), 1 passed, $0.0000');
   expect(lines.at(-1)).toBe('  local 2 of 6 workers with code (33.3%), paid 4 (66.7%)');

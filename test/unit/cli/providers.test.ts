@@ -24,7 +24,10 @@ test('a router that is down is one line, and the providers that work are still a
   const [line, checks] = await Promise.all([checkRouter(c), checkProviders(c)]);
   expect(line).toMatch(/^router INTEL_LLM_ROUTER down: http:\/\/127\.0\.0\.1:\d+ did not answer/);
   expect(line!.split('\n')).toHaveLength(1);
-  expect(checks.map((ch) => [ch.provider, ch.ok])).toEqual([['ollama', true], ['processor', true]]);
+  expect(checks.map((ch) => [ch.provider, ch.ok])).toEqual([
+    ['ollama', true],
+    ['processor', true],
+  ]);
 });
 
 test('no router set: nothing to report; a router given as a provider name is not a URL to check', async () => {

@@ -204,14 +204,12 @@ describe('variants', () => {
   });
 
   test('TEST_PROCESS: inline code spans when there is no fence, else paragraph lines', () => {
-    expect(parseInstruction(minimal('## TEST_PROCESS\nRun `pytest a.py` then `bash -n b.sh`.\n'), 'f').testCommands).toEqual([
-      'pytest a.py',
-      'bash -n b.sh',
-    ]);
-    expect(parseInstruction(minimal('## TEST_PROCESS\npytest a.py -v\n# comment\npytest b.py\n'), 'f').testCommands).toEqual([
-      'pytest a.py -v',
-      'pytest b.py',
-    ]);
+    expect(
+      parseInstruction(minimal('## TEST_PROCESS\nRun `pytest a.py` then `bash -n b.sh`.\n'), 'f').testCommands,
+    ).toEqual(['pytest a.py', 'bash -n b.sh']);
+    expect(
+      parseInstruction(minimal('## TEST_PROCESS\npytest a.py -v\n# comment\npytest b.py\n'), 'f').testCommands,
+    ).toEqual(['pytest a.py -v', 'pytest b.py']);
     expect(parseInstruction(minimal('## TEST_PROCESS\n- `pytest a.py`\n'), 'f').testCommands).toEqual(['pytest a.py']);
     expect(parseInstruction(minimal(''), 'f').testCommands).toEqual([]);
   });
@@ -229,12 +227,17 @@ describe('variants', () => {
   });
 
   test('two DELIVERABLES sections are merged, paths deduplicated in order', () => {
-    const ins = parseInstruction('# WORKER_1: x\n## DELIVERABLES\n`b/2.py` `a/1.py`\n## DELIVERABLES\n`a/1.py` `c/3.sh`\n', 'f');
+    const ins = parseInstruction(
+      '# WORKER_1: x\n## DELIVERABLES\n`b/2.py` `a/1.py`\n## DELIVERABLES\n`a/1.py` `c/3.sh`\n',
+      'f',
+    );
     expect(ins.deliverables).toEqual(['b/2.py', 'a/1.py', 'c/3.sh']);
   });
 
   test('a BOM is not part of the title', () => {
-    expect(parseInstruction(new TextEncoder().encode('\uFEFF# WORKER_3: Bom\n## DELIVERABLES\n`a/b.py`\n'), 'f').id).toBe('WORKER_3');
+    expect(
+      parseInstruction(new TextEncoder().encode('\uFEFF# WORKER_3: Bom\n## DELIVERABLES\n`a/b.py`\n'), 'f').id,
+    ).toBe('WORKER_3');
     expect(parseInstruction('\uFEFF# WORKER_3: Bom\n## DELIVERABLES\n`a/b.py`\n', 'f').name).toBe('Bom');
   });
 });
@@ -297,7 +300,11 @@ describe('refusals', () => {
   });
 
   test('non-UTF-8 bytes, in memory and on disk', async () => {
-    const bytes = Buffer.concat([Buffer.from('# WORKER_6: x\n## DELIVERABLES\n`a/'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('.py`\n')]);
+    const bytes = Buffer.concat([
+      Buffer.from('# WORKER_6: x\n## DELIVERABLES\n`a/'),
+      Buffer.from([0xff, 0xfe, 0xc3]),
+      Buffer.from('.py`\n'),
+    ]);
     expect(refusalSync(bytes).problem).toBe('not valid UTF-8 (save the file as UTF-8)');
     const dir = await mkdtemp(path.join(tmpdir(), 'wingman-parse-'));
     const file = path.join(dir, 'WORKER_006.md');
@@ -372,7 +379,9 @@ describe('property: parseInstruction throws nothing but InstructionError', () =>
     '|',
   ];
   const markdown = fc
-    .array(fc.oneof(fc.constantFrom(...fragments), fc.string(), fc.string({ unit: 'binary', maxLength: 5 })), { maxLength: 40 })
+    .array(fc.oneof(fc.constantFrom(...fragments), fc.string(), fc.string({ unit: 'binary', maxLength: 5 })), {
+      maxLength: 40,
+    })
     .map((parts) => parts.join(''));
 
   test('strings built from markdown fragments', () => {
@@ -409,14 +418,19 @@ describe('property: parseInstruction throws nothing but InstructionError', () =>
   test('a well-formed instruction always yields its deliverable and dependencies', () => {
     const segment = fc.stringMatching(/^[a-z][a-z0-9_]{0,8}$/);
     fc.assert(
-      fc.property(fc.array(segment, { minLength: 1, maxLength: 4 }), fc.constantFrom('py', 'sh', 'yaml', 'md'), fc.array(fc.nat(999), { maxLength: 4 }), (dirs, ext, deps) => {
-        const file = `${dirs.join('/')}.${ext}`;
-        const depIds = deps.map((n) => `WORKER_${String(n).padStart(3, '0')}`);
-        const text = `# WORKER_777: Gen\n\n## 1. DELIVERABLES\n- [ ] Create/update file: \`${file}\`\n\n## 4. DEPENDENCIES\n- ${depIds.join(', ') || 'None'}\n`;
-        const ins = parseInstruction(text, 'WORKER_777.md');
-        expect(ins.deliverables).toEqual([file]);
-        expect(ins.dependencies).toEqual([...new Set(depIds)]);
-      }),
+      fc.property(
+        fc.array(segment, { minLength: 1, maxLength: 4 }),
+        fc.constantFrom('py', 'sh', 'yaml', 'md'),
+        fc.array(fc.nat(999), { maxLength: 4 }),
+        (dirs, ext, deps) => {
+          const file = `${dirs.join('/')}.${ext}`;
+          const depIds = deps.map((n) => `WORKER_${String(n).padStart(3, '0')}`);
+          const text = `# WORKER_777: Gen\n\n## 1. DELIVERABLES\n- [ ] Create/update file: \`${file}\`\n\n## 4. DEPENDENCIES\n- ${depIds.join(', ') || 'None'}\n`;
+          const ins = parseInstruction(text, 'WORKER_777.md');
+          expect(ins.deliverables).toEqual([file]);
+          expect(ins.dependencies).toEqual([...new Set(depIds)]);
+        },
+      ),
       { numRuns: 300 },
     );
   });

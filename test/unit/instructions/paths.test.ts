@@ -61,7 +61,9 @@ describe('resolveInside accepts paths inside the workspace', () => {
   });
 
   test('the workspace itself may be reached through a symlink', () => {
-    expect(resolveInside(path.join(base, 'link-to-ws'), 'wingman/x.py')).toBe(path.join(base, 'link-to-ws/wingman/x.py'));
+    expect(resolveInside(path.join(base, 'link-to-ws'), 'wingman/x.py')).toBe(
+      path.join(base, 'link-to-ws/wingman/x.py'),
+    );
     expect(refused('out-dir/x.py', path.join(base, 'link-to-ws'))).toMatch(/through a symlink/);
   });
 
@@ -84,10 +86,14 @@ describe('resolveInside refuses', () => {
     expect(refused('c:/evil.py')).toBe('absolute path not allowed: c:/evil.py');
   });
 
-  test.each(['..', '../outside/x.py', '../../outside/evil.py', 'wingman/../../x.py', 'a/b/../../../x', '../ws-evil/x.py'])(
-    '`..` out: %s',
-    (rel) => expect(refused(rel)).toBe(`path leaves the workspace: ${rel}`),
-  );
+  test.each([
+    '..',
+    '../outside/x.py',
+    '../../outside/evil.py',
+    'wingman/../../x.py',
+    'a/b/../../../x',
+    '../ws-evil/x.py',
+  ])('`..` out: %s', (rel) => expect(refused(rel)).toBe(`path leaves the workspace: ${rel}`));
 
   test.each(['out-dir/x.py', 'out-dir', 'out-file.txt', 'relative-out/secret.txt', 'relative-out/new/dir/x.py'])(
     'symlink out: %s',

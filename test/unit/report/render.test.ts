@@ -6,7 +6,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Report, OUTCOMES, type Outcome } from '../../../src/schemas.js';
 import {
-  escapeHtml, formatDuration, formatUsd, mdCode, mdFence, mdText, providerTotals, slowestWorkers, type RenderExtras,
+  escapeHtml,
+  formatDuration,
+  formatUsd,
+  mdCode,
+  mdFence,
+  mdText,
+  providerTotals,
+  slowestWorkers,
+  type RenderExtras,
 } from '../../../src/report/format.js';
 import { formatOffset, renderHtml } from '../../../src/report/html.js';
 import { renderMarkdown } from '../../../src/report/markdown.js';
@@ -47,9 +55,12 @@ function checkTags(html: string): void {
   const body = html.replace(/<style>[\s\S]*?<\/style>/, '<style></style>');
   const voids = new Set(['meta', 'br', 'hr', 'img', 'input', 'link', 'col', 'wbr', 'source']);
   const stack: string[] = [];
-  for (const m of body.matchAll(/<(\/?)([a-zA-Z][\w-]*)((?:[^>"']|"[^"]*"|'[^']*')*?)(\/?)>|<!DOCTYPE[^>]*>|<(?![a-zA-Z/!])/g)) {
+  for (const m of body.matchAll(
+    /<(\/?)([a-zA-Z][\w-]*)((?:[^>"']|"[^"]*"|'[^']*')*?)(\/?)>|<!DOCTYPE[^>]*>|<(?![a-zA-Z/!])/g,
+  )) {
     if (m[0].startsWith('<!')) continue;
-    if (m[2] === undefined) throw new Error(`a raw "<" in text at ${m.index}: ${body.slice(m.index ?? 0, (m.index ?? 0) + 60)}`);
+    if (m[2] === undefined)
+      throw new Error(`a raw "<" in text at ${m.index}: ${body.slice(m.index ?? 0, (m.index ?? 0) + 60)}`);
     const [, closing, name, , selfClosing] = m;
     const tag = name.toLowerCase();
     if (closing) {
@@ -78,7 +89,8 @@ function expectOffline(html: string): void {
 function bigReport(n: number): { report: Report; extras: RenderExtras } {
   const t0 = Date.parse('2025-03-14T09:00:00Z');
   // Built untyped and parsed: the schema's worker fields change as the project grows (unknown ones are stripped).
-  const workers: Array<Record<string, unknown> & { costUsd: number; tokens: { prompt: number; completion: number } }> = [];
+  const workers: Array<Record<string, unknown> & { costUsd: number; tokens: { prompt: number; completion: number } }> =
+    [];
   const dependencies: Record<string, string[]> = {};
   const testOutput: Record<string, string> = {};
   const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
@@ -91,38 +103,81 @@ function bigReport(n: number): { report: Report; extras: RenderExtras } {
     const timed = outcome !== 'skipped';
     const provider = outcome === 'skipped' || outcome === 'llm_timeout' ? null : i % 3 === 0 ? 'ollama' : 'openai';
     workers.push({
-      id, name: i === 7 ? HOSTILE : `Module ${i} of the compiler`, outcome, provider, model: provider ? `${provider}-model` : null,
-      attempts: timed ? 1 + (i % 3) : 0, files: [], tests: { passed: timed ? i % 9 : 0, failed: outcome === 'failed' ? 1 + (i % 4) : 0 },
-      tokens: { prompt: timed ? 1000 + i : 0, completion: timed ? 500 + i : 0 }, costUsd: provider === 'openai' ? 0.001 * (i % 17) : 0,
-      startedAt: timed ? new Date(start).toISOString() : null, finishedAt: timed ? new Date(start + duration).toISOString() : null,
-      durationMs: timed ? duration : 0, error: outcome === 'passed' ? null : `${outcome} in worker ${i}: something went wrong`,
-      lastStep: timed ? 'tests' : 'not started', cacheHits: 0, savedUsd: 0, outputRef: null,
+      id,
+      name: i === 7 ? HOSTILE : `Module ${i} of the compiler`,
+      outcome,
+      provider,
+      model: provider ? `${provider}-model` : null,
+      attempts: timed ? 1 + (i % 3) : 0,
+      files: [],
+      tests: { passed: timed ? i % 9 : 0, failed: outcome === 'failed' ? 1 + (i % 4) : 0 },
+      tokens: { prompt: timed ? 1000 + i : 0, completion: timed ? 500 + i : 0 },
+      costUsd: provider === 'openai' ? 0.001 * (i % 17) : 0,
+      startedAt: timed ? new Date(start).toISOString() : null,
+      finishedAt: timed ? new Date(start + duration).toISOString() : null,
+      durationMs: timed ? duration : 0,
+      error: outcome === 'passed' ? null : `${outcome} in worker ${i}: something went wrong`,
+      lastStep: timed ? 'tests' : 'not started',
+      cacheHits: 0,
+      savedUsd: 0,
+      outputRef: null,
     });
     dependencies[id] = i >= 50 ? [`WORKER_${String(i - 49).padStart(4, '0')}`] : [];
     if (outcome === 'failed') testOutput[id] = `${'E   assert False\n'.repeat(400)}FAILED test_${i}.py::test_it`;
   }
-  const report = ({
-    batchId: 'big', status: 'aborted', abortReason: 'failed rate 0.22 above 0.20', counts,
+  const report = {
+    batchId: 'big',
+    status: 'aborted',
+    abortReason: 'failed rate 0.22 above 0.20',
+    counts,
     costUsd: workers.reduce((s, w) => s + w.costUsd, 0),
-    tokens: { prompt: workers.reduce((s, w) => s + w.tokens.prompt, 0), completion: workers.reduce((s, w) => s + w.tokens.completion, 0) },
+    tokens: {
+      prompt: workers.reduce((s, w) => s + w.tokens.prompt, 0),
+      completion: workers.reduce((s, w) => s + w.tokens.completion, 0),
+    },
     cache: { hits: 0, savedUsd: 0 },
-    startedAt: new Date(t0).toISOString(), finishedAt: new Date(t0 + 3_600_000).toISOString(), workers,
-  }) as unknown as Report;
+    startedAt: new Date(t0).toISOString(),
+    finishedAt: new Date(t0 + 3_600_000).toISOString(),
+    workers,
+  } as unknown as Report;
   return { report, extras: { dependencies, testOutput } };
 }
 
 /** What the renderers read of a report and of each worker. */
 const READ = new Set([
-  'batchId', 'status', 'abortReason', 'counts', 'costUsd', 'tokens', 'startedAt', 'finishedAt', 'workers',
-  'id', 'name', 'outcome', 'provider', 'model', 'attempts', 'tests', 'durationMs', 'error',
+  'batchId',
+  'status',
+  'abortReason',
+  'counts',
+  'costUsd',
+  'tokens',
+  'startedAt',
+  'finishedAt',
+  'workers',
+  'id',
+  'name',
+  'outcome',
+  'provider',
+  'model',
+  'attempts',
+  'tests',
+  'durationMs',
+  'error',
 ]);
 
 test('the fixture is a report: the schema finds nothing wrong in the fields the renderers read', () => {
   const result = Report.safeParse(sampleJson);
-  const issues = result.success ? [] : result.error.issues.filter((i) => i.path.some((p) => typeof p === 'string' && READ.has(p) && p !== 'workers'));
-  const misses = result.success ? [] : result.error.issues.filter((i) => !issues.includes(i)).map((i) => i.path.join('.'));
+  const issues = result.success
+    ? []
+    : result.error.issues.filter((i) => i.path.some((p) => typeof p === 'string' && READ.has(p) && p !== 'workers'));
+  const misses = result.success
+    ? []
+    : result.error.issues.filter((i) => !issues.includes(i)).map((i) => i.path.join('.'));
   // Fields added to the schema since the fixture was written only show up here, as a note.
-  if (misses.length > 0) console.warn(`fixture lacks newer report fields: ${[...new Set(misses.map((m) => m.replace(/^workers\.\d+\./, 'workers[].')))].join(', ')}`);
+  if (misses.length > 0)
+    console.warn(
+      `fixture lacks newer report fields: ${[...new Set(misses.map((m) => m.replace(/^workers\.\d+\./, 'workers[].')))].join(', ')}`,
+    );
   expect(issues).toEqual([]);
   expect(sample.workers).toHaveLength(8);
   expect(new Set(sample.workers.map((w) => w.outcome))).toEqual(new Set(OUTCOMES));
@@ -162,12 +217,19 @@ describe('format helpers', () => {
   });
 
   test('time-axis offsets', () => {
-    expect(['0', '450ms', '1.5s', '40s', '5m', '2m05s', '1h', '1h30m'])
-      .toEqual([0, 450, 1500, 40_000, 300_000, 125_000, 3_600_000, 5_400_000].map(formatOffset));
+    expect(['0', '450ms', '1.5s', '40s', '5m', '2m05s', '1h', '1h30m']).toEqual(
+      [0, 450, 1500, 40_000, 300_000, 125_000, 3_600_000, 5_400_000].map(formatOffset),
+    );
   });
 
   test('slowest workers by durationMs', () => {
-    expect(slowestWorkers(sample, 5).map((w) => w.id)).toEqual(['WORKER_003', 'WORKER_006', 'WORKER_002', 'WORKER_005', 'WORKER_001']);
+    expect(slowestWorkers(sample, 5).map((w) => w.id)).toEqual([
+      'WORKER_003',
+      'WORKER_006',
+      'WORKER_002',
+      'WORKER_005',
+      'WORKER_001',
+    ]);
   });
 });
 
@@ -186,7 +248,9 @@ describe('renderMarkdown', () => {
   test('cache savings and last steps when the report has them, and renders without them', () => {
     expect(md).toContain('- **Cache:** 2 generations reused, $0.0043 saved');
     expect(md).toContain('last step `tests`');
-    const older = JSON.parse(JSON.stringify(sample)) as Record<string, unknown> & { workers: Array<Record<string, unknown>> };
+    const older = JSON.parse(JSON.stringify(sample)) as Record<string, unknown> & {
+      workers: Array<Record<string, unknown>>;
+    };
     delete older.cache;
     for (const w of older.workers) delete w.lastStep;
     const out = renderMarkdown(older as unknown as Report, sampleExtras);
@@ -217,12 +281,17 @@ describe('renderMarkdown', () => {
     expect(section).toContain('```text\nwingman/tests/test_parser.py::test_precedence PASSED');
     expect(section).toContain('========================= 3 failed, 14 passed in 1.84s =========================\n```');
     // The multi-line error goes in a fenced block, whole.
-    expect(section).toContain('```text\nPathError: deliverable escapes the workspace: ../../etc/passwd\n    at resolveInside');
+    expect(section).toContain(
+      '```text\nPathError: deliverable escapes the workspace: ../../etc/passwd\n    at resolveInside',
+    );
     expect(section).toContain('depends on `WORKER_001`, `WORKER_002`');
   });
 
   test('a full table with one row per worker', () => {
-    const rows = md.slice(md.indexOf('## All workers')).split('\n').filter((l) => l.startsWith('| `WORKER_'));
+    const rows = md
+      .slice(md.indexOf('## All workers'))
+      .split('\n')
+      .filter((l) => l.startsWith('| `WORKER_'));
     expect(rows).toHaveLength(8);
     expect(rows[2]).toBe('| `WORKER_003` | Parser | failed | openai | 3 | 14 / 3 | $0.0871 | 6m 25s |');
     expect(rows[3]).toBe('| `WORKER_004` | Semantic analyzer | skipped | none | 0 | 0 / 0 | $0.00 | — |');
@@ -234,7 +303,9 @@ describe('renderMarkdown', () => {
     r.abortReason = 'failed rate 0.25 above 0.20';
     worker(r, 'WORKER_003').name = `${HOSTILE} | [x](javascript:alert(1))`;
     const out = renderMarkdown(r, { testOutput: { WORKER_003: 'ok\n```\n<img src=x onerror=alert(1)>' } });
-    expect(out).toMatch(/^# Batch `batch-2025-03-14-compiler`: \*\*ABORTED\*\*\n\n> \*\*Abort reason:\*\* failed rate 0\.25 above 0\.20/);
+    expect(out).toMatch(
+      /^# Batch `batch-2025-03-14-compiler`: \*\*ABORTED\*\*\n\n> \*\*Abort reason:\*\* failed rate 0\.25 above 0\.20/,
+    );
     expect(out).not.toContain('<script>');
     expect(out).toContain('\\<script\\>alert(1)\\</script\\> \\| \\[x\\](javascript:alert(1))');
     // The output's own ``` cannot close the block: the fence is longer.
@@ -255,9 +326,12 @@ describe('renderHtml', () => {
 
   test('header, outcome badges and the provider table', () => {
     expect(html).toContain('<code>batch-2025-03-14-compiler</code><span class="badge status s-warn">completed</span>');
-    for (const [outcome, n] of Object.entries(sample.counts)) expect(html).toContain(`<span class="badge b-${outcome}">${outcome} ${n}</span>`);
+    for (const [outcome, n] of Object.entries(sample.counts))
+      expect(html).toContain(`<span class="badge b-${outcome}">${outcome} ${n}</span>`);
     const row = (p: string) => html.match(new RegExp(`<tr[^>]*data-provider="${p}">.*?</tr>`))?.[0] ?? '';
-    expect(row('openai')).toContain('<td class="n">4</td><td class="n">50.0%</td><td class="n">2</td><td class="n">21,500</td><td class="n">13,400</td><td class="n">34,900</td><td class="n">$0.1555</td>');
+    expect(row('openai')).toContain(
+      '<td class="n">4</td><td class="n">50.0%</td><td class="n">2</td><td class="n">21,500</td><td class="n">13,400</td><td class="n">34,900</td><td class="n">$0.1555</td>',
+    );
     expect(html).toContain('Split: local 2 of 6 workers with code (33.3%), paid 4 (66.7%).');
     expect(row('ollama')).toContain('<td class="n">$0.00</td>');
     expect(row('none')).toContain('<td class="n">2,100</td><td class="n">$0.0021</td>');
@@ -292,10 +366,18 @@ describe('renderHtml', () => {
 
   test('the slowest workers, the failures with error and test output, the full table', () => {
     const slowest = html.slice(html.indexOf('<section id="slowest">'), html.indexOf('<section id="not-passed">'));
-    expect([...slowest.matchAll(/<code>(WORKER_\d+)<\/code>/g)].map((m) => m[1])).toEqual(['WORKER_003', 'WORKER_006', 'WORKER_002', 'WORKER_005', 'WORKER_001']);
+    expect([...slowest.matchAll(/<code>(WORKER_\d+)<\/code>/g)].map((m) => m[1])).toEqual([
+      'WORKER_003',
+      'WORKER_006',
+      'WORKER_002',
+      'WORKER_005',
+      'WORKER_001',
+    ]);
     const failures = html.slice(html.indexOf('<section id="not-passed">'), html.indexOf('<section id="workers">'));
     expect(count(failures, /<article class="fail"/g)).toBe(5);
-    expect(failures).toContain('<pre class="err">tests failed: FAILED wingman/tests/test_parser.py::test_nested_expressions - AssertionError: assert 3 == 4</pre>');
+    expect(failures).toContain(
+      '<pre class="err">tests failed: FAILED wingman/tests/test_parser.py::test_nested_expressions - AssertionError: assert 3 == 4</pre>',
+    );
     expect(failures).toContain('E        +  where 3 = depth(&lt;BinOp op=&#39;&lt;&#39;&gt;)');
     const table = html.slice(html.indexOf('<section id="workers">'));
     expect(count(table, /<tr id="w\d+">/g)).toBe(8);
@@ -331,7 +413,13 @@ describe('renderHtml', () => {
     expect(renderMarkdown(one)).toContain('Every worker passed.');
 
     const none = clone(sample);
-    none.workers = none.workers.map((w) => ({ ...w, outcome: 'skipped' as const, startedAt: null, finishedAt: null, durationMs: 0 }));
+    none.workers = none.workers.map((w) => ({
+      ...w,
+      outcome: 'skipped' as const,
+      startedAt: null,
+      finishedAt: null,
+      durationMs: 0,
+    }));
     const skippedPage = renderHtml(none, sampleExtras);
     checkTags(skippedPage);
     expect(count(skippedPage, /<rect class="bar /g)).toBe(0);
@@ -343,7 +431,9 @@ describe('renderHtml', () => {
     checkTags(renderHtml(empty));
 
     // Unknown, self and repeated dependencies draw nothing extra.
-    const odd = renderHtml(sample, { dependencies: { WORKER_003: ['WORKER_001', 'WORKER_001', 'WORKER_003', 'WORKER_999'] } });
+    const odd = renderHtml(sample, {
+      dependencies: { WORKER_003: ['WORKER_001', 'WORKER_001', 'WORKER_003', 'WORKER_999'] },
+    });
     expect(count(odd, /class="dep"/g)).toBe(1);
   });
 });
@@ -381,7 +471,10 @@ describe('writeHumanReports', () => {
     try {
       const reportPath = path.join(dir, 'results', 'b1', 'report.json');
       const written = await writeHumanReports(reportPath, sample, sampleExtras);
-      expect(written).toEqual({ markdown: path.join(dir, 'results/b1/report.md'), html: path.join(dir, 'results/b1/report.html') });
+      expect(written).toEqual({
+        markdown: path.join(dir, 'results/b1/report.md'),
+        html: path.join(dir, 'results/b1/report.html'),
+      });
       expect(await readFile(written.markdown, 'utf8')).toBe(renderMarkdown(sample, sampleExtras));
       expect(await readFile(written.html, 'utf8')).toBe(renderHtml(sample, sampleExtras));
       expect((await readdir(path.dirname(reportPath))).sort()).toEqual(['report.html', 'report.md']);

@@ -11,12 +11,16 @@ test('npm test without the Temporal CLI and pytest: one line naming npm run setu
   // A PATH with node only: no temporal, no python3, no docker-compose.
   const bin = mkdtempSync(path.join(os.tmpdir(), 'wingman-bare-path-'));
   symlinkSync(process.execPath, path.join(bin, 'node'));
-  const r = await execa(process.execPath, ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', 'test/unit/temporal/namespace.test.ts'], {
-    cwd: repoRoot,
-    env: { PATH: bin, HOME: os.tmpdir(), LANG: 'C.UTF-8' },
-    extendEnv: false,
-    reject: false,
-  });
+  const r = await execa(
+    process.execPath,
+    ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', 'test/unit/temporal/namespace.test.ts'],
+    {
+      cwd: repoRoot,
+      env: { PATH: bin, HOME: os.tmpdir(), LANG: 'C.UTF-8' },
+      extendEnv: false,
+      reject: false,
+    },
+  );
   expect(r.exitCode).toBe(1);
   const lines = r.stderr.split('\n').filter((l) => l.trim() && !/ExperimentalWarning|--trace-warnings/.test(l));
   expect(lines).toEqual([

@@ -17,7 +17,11 @@ afterEach(() => {
 
 /** A stand-in for a server on the file: a process whose command line names it as its --db-filename. */
 function holder(dbFile: string, seconds = 60): ChildProcess {
-  const child = spawn('bash', ['-c', `sleep ${seconds}; true`, 'temporal', 'server', 'start-dev', '--db-filename', dbFile], { stdio: 'ignore' });
+  const child = spawn(
+    'bash',
+    ['-c', `sleep ${seconds}; true`, 'temporal', 'server', 'start-dev', '--db-filename', dbFile],
+    { stdio: 'ignore' },
+  );
   children.push(child);
   return child;
 }
@@ -46,7 +50,11 @@ test('startDevServer waits for a holder to let go, and refuses, naming it, when 
   const child = holder(dbFileIn(dir));
   await waitFor(() => holdersOf(dbFileIn(dir)).length > 0, { timeoutMs: 10_000, what: 'the holder to show' });
   const started = Date.now();
-  const attempt = startDevServer(readConfig(), { address: `127.0.0.1:${await freePort()}`, dataDir: dir, waitForHolderMs: 1_500 });
+  const attempt = startDevServer(readConfig(), {
+    address: `127.0.0.1:${await freePort()}`,
+    dataDir: dir,
+    waitForHolderMs: 1_500,
+  });
   await expect(attempt).rejects.toThrow(DevServerBusy);
   await expect(attempt).rejects.toThrow(new RegExp(`pid ${child.pid}.*still holds ${dbFileIn(dir)}`));
   expect(Date.now() - started).toBeGreaterThanOrEqual(1_500);
@@ -58,7 +66,11 @@ test('a holder that exits in time is waited for, then the server starts on the f
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wingman-lock-'));
   holder(dbFileIn(dir), 2);
   await waitFor(() => holdersOf(dbFileIn(dir)).length > 0, { timeoutMs: 10_000, what: 'the holder to show' });
-  const server = await startDevServer(readConfig(), { address: `127.0.0.1:${await freePort()}`, dataDir: dir, waitForHolderMs: 30_000 });
+  const server = await startDevServer(readConfig(), {
+    address: `127.0.0.1:${await freePort()}`,
+    dataDir: dir,
+    waitForHolderMs: 30_000,
+  });
   try {
     const holders = holdersOf(dbFileIn(dir));
     expect(holders).toHaveLength(1);

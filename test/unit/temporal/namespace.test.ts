@@ -26,21 +26,27 @@ describe('creating a missing namespace by default', () => {
 describe('temporalErrorLine', () => {
   const where = { address: 'temporal.internal:7233', namespace: 'prod' };
 
-  test('a server error is one line in the server\'s words, naming the address and the namespace', () => {
-    const err = new ServiceError('Failed to start Workflow', { cause: grpcError(7, 'Request unauthorized.\nmore detail') });
-    expect(temporalErrorLine(err, where)).toBe('Temporal at temporal.internal:7233 (namespace prod): Failed to start Workflow: Request unauthorized.');
+  test("a server error is one line in the server's words, naming the address and the namespace", () => {
+    const err = new ServiceError('Failed to start Workflow', {
+      cause: grpcError(7, 'Request unauthorized.\nmore detail'),
+    });
+    expect(temporalErrorLine(err, where)).toBe(
+      'Temporal at temporal.internal:7233 (namespace prod): Failed to start Workflow: Request unauthorized.',
+    );
     expect(temporalErrorLine(grpcError(3, 'Namespace length exceeds limit.'), where)).toBe(
       'Temporal at temporal.internal:7233 (namespace prod): Namespace length exceeds limit.',
     );
-    expect(temporalErrorLine(new NamespaceNotFoundError('prod'), where)).toBe('Temporal at temporal.internal:7233 (namespace prod): namespace prod does not exist');
+    expect(temporalErrorLine(new NamespaceNotFoundError('prod'), where)).toBe(
+      'Temporal at temporal.internal:7233 (namespace prod): namespace prod does not exist',
+    );
   });
 
-  test('anything else is not Temporal\'s: it keeps its stack trace', () => {
+  test("anything else is not Temporal's: it keeps its stack trace", () => {
     expect(temporalErrorLine(new TypeError('x is undefined'), where)).toBeUndefined();
     expect(temporalErrorLine('a string', where)).toBeUndefined();
   });
 
-  test('grpcCode looks through the client\'s wrapper', () => {
+  test("grpcCode looks through the client's wrapper", () => {
     expect(grpcCode(new ServiceError('wrapped', { cause: grpcError(5, 'not found') }))).toBe(5);
     expect(grpcCode(new Error('plain'))).toBeUndefined();
   });
@@ -55,7 +61,10 @@ describe('whileServerCatchesUp', () => {
     const result = await whileServerCatchesUp(
       async () => {
         calls++;
-        if (calls < 4) throw new ServiceError('Failed to start Workflow', { cause: grpcError(3, 'Namespace x has no mapping defined for search attribute WingmanBatchId') });
+        if (calls < 4)
+          throw new ServiceError('Failed to start Workflow', {
+            cause: grpcError(3, 'Namespace x has no mapping defined for search attribute WingmanBatchId'),
+          });
         return 'started';
       },
       attributeNotServedYet,
@@ -68,12 +77,29 @@ describe('whileServerCatchesUp', () => {
   test('any other error is thrown at once', async () => {
     let calls = 0;
     const bad = grpcError(3, 'WorkflowId is not set on request.');
-    await expect(whileServerCatchesUp(async () => { calls++; throw bad; }, attributeNotServedYet, noSleep)).rejects.toBe(bad);
+    await expect(
+      whileServerCatchesUp(
+        async () => {
+          calls++;
+          throw bad;
+        },
+        attributeNotServedYet,
+        noSleep,
+      ),
+    ).rejects.toBe(bad);
     expect(calls).toBe(1);
   });
 
-  test('gives up when the patience runs out, with the server\'s last error', async () => {
+  test("gives up when the patience runs out, with the server's last error", async () => {
     const err = grpcError(3, 'invalid query: invalid search attribute: WingmanBatchId');
-    await expect(whileServerCatchesUp(async () => { throw err; }, attributeNotServedYet, { timeoutMs: 0, sleep: async () => undefined })).rejects.toBe(err);
+    await expect(
+      whileServerCatchesUp(
+        async () => {
+          throw err;
+        },
+        attributeNotServedYet,
+        { timeoutMs: 0, sleep: async () => undefined },
+      ),
+    ).rejects.toBe(err);
   });
 });

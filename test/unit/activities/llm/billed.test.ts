@@ -1,12 +1,28 @@
 // Reading a failure's billed cost the way the workflow sees it: after the trip through Temporal's
 // failure converter, wrapped in an ActivityFailure.
-import { ActivityFailure, ApplicationFailure, RetryState, defaultFailureConverter, defaultPayloadConverter } from '@temporalio/common';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  RetryState,
+  defaultFailureConverter,
+  defaultPayloadConverter,
+} from '@temporalio/common';
 import { billedCostOf } from '../../../../src/activities/llm/billed.js';
 import { LLM_FAILURE_TYPES, checkOutput, llmFailure } from '../../../../src/activities/llm/errors.js';
 
 function asTheWorkflowSeesIt(err: ApplicationFailure): ActivityFailure {
-  const decoded = defaultFailureConverter.failureToError(defaultFailureConverter.errorToFailure(err, defaultPayloadConverter), defaultPayloadConverter);
-  return new ActivityFailure('activity failed', 'generateOpenAI', '1', RetryState.NON_RETRYABLE_FAILURE, 'worker', decoded);
+  const decoded = defaultFailureConverter.failureToError(
+    defaultFailureConverter.errorToFailure(err, defaultPayloadConverter),
+    defaultPayloadConverter,
+  );
+  return new ActivityFailure(
+    'activity failed',
+    'generateOpenAI',
+    '1',
+    RetryState.NON_RETRYABLE_FAILURE,
+    'worker',
+    decoded,
+  );
 }
 
 function thrown(fn: () => void): ApplicationFailure {

@@ -1,9 +1,22 @@
 // The failure mapping on its own: header parsing, status table, client error shapes, redaction.
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { APIConnectionError, APIConnectionTimeoutError, APIUserAbortError, InternalServerError, RateLimitError } from 'openai';
+import {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIUserAbortError,
+  InternalServerError,
+  RateLimitError,
+} from 'openai';
 import { errors as undiciErrors } from 'undici';
 import {
-  LLM_FAILURE_TYPES, MAX_OUTPUT_BYTES, MAX_RETRY_AFTER_MS, checkOutput, httpFailure, redact, retryAfterMs, toLlmFailure,
+  LLM_FAILURE_TYPES,
+  MAX_OUTPUT_BYTES,
+  MAX_RETRY_AFTER_MS,
+  checkOutput,
+  httpFailure,
+  redact,
+  retryAfterMs,
+  toLlmFailure,
 } from '../../../../src/activities/llm/errors.js';
 
 const NOW = Date.parse('2026-03-01T12:00:00Z');
@@ -58,29 +71,59 @@ describe('toLlmFailure', () => {
   const idle = { timedOut: () => false, cancellation: () => undefined };
 
   test('openai SDK errors', () => {
-    const rate = new RateLimitError(429, { message: 'slow down', type: 'requests' }, undefined, new Headers({ 'retry-after': '2' }));
-    expect(toLlmFailure(rate, 'openai', idle)).toMatchObject({ type: LLM_FAILURE_TYPES.rateLimited, nextRetryDelay: 2000 });
+    const rate = new RateLimitError(
+      429,
+      { message: 'slow down', type: 'requests' },
+      undefined,
+      new Headers({ 'retry-after': '2' }),
+    );
+    expect(toLlmFailure(rate, 'openai', idle)).toMatchObject({
+      type: LLM_FAILURE_TYPES.rateLimited,
+      nextRetryDelay: 2000,
+    });
     const server = new InternalServerError(500, { message: 'oops' }, undefined, new Headers());
     expect(toLlmFailure(server, 'openai', idle)).toMatchObject({ type: LLM_FAILURE_TYPES.unavailable });
-    expect(toLlmFailure(new APIConnectionTimeoutError(), 'openai', idle)).toMatchObject({ type: LLM_FAILURE_TYPES.timeout });
-    const refused = new APIConnectionError({ cause: Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) }) });
-    expect(toLlmFailure(refused, 'openai', idle)).toMatchObject({ type: LLM_FAILURE_TYPES.unavailable, nonRetryable: false });
+    expect(toLlmFailure(new APIConnectionTimeoutError(), 'openai', idle)).toMatchObject({
+      type: LLM_FAILURE_TYPES.timeout,
+    });
+    const refused = new APIConnectionError({
+      cause: Object.assign(new TypeError('fetch failed'), {
+        cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      }),
+    });
+    expect(toLlmFailure(refused, 'openai', idle)).toMatchObject({
+      type: LLM_FAILURE_TYPES.unavailable,
+      nonRetryable: false,
+    });
   });
 
   test('undici and node errors', () => {
-    expect(toLlmFailure(new undiciErrors.HeadersTimeoutError(), 'ollama', idle)).toMatchObject({ type: LLM_FAILURE_TYPES.timeout });
-    expect(toLlmFailure(new undiciErrors.BodyTimeoutError(), 'ollama', idle)).toMatchObject({ type: LLM_FAILURE_TYPES.timeout });
-    expect(toLlmFailure(new undiciErrors.SocketError('other side closed'), 'ollama', idle)).toMatchObject({ type: LLM_FAILURE_TYPES.unavailable });
+    expect(toLlmFailure(new undiciErrors.HeadersTimeoutError(), 'ollama', idle)).toMatchObject({
+      type: LLM_FAILURE_TYPES.timeout,
+    });
+    expect(toLlmFailure(new undiciErrors.BodyTimeoutError(), 'ollama', idle)).toMatchObject({
+      type: LLM_FAILURE_TYPES.timeout,
+    });
+    expect(toLlmFailure(new undiciErrors.SocketError('other side closed'), 'ollama', idle)).toMatchObject({
+      type: LLM_FAILURE_TYPES.unavailable,
+    });
     for (const code of ['ECONNREFUSED', 'ECONNRESET', 'EPIPE']) {
-      expect(toLlmFailure(Object.assign(new Error(code), { code }), 'processor', idle)).toMatchObject({ type: LLM_FAILURE_TYPES.unavailable, nonRetryable: false });
+      expect(toLlmFailure(Object.assign(new Error(code), { code }), 'processor', idle)).toMatchObject({
+        type: LLM_FAILURE_TYPES.unavailable,
+        nonRetryable: false,
+      });
     }
   });
 
   test('our own timer wins over whatever the client threw; a cancellation passes through untouched', () => {
     const timedOut = { timedOut: () => true, cancellation: () => undefined };
-    expect(toLlmFailure(new APIUserAbortError(), 'openai', timedOut)).toMatchObject({ type: LLM_FAILURE_TYPES.timeout });
+    expect(toLlmFailure(new APIUserAbortError(), 'openai', timedOut)).toMatchObject({
+      type: LLM_FAILURE_TYPES.timeout,
+    });
     const cancel = new CancelledFailure('CANCELLED');
-    expect(toLlmFailure(new APIUserAbortError(), 'openai', { timedOut: () => false, cancellation: () => cancel })).toBe(cancel);
+    expect(toLlmFailure(new APIUserAbortError(), 'openai', { timedOut: () => false, cancellation: () => cancel })).toBe(
+      cancel,
+    );
   });
 
   test('an ApplicationFailure is returned as is', () => {
@@ -90,7 +133,12 @@ describe('toLlmFailure', () => {
 
   test('the key is scrubbed from every message', () => {
     const key = 'my-custom-secret-key-42';
-    const err = new RateLimitError(429, { message: `key ${key} and sk-proj-AbCdEf123456 and Bearer ${key}` }, undefined, new Headers());
+    const err = new RateLimitError(
+      429,
+      { message: `key ${key} and sk-proj-AbCdEf123456 and Bearer ${key}` },
+      undefined,
+      new Headers(),
+    );
     const f = toLlmFailure(err, 'openai', idle, [key]);
     expect(f.message).not.toContain(key);
     expect(f.message).not.toContain('sk-proj-AbCdEf123456');
@@ -99,7 +147,9 @@ describe('toLlmFailure', () => {
 
 test('redact', () => {
   expect(redact('Authorization: Bearer abc.def', [])).toBe('Authorization: Bearer [redacted]');
-  expect(redact('Incorrect API key provided: sk-test-1234567890.', [])).toBe('Incorrect API key provided: sk-[redacted].');
+  expect(redact('Incorrect API key provided: sk-test-1234567890.', [])).toBe(
+    'Incorrect API key provided: sk-[redacted].',
+  );
   expect(redact('token=hunter2-secret', ['hunter2-secret'])).toBe('token=[redacted]');
 });
 
@@ -116,7 +166,10 @@ test('checkOutput', () => {
   expect(() => checkOutput('openai', '```python\nx = 1\n```')).not.toThrow();
   expect(() => checkOutput('openai', '```python\nx = 1\n```', undefined, 'stop')).not.toThrow();
   for (const bad of ['', ' \n\t', 'é'.repeat(MAX_OUTPUT_BYTES / 2 + 1)]) {
-    expect(thrownBy(() => checkOutput('openai', bad))).toMatchObject({ type: LLM_FAILURE_TYPES.badOutput, nonRetryable: true });
+    expect(thrownBy(() => checkOutput('openai', bad))).toMatchObject({
+      type: LLM_FAILURE_TYPES.badOutput,
+      nonRetryable: true,
+    });
   }
 });
 
@@ -138,9 +191,25 @@ test('an unusable answer that was billed carries { costUsd, tokens } in details[
 test('a timeout is never retried on the same provider; 5xx and 429 are', () => {
   const idle = { timedOut: () => false, cancellation: () => undefined };
   const timedOut = { timedOut: () => true, cancellation: () => undefined };
-  expect(toLlmFailure(new APIUserAbortError(), 'openai', timedOut)).toMatchObject({ type: LLM_FAILURE_TYPES.timeout, nonRetryable: true });
-  expect(toLlmFailure(new undiciErrors.HeadersTimeoutError(), 'ollama', idle)).toMatchObject({ type: LLM_FAILURE_TYPES.timeout, nonRetryable: true });
-  expect(toLlmFailure(new APIConnectionTimeoutError(), 'openai', idle)).toMatchObject({ type: LLM_FAILURE_TYPES.timeout, nonRetryable: true });
-  expect(httpFailure('openai', 503, null, '')).toMatchObject({ type: LLM_FAILURE_TYPES.unavailable, nonRetryable: false });
-  expect(httpFailure('openai', 429, new Headers({ 'retry-after': '3' }), '')).toMatchObject({ type: LLM_FAILURE_TYPES.rateLimited, nonRetryable: false, nextRetryDelay: 3000 });
+  expect(toLlmFailure(new APIUserAbortError(), 'openai', timedOut)).toMatchObject({
+    type: LLM_FAILURE_TYPES.timeout,
+    nonRetryable: true,
+  });
+  expect(toLlmFailure(new undiciErrors.HeadersTimeoutError(), 'ollama', idle)).toMatchObject({
+    type: LLM_FAILURE_TYPES.timeout,
+    nonRetryable: true,
+  });
+  expect(toLlmFailure(new APIConnectionTimeoutError(), 'openai', idle)).toMatchObject({
+    type: LLM_FAILURE_TYPES.timeout,
+    nonRetryable: true,
+  });
+  expect(httpFailure('openai', 503, null, '')).toMatchObject({
+    type: LLM_FAILURE_TYPES.unavailable,
+    nonRetryable: false,
+  });
+  expect(httpFailure('openai', 429, new Headers({ 'retry-after': '3' }), '')).toMatchObject({
+    type: LLM_FAILURE_TYPES.rateLimited,
+    nonRetryable: false,
+    nextRetryDelay: 3000,
+  });
 });

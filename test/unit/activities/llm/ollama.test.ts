@@ -27,7 +27,6 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-
 function runIn(fn: (req: GenerateRequest) => Promise<Generation>, req: GenerateRequest): Promise<Generation> {
   return quiet().run(fn, req);
 }
@@ -42,21 +41,42 @@ async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
 }
 
 const cases = [
-  { provider: 'ollama' as const, path: '/api/generate', model: 'qwen2.5-coder:7b', base: (url: string) => ({ OLLAMA_HOST: url }), n: 1 },
-  { provider: 'processor' as const, path: '/generate', model: 'codellama:13b', base: (url: string) => ({ INTEL_LLM_PROCESSOR: url }), n: 2 },
+  {
+    provider: 'ollama' as const,
+    path: '/api/generate',
+    model: 'qwen2.5-coder:7b',
+    base: (url: string) => ({ OLLAMA_HOST: url }),
+    n: 1,
+  },
+  {
+    provider: 'processor' as const,
+    path: '/generate',
+    model: 'codellama:13b',
+    base: (url: string) => ({ INTEL_LLM_PROCESSOR: url }),
+    n: 2,
+  },
 ];
 
 describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n }) => {
   const id = (k: number) => `WORKER_${n}${String(k).padStart(2, '0')}`;
 
-  function generate(req: GenerateRequest, env: Record<string, string | undefined> = {}, mock = quiet()): Promise<Generation> {
+  function generate(
+    req: GenerateRequest,
+    env: Record<string, string | undefined> = {},
+    mock = quiet(),
+  ): Promise<Generation> {
     const config = readConfig({ WINGMAN_STATE_DIR: dir, ...base(s.url), ...env });
     const acts = createLlmActivities({ config, store, heartbeatMs: 50 });
     return mock.run(provider === 'ollama' ? acts.generateOllama : acts.generateProcessor, req);
   }
 
   async function request(workerId: string, timeoutMs = 5_000): Promise<GenerateRequest> {
-    return { workerId, promptRef: await store.putBlob(`Instruction ${workerId}: write wingman/x.py`), timeoutMs, cache: false };
+    return {
+      workerId,
+      promptRef: await store.putBlob(`Instruction ${workerId}: write wingman/x.py`),
+      timeoutMs,
+      cache: false,
+    };
   }
 
   test('a code answer becomes a Generation with tokens, zero cost and a stored output', async () => {
@@ -64,9 +84,23 @@ describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n })
     const gen = await generate(await request(id(1)));
     const [call] = s.callsFor(id(1));
     // Ollama gets the system message in its own field; the processor (the original's body) in front of the prompt.
-    if (provider === 'ollama') expect(call).toMatchObject({ provider, path: wirePath, model, status: 200, system: SYSTEM_PROMPT });
-    else expect(call).toMatchObject({ provider, path: wirePath, model, status: 200, system: null, prompt: `${SYSTEM_PROMPT}\n\nInstruction ${id(1)}: write wingman/x.py` });
-    expect(gen).toMatchObject({ provider, model, costUsd: 0, tokens: { prompt: call!.promptTokens, completion: call!.completionTokens } });
+    if (provider === 'ollama')
+      expect(call).toMatchObject({ provider, path: wirePath, model, status: 200, system: SYSTEM_PROMPT });
+    else
+      expect(call).toMatchObject({
+        provider,
+        path: wirePath,
+        model,
+        status: 200,
+        system: null,
+        prompt: `${SYSTEM_PROMPT}\n\nInstruction ${id(1)}: write wingman/x.py`,
+      });
+    expect(gen).toMatchObject({
+      provider,
+      model,
+      costUsd: 0,
+      tokens: { prompt: call!.promptTokens, completion: call!.completionTokens },
+    });
     expect(gen.tokens.completion).toBeGreaterThan(0);
     expect(await store.readBlob(gen.outputRef)).toBe('```python path=wingman/x.py\ndef f():\n    return 1\n```\n');
   });
@@ -96,7 +130,10 @@ describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n })
   });
 
   test('a hung request ends as a non-retryable LlmTimeout quickly (the next provider is tried at once); so does a body that never ends', async () => {
-    for (const [k, hang] of [[6, true], [7, 'body']] as const) {
+    for (const [k, hang] of [
+      [6, true],
+      [7, 'body'],
+    ] as const) {
       s.script(id(k), [{ hang }], { provider });
       const mock = quiet();
       let beats = 0;
@@ -133,15 +170,26 @@ describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n })
 
   test('empty or oversized output is LlmBadOutput', async () => {
     s.script(id(11), [{ text: '' }, { text: 'y'.repeat(1024 * 1024 + 10) }], { provider });
-    for (let i = 0; i < 2; i++) expect(await failure(generate(await request(id(11))))).toMatchObject({ type: LLM_FAILURE_TYPES.badOutput, nonRetryable: true });
+    for (let i = 0; i < 2; i++)
+      expect(await failure(generate(await request(id(11))))).toMatchObject({
+        type: LLM_FAILURE_TYPES.badOutput,
+        nonRetryable: true,
+      });
   });
 
-  test('temperature and max tokens reach the server: the defaults (0.1, 4000), the worker\'s settings, the batch\'s', async () => {
+  test("temperature and max tokens reach the server: the defaults (0.1, 4000), the worker's settings, the batch's", async () => {
     s.script(id(13), [{ code: 'T = 1' }], { provider });
     await generate(await request(id(13)));
     await generate(await request(id(13)), { WINGMAN_LLM_TEMPERATURE: '0.7', WINGMAN_LLM_MAX_TOKENS: '123' });
-    await generate({ ...(await request(id(13))), temperature: 0, maxTokens: 77 }, { WINGMAN_LLM_TEMPERATURE: '0.7', WINGMAN_LLM_MAX_TOKENS: '123' });
-    expect(s.callsFor(id(13)).map((c) => [c.temperature, c.maxTokens])).toEqual([[0.1, 4000], [0.7, 123], [0, 77]]);
+    await generate(
+      { ...(await request(id(13))), temperature: 0, maxTokens: 77 },
+      { WINGMAN_LLM_TEMPERATURE: '0.7', WINGMAN_LLM_MAX_TOKENS: '123' },
+    );
+    expect(s.callsFor(id(13)).map((c) => [c.temperature, c.maxTokens])).toEqual([
+      [0.1, 4000],
+      [0.7, 123],
+      [0, 77],
+    ]);
     const keys = s.callsFor(id(13))[0]!.keys;
     if (provider === 'ollama') expect(keys).toEqual(expect.arrayContaining(['model', 'prompt', 'system', 'options']));
     else expect(keys).toEqual(expect.arrayContaining(['prompt', 'model', 'max_tokens', 'temperature']));
@@ -153,14 +201,23 @@ describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n })
     expect(f).toMatchObject({ type: LLM_FAILURE_TYPES.badOutput, nonRetryable: true });
     expect(f.message).toMatch(/cut off at the max tokens limit/);
     const [call] = s.callsFor(id(14));
-    expect(f.details).toEqual([{ provider, status: null, costUsd: 0, tokens: { prompt: call!.promptTokens, completion: call!.completionTokens } }]);
+    expect(f.details).toEqual([
+      {
+        provider,
+        status: null,
+        costUsd: 0,
+        tokens: { prompt: call!.promptTokens, completion: call!.completionTokens },
+      },
+    ]);
     expect(call!.completionTokens).toBeGreaterThan(0);
   });
 
   test('not configured on this worker: LlmRejected', async () => {
     const config = readConfig({ WINGMAN_STATE_DIR: dir });
     const acts = createLlmActivities({ config, store });
-    const f = await failure(runIn(provider === 'ollama' ? acts.generateOllama : acts.generateProcessor, await request(id(12))));
+    const f = await failure(
+      runIn(provider === 'ollama' ? acts.generateOllama : acts.generateProcessor, await request(id(12))),
+    );
     expect(f).toMatchObject({ type: LLM_FAILURE_TYPES.rejected, nonRetryable: true });
   });
 });
@@ -169,7 +226,12 @@ test('a script for one provider does not answer another', async () => {
   s.script('WORKER_300', [{ status: 503 }], { provider: 'ollama' });
   const config = readConfig({ WINGMAN_STATE_DIR: dir, OLLAMA_HOST: s.url, INTEL_LLM_PROCESSOR: s.url });
   const acts = createLlmActivities({ config, store });
-  const req: GenerateRequest = { workerId: 'WORKER_300', promptRef: await store.putBlob('WORKER_300 prompt'), timeoutMs: 5000 , cache: false};
+  const req: GenerateRequest = {
+    workerId: 'WORKER_300',
+    promptRef: await store.putBlob('WORKER_300 prompt'),
+    timeoutMs: 5000,
+    cache: false,
+  };
   await expect(runIn(acts.generateOllama, req)).rejects.toMatchObject({ type: LLM_FAILURE_TYPES.unavailable });
   const gen = await runIn(acts.generateProcessor, req);
   expect(await store.readBlob(gen.outputRef)).toContain('WORKER_300'); // the stand-in's fallback answer
@@ -178,17 +240,30 @@ test('a script for one provider does not answer another', async () => {
 describe('processor answer shapes', () => {
   const config = () => readConfig({ WINGMAN_STATE_DIR: dir, INTEL_LLM_PROCESSOR: s.url });
   const generate = async (workerId: string) =>
-    runIn(createLlmActivities({ config: config(), store }).generateProcessor, { workerId, promptRef: await store.putBlob(`${workerId}: write wingman/s.py`), timeoutMs: 5000, cache: false });
+    runIn(createLlmActivities({ config: config(), store }).generateProcessor, {
+      workerId,
+      promptRef: await store.putBlob(`${workerId}: write wingman/s.py`),
+      timeoutMs: 5000,
+      cache: false,
+    });
 
-  test.each(['response', 'text', 'content', 'choices-message', 'choices-text'] as const)('%s is read, with its token usage', async (shape) => {
-    const workerId = `WORKER_4${['response', 'text', 'content', 'choices-message', 'choices-text'].indexOf(shape)}0`;
-    s.script(workerId, [{ code: `SHAPE = ${JSON.stringify(shape)}`, shape }], { provider: 'processor' });
-    const gen = await generate(workerId);
-    expect(await store.readBlob(gen.outputRef)).toBe(`\`\`\`python\nSHAPE = ${JSON.stringify(shape)}\n\`\`\`\n`);
-    const [call] = s.callsFor(workerId);
-    expect(gen).toMatchObject({ provider: 'processor', model: 'codellama:13b', costUsd: 0, tokens: { prompt: call!.promptTokens, completion: call!.completionTokens } });
-    expect(gen.tokens.completion).toBeGreaterThan(0);
-  });
+  test.each(['response', 'text', 'content', 'choices-message', 'choices-text'] as const)(
+    '%s is read, with its token usage',
+    async (shape) => {
+      const workerId = `WORKER_4${['response', 'text', 'content', 'choices-message', 'choices-text'].indexOf(shape)}0`;
+      s.script(workerId, [{ code: `SHAPE = ${JSON.stringify(shape)}`, shape }], { provider: 'processor' });
+      const gen = await generate(workerId);
+      expect(await store.readBlob(gen.outputRef)).toBe(`\`\`\`python\nSHAPE = ${JSON.stringify(shape)}\n\`\`\`\n`);
+      const [call] = s.callsFor(workerId);
+      expect(gen).toMatchObject({
+        provider: 'processor',
+        model: 'codellama:13b',
+        costUsd: 0,
+        tokens: { prompt: call!.promptTokens, completion: call!.completionTokens },
+      });
+      expect(gen.tokens.completion).toBeGreaterThan(0);
+    },
+  );
 
   test('an unknown shape fails as LlmBadOutput naming the shapes accepted and the keys seen', async () => {
     s.script('WORKER_460', [{ code: 'X = 1', shape: 'unknown' }], { provider: 'processor' });
@@ -199,16 +274,30 @@ describe('processor answer shapes', () => {
   });
 
   test('an OpenAI-like answer cut off (choices[0].finish_reason "length") is costed bad output', async () => {
-    s.script('WORKER_461', [{ code: 'def half(', shape: 'choices-message', finish: 'length' }], { provider: 'processor' });
+    s.script('WORKER_461', [{ code: 'def half(', shape: 'choices-message', finish: 'length' }], {
+      provider: 'processor',
+    });
     const f = await failure(generate('WORKER_461'));
     expect(f.message).toMatch(/cut off/);
-    expect(f.details).toEqual([{ provider: 'processor', status: null, costUsd: 0, tokens: { prompt: expect.any(Number), completion: expect.any(Number) } }]);
+    expect(f.details).toEqual([
+      {
+        provider: 'processor',
+        status: null,
+        costUsd: 0,
+        tokens: { prompt: expect.any(Number), completion: expect.any(Number) },
+      },
+    ]);
   });
 });
 
 test('OLLAMA_HOST as host:port, with OLLAMA_PORT', async () => {
   s.script('WORKER_301', [{ code: 'Z = 3' }], { provider: 'ollama' });
   const config = readConfig({ WINGMAN_STATE_DIR: dir, OLLAMA_HOST: '127.0.0.1', OLLAMA_PORT: String(s.port) });
-  const gen = await runIn(createLlmActivities({ config, store }).generateOllama, { workerId: 'WORKER_301', promptRef: await store.putBlob('WORKER_301'), timeoutMs: 5000 , cache: false});
+  const gen = await runIn(createLlmActivities({ config, store }).generateOllama, {
+    workerId: 'WORKER_301',
+    promptRef: await store.putBlob('WORKER_301'),
+    timeoutMs: 5000,
+    cache: false,
+  });
   expect(await store.readBlob(gen.outputRef)).toContain('Z = 3');
 });

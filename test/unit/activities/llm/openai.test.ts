@@ -2,7 +2,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { ApplicationFailure, CancelledFailure, defaultFailureConverter, defaultPayloadConverter } from '@temporalio/common';
+import {
+  ApplicationFailure,
+  CancelledFailure,
+  defaultFailureConverter,
+  defaultPayloadConverter,
+} from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ArtifactStore } from '../../../../src/activities/artifacts.js';
@@ -30,12 +35,20 @@ afterAll(async () => {
 });
 
 function activities(env: Record<string, string | undefined> = {}) {
-  const config = readConfig({ OPENAI_API_KEY: KEY, OPENAI_BASE_URL: s.openaiBaseUrl, OPENAI_MODEL: 'gpt-4o-mini', WINGMAN_STATE_DIR: dir, ...env });
+  const config = readConfig({
+    OPENAI_API_KEY: KEY,
+    OPENAI_BASE_URL: s.openaiBaseUrl,
+    OPENAI_MODEL: 'gpt-4o-mini',
+    WINGMAN_STATE_DIR: dir,
+    ...env,
+  });
   return createLlmActivities({ config, store, heartbeatMs: 50 });
 }
 
 async function request(workerId: string, timeoutMs = 5_000): Promise<GenerateRequest> {
-  const promptRef = await store.putBlob(`# ${workerId}\nWrite wingman/core/${workerId.toLowerCase()}.py with a function add(a, b).`);
+  const promptRef = await store.putBlob(
+    `# ${workerId}\nWrite wingman/core/${workerId.toLowerCase()}.py with a function add(a, b).`,
+  );
   return { workerId, promptRef, timeoutMs, cache: false };
 }
 
@@ -57,12 +70,17 @@ async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
   return err;
 }
 
-
 test('a code answer becomes a Generation with tokens, cost and a stored output', async () => {
   s.script('WORKER_001', [{ code: 'def add(a, b):\n    return a + b', path: 'wingman/core/worker_001.py' }]);
   const gen = await generate(await request('WORKER_001'));
   const [call] = s.callsFor('WORKER_001');
-  expect(call).toMatchObject({ provider: 'openai', path: '/v1/chat/completions', model: 'gpt-4o-mini', status: 200, authorization: `Bearer ${KEY}` });
+  expect(call).toMatchObject({
+    provider: 'openai',
+    path: '/v1/chat/completions',
+    model: 'gpt-4o-mini',
+    status: 200,
+    authorization: `Bearer ${KEY}`,
+  });
   expect(call!.system).toBe(SYSTEM_PROMPT);
   expect(gen.provider).toBe('openai');
   expect(gen.model).toBe('gpt-4o-mini');
@@ -75,7 +93,10 @@ test('a code answer becomes a Generation with tokens, cost and a stored output',
 });
 
 test('several files and a guide come back as the raw text', async () => {
-  s.script('WORKER_002', [{ files: { 'wingman/a.py': 'A = 1', 'wingman/tests/test_a.py': 'def test_a():\n    assert True' } }, { guide: 'Step 1: create the file. You should then add tests.' }]);
+  s.script('WORKER_002', [
+    { files: { 'wingman/a.py': 'A = 1', 'wingman/tests/test_a.py': 'def test_a():\n    assert True' } },
+    { guide: 'Step 1: create the file. You should then add tests.' },
+  ]);
   const first = await store.readBlob((await generate(await request('WORKER_002'))).outputRef);
   expect(first).toContain('```python path=wingman/a.py\nA = 1\n```');
   expect(first).toContain('```python path=wingman/tests/test_a.py\n');
@@ -93,7 +114,11 @@ test('429 with Retry-After: 2 is retryable LlmRateLimited with nextRetryDelay 2 
 });
 
 test('429 with retry-after-ms or an HTTP date; without a header the policy decides', async () => {
-  s.script('WORKER_004', [{ status: 429, retryAfterMs: 1500 }, { status: 429, retryAfter: new Date(Date.now() + 4000).toUTCString() }, { status: 429 }]);
+  s.script('WORKER_004', [
+    { status: 429, retryAfterMs: 1500 },
+    { status: 429, retryAfter: new Date(Date.now() + 4000).toUTCString() },
+    { status: 429 },
+  ]);
   expect((await failure(generate(await request('WORKER_004')))).nextRetryDelay).toBe(1500);
   const byDate = (await failure(generate(await request('WORKER_004')))).nextRetryDelay as number;
   expect(byDate).toBeGreaterThan(2000);
@@ -102,7 +127,13 @@ test('429 with retry-after-ms or an HTTP date; without a header the policy decid
 });
 
 test('429 insufficient_quota is not worth waiting for: LlmRejected', async () => {
-  s.script('WORKER_005', [{ status: 429, errorCode: 'insufficient_quota', message: 'You exceeded your current quota, please check your plan and billing details.' }]);
+  s.script('WORKER_005', [
+    {
+      status: 429,
+      errorCode: 'insufficient_quota',
+      message: 'You exceeded your current quota, please check your plan and billing details.',
+    },
+  ]);
   const f = await failure(generate(await request('WORKER_005')));
   expect(f.type).toBe(LLM_FAILURE_TYPES.rejected);
   expect(f.nonRetryable).toBe(true);
@@ -117,20 +148,23 @@ test.each([500, 503])('%i is retryable LlmUnavailable', async (status) => {
   expect(f.message).toContain(`HTTP ${status}`);
 });
 
-test.each([400, 401, 403, 404])('%i is non-retryable LlmRejected, and the key is never in the message', async (status) => {
-  const id = `WORKER_02${status - 400}`;
-  s.script(id, [{ status }]);
-  const f = await failure(generate(await request(id)));
-  expect(f.type).toBe(LLM_FAILURE_TYPES.rejected);
-  expect(f.nonRetryable).toBe(true);
-  expect(f.message).toContain(`HTTP ${status}`);
-  if (status === 401) {
-    // The stand-in echoed the whole key back, as a careless proxy would.
-    expect(f.message).toContain('Incorrect API key provided');
-    expect(f.message).toContain('[redacted]');
-  }
-  if (status === 404) expect(f.message).toMatch(/model_not_found|does not exist/);
-});
+test.each([400, 401, 403, 404])(
+  '%i is non-retryable LlmRejected, and the key is never in the message',
+  async (status) => {
+    const id = `WORKER_02${status - 400}`;
+    s.script(id, [{ status }]);
+    const f = await failure(generate(await request(id)));
+    expect(f.type).toBe(LLM_FAILURE_TYPES.rejected);
+    expect(f.nonRetryable).toBe(true);
+    expect(f.message).toContain(`HTTP ${status}`);
+    if (status === 401) {
+      // The stand-in echoed the whole key back, as a careless proxy would.
+      expect(f.message).toContain('Incorrect API key provided');
+      expect(f.message).toContain('[redacted]');
+    }
+    if (status === 404) expect(f.message).toMatch(/model_not_found|does not exist/);
+  },
+);
 
 test('a hung request ends as a non-retryable LlmTimeout after timeoutMs (the next provider is tried at once), heartbeating meanwhile', async () => {
   s.script('WORKER_030', [{ hang: true }]);
@@ -180,7 +214,9 @@ test('cancelling the activity aborts the HTTP call and reports a cancellation, n
 
 test('connection refused and a reset socket are retryable LlmUnavailable', async () => {
   const port = await freePort();
-  const refused = await failure(generate(await request('WORKER_040'), { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` }));
+  const refused = await failure(
+    generate(await request('WORKER_040'), { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1` }),
+  );
   expect(refused.type).toBe(LLM_FAILURE_TYPES.unavailable);
   expect(refused.nonRetryable).toBe(false);
   expect(refused.message).toMatch(/ECONNREFUSED/);
@@ -192,7 +228,12 @@ test('connection refused and a reset socket are retryable LlmUnavailable', async
 });
 
 test('an empty, oversized or cut-off completion is non-retryable LlmBadOutput whose details[0] says what it cost', async () => {
-  s.script('WORKER_050', [{ text: '' }, { text: '   \n' }, { text: 'x'.repeat(1024 * 1024 + 1) }, { code: 'def add(a, b):\n    return', finish: 'length' }]);
+  s.script('WORKER_050', [
+    { text: '' },
+    { text: '   \n' },
+    { text: 'x'.repeat(1024 * 1024 + 1) },
+    { code: 'def add(a, b):\n    return', finish: 'length' },
+  ]);
   for (const why of [/empty/, /empty/, /exceeds/, /cut off at the max tokens limit/]) {
     const f = await failure(generate(await request('WORKER_050')));
     expect(f.type).toBe(LLM_FAILURE_TYPES.badOutput);
@@ -205,22 +246,32 @@ test('an empty, oversized or cut-off completion is non-retryable LlmBadOutput wh
   const tokens = { prompt: last.promptTokens, completion: last.completionTokens };
   expect(tokens.completion).toBeGreaterThan(0);
   const f = await failure(generate(await request('WORKER_050'))); // the last step repeats: cut off again
-  expect(f.details).toEqual([{ provider: 'openai', status: null, costUsd: (tokens.prompt * 0.15 + tokens.completion * 0.6) / 1e6, tokens }]);
+  expect(f.details).toEqual([
+    { provider: 'openai', status: null, costUsd: (tokens.prompt * 0.15 + tokens.completion * 0.6) / 1e6, tokens },
+  ]);
   expect((f.details![0] as { costUsd: number }).costUsd).toBeGreaterThan(0);
 });
 
-test('temperature and max_tokens are sent: the defaults 0.1 and 4000, the worker\'s settings, or the batch\'s from the request', async () => {
+test("temperature and max_tokens are sent: the defaults 0.1 and 4000, the worker's settings, or the batch's from the request", async () => {
   s.script('WORKER_051', [{ code: 'A = 1' }]);
   await generate(await request('WORKER_051'));
   await generate(await request('WORKER_051'), { WINGMAN_LLM_TEMPERATURE: '0.5', WINGMAN_LLM_MAX_TOKENS: '900' });
-  await generate({ ...(await request('WORKER_051')), temperature: 0.2, maxTokens: 321 }, { WINGMAN_LLM_TEMPERATURE: '0.5', WINGMAN_LLM_MAX_TOKENS: '900' });
-  expect(s.callsFor('WORKER_051').map((c) => [c.temperature, c.maxTokens])).toEqual([[0.1, 4000], [0.5, 900], [0.2, 321]]);
+  await generate(
+    { ...(await request('WORKER_051')), temperature: 0.2, maxTokens: 321 },
+    { WINGMAN_LLM_TEMPERATURE: '0.5', WINGMAN_LLM_MAX_TOKENS: '900' },
+  );
+  expect(s.callsFor('WORKER_051').map((c) => [c.temperature, c.maxTokens])).toEqual([
+    [0.1, 4000],
+    [0.5, 900],
+    [0.2, 321],
+  ]);
 });
 
 test('a script is consumed one step per call and its last step repeats', async () => {
   s.script('WORKER_060', [{ status: 500 }, { code: 'OK = 1' }]);
   await failure(generate(await request('WORKER_060')));
-  for (let i = 0; i < 2; i++) expect(await store.readBlob((await generate(await request('WORKER_060'))).outputRef)).toContain('OK = 1');
+  for (let i = 0; i < 2; i++)
+    expect(await store.readBlob((await generate(await request('WORKER_060'))).outputRef)).toContain('OK = 1');
   expect(s.callsFor('WORKER_060').map((c) => c.status)).toEqual([500, 200, 200]);
 });
 

@@ -1,4 +1,11 @@
-import { DEFAULT_PRICE, PRICE_TABLE, PRICE_TABLE_DATE, baseModel, costUsd, priceFor } from '../../../../src/activities/llm/pricing.js';
+import {
+  DEFAULT_PRICE,
+  PRICE_TABLE,
+  PRICE_TABLE_DATE,
+  baseModel,
+  costUsd,
+  priceFor,
+} from '../../../../src/activities/llm/pricing.js';
 
 test('the table is the published list (USD per 1M tokens) with its date', () => {
   expect(PRICE_TABLE_DATE).toMatch(/^2026/);
@@ -13,7 +20,10 @@ test('the table is the published list (USD per 1M tokens) with its date', () => 
 
 test('cost = tokens x price / 1M', () => {
   expect(costUsd('openai', 'gpt-4o', { prompt: 1_000_000, completion: 1_000_000 })).toBeCloseTo(12.5, 10);
-  expect(costUsd('openai', 'gpt-4o-mini', { prompt: 2000, completion: 500 })).toBeCloseTo((2000 * 0.15 + 500 * 0.6) / 1e6, 15);
+  expect(costUsd('openai', 'gpt-4o-mini', { prompt: 2000, completion: 500 })).toBeCloseTo(
+    (2000 * 0.15 + 500 * 0.6) / 1e6,
+    15,
+  );
   expect(costUsd('openai', 'gpt-4.1-mini', { prompt: 0, completion: 0 })).toBe(0);
 });
 

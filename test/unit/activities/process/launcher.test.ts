@@ -40,10 +40,15 @@ test('one launcher runs many commands at once, each with its own result and envi
   try {
     const results = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
-        launcher.run(['sh', '-c', 'echo "$N:$SECRET"; exit $((N % 3))'], opts({ env: { PATH: process.env.PATH!, N: String(i) } })),
+        launcher.run(
+          ['sh', '-c', 'echo "$N:$SECRET"; exit $((N % 3))'],
+          opts({ env: { PATH: process.env.PATH!, N: String(i) } }),
+        ),
       ),
     );
-    results.forEach((r, i) => expect(r).toMatchObject({ exitCode: i % 3, output: `${i}:\n`, timedOut: false, capped: false }));
+    results.forEach((r, i) =>
+      expect(r).toMatchObject({ exitCode: i % 3, output: `${i}:\n`, timedOut: false, capped: false }),
+    );
     const missing = await launcher.run(['no-such-program-here'], opts());
     expect(missing.exitCode).toBeNull();
     expect(missing.spawnError).toMatch(/ENOENT/);
@@ -58,7 +63,10 @@ test('aborting a run kills its process group', async () => {
     const pidFile = path.join(dir, 'abort.pid');
     const abort = new AbortController();
     const run = launcher.run(['sh', '-c', `sleep 600 & echo $! > ${pidFile}; wait`], opts(), abort.signal);
-    const pid = await waitFor(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0), { timeoutMs: 10_000, what: 'the sleeper' });
+    const pid = await waitFor(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0), {
+      timeoutMs: 10_000,
+      what: 'the sleeper',
+    });
     abort.abort();
     expect((await run).exitCode).toBeNull();
     await waitFor(() => !alive(pid), { timeoutMs: 10_000, what: 'the sleeper to be killed' });
@@ -106,9 +114,15 @@ const WORKER = `
 
 test('when the worker dies, the launcher kills what it started and exits', async () => {
   const pidFile = path.join(dir, 'orphan.pid');
-  const worker = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WORKER, pidFile, 'busy'], { cwd: root, stdio: 'ignore' });
+  const worker = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WORKER, pidFile, 'busy'], {
+    cwd: root,
+    stdio: 'ignore',
+  });
   try {
-    const sleeper = await waitFor(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0), { timeoutMs: 30_000, what: 'the sleeper' });
+    const sleeper = await waitFor(() => (existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8')) : 0), {
+      timeoutMs: 30_000,
+      what: 'the sleeper',
+    });
     worker.kill('SIGKILL');
     await waitFor(() => !alive(sleeper), { timeoutMs: 10_000, what: 'the sleeper to be killed' });
   } finally {
@@ -117,6 +131,10 @@ test('when the worker dies, the launcher kills what it started and exits', async
 });
 
 test('an idle launcher does not keep the worker alive', async () => {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WORKER, 'unused', 'idle'], { cwd: root, timeout: 30_000 });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', WORKER, 'unused', 'idle'],
+    { cwd: root, timeout: 30_000 },
+  );
   expect(JSON.parse(stdout)).toMatchObject({ exitCode: 0, output: 'done\n' });
 });

@@ -25,12 +25,21 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 test('one process answers many concurrent requests, each with its own answer', async () => {
   const reader = new PythonReader(python, env);
   try {
-    const sources = Array.from({ length: 40 }, (_, i) => ({ [`m${i}.py`]: i % 2 ? `def f${i}():\n    return ${i}\n` : `def f${i}(:\n` }));
-    const first = await reader.call<Record<string, { error: string | null }>>('check', [{ name: 'a.py', source: 'x = 1\n' }]);
+    const sources = Array.from({ length: 40 }, (_, i) => ({
+      [`m${i}.py`]: i % 2 ? `def f${i}():\n    return ${i}\n` : `def f${i}(:\n`,
+    }));
+    const first = await reader.call<Record<string, { error: string | null }>>('check', [
+      { name: 'a.py', source: 'x = 1\n' },
+    ]);
     expect(first['a.py']).toEqual({ error: null, placeholders: [] });
     const pid = reader.pid;
     const answers = await Promise.all(
-      sources.map((s) => reader.call<Record<string, { error: string | null }>>('check', Object.entries(s).map(([name, source]) => ({ name, source })))),
+      sources.map((s) =>
+        reader.call<Record<string, { error: string | null }>>(
+          'check',
+          Object.entries(s).map(([name, source]) => ({ name, source })),
+        ),
+      ),
     );
     answers.forEach((a, i) => {
       const r = a[`m${i}.py`];
@@ -48,7 +57,9 @@ test('an error inside the reader fails that call only', async () => {
   try {
     await expect(reader.call('names', 42)).rejects.toThrow(/python reader: TypeError/);
     const pid = reader.pid;
-    await expect(reader.call('names', [path.join(dir, 'missing.py')])).resolves.toMatchObject({ [path.join(dir, 'missing.py')]: { error: expect.stringMatching(/FileNotFoundError/) } });
+    await expect(reader.call('names', [path.join(dir, 'missing.py')])).resolves.toMatchObject({
+      [path.join(dir, 'missing.py')]: { error: expect.stringMatching(/FileNotFoundError/) },
+    });
     expect(reader.pid).toBe(pid);
   } finally {
     reader.close();
@@ -64,7 +75,9 @@ test('a killed reader fails the calls it owed, and the next call starts a new on
     const busy = reader.call('check', [{ name: 'big.py', source: 'x = [1]\n'.repeat(400_000) }]);
     process.kill(pid, 'SIGKILL');
     await expect(busy).rejects.toThrow(/python reader exited \(SIGKILL\)/);
-    await expect(reader.call('check', [{ name: 'a.py', source: 'x = 1\n' }])).resolves.toEqual({ 'a.py': { error: null, placeholders: [] } });
+    await expect(reader.call('check', [{ name: 'a.py', source: 'x = 1\n' }])).resolves.toEqual({
+      'a.py': { error: null, placeholders: [] },
+    });
     expect(reader.pid).not.toBe(pid);
   } finally {
     reader.close();
@@ -94,7 +107,9 @@ function alive(pid: number): boolean {
 
 test('a missing interpreter is a clear error', async () => {
   const reader = new PythonReader(path.join(dir, 'no-such-python'), env);
-  await expect(reader.call('check', [{ name: 'a.py', source: 'x = 1\n' }])).rejects.toThrow(/python reader could not start \(spawn .*ENOENT\)/);
+  await expect(reader.call('check', [{ name: 'a.py', source: 'x = 1\n' }])).rejects.toThrow(
+    /python reader could not start \(spawn .*ENOENT\)/,
+  );
 });
 
 test('an idle reader does not keep the process alive', async () => {
@@ -103,6 +118,10 @@ test('an idle reader does not keep the process alive', async () => {
     const r = new PythonReader(process.argv.at(-1), { PATH: process.env.PATH });
     console.log(JSON.stringify(await r.call('check', [{ name: 'a.py', source: 'x = 1\\n' }])));
   `;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, python], { cwd: root, timeout: 30_000 });
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ['--import', 'tsx', '--input-type=module', '-e', script, python],
+    { cwd: root, timeout: 30_000 },
+  );
   expect(JSON.parse(stdout)).toEqual({ 'a.py': { error: null, placeholders: [] } });
 });

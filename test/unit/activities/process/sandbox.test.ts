@@ -47,22 +47,33 @@ describe('chooseIsolation', () => {
   test('auto: a separate uid when bwrap cannot start, saying why and that the network is shared', async () => {
     const iso = await chooseIsolation('auto', { bwrap: fails('Operation not permitted'), uid: works });
     expect(iso.kind).toBe('uid');
-    expect(iso.detail).toMatch(/^separate uid 65534; bwrap unavailable \(Operation not permitted\); network not isolated$/);
+    expect(iso.detail).toMatch(
+      /^separate uid 65534; bwrap unavailable \(Operation not permitted\); network not isolated$/,
+    );
   });
 
   test('auto: refused when neither starts, naming both reasons and the way out', async () => {
-    const refused = chooseIsolation('auto', { bwrap: fails('no user namespaces'), uid: fails('the worker is not root') });
+    const refused = chooseIsolation('auto', {
+      bwrap: fails('no user namespaces'),
+      uid: fails('the worker is not root'),
+    });
     await expect(refused).rejects.toBeInstanceOf(IsolationRefused);
-    await expect(refused).rejects.toThrow(/bwrap cannot start \(no user namespaces\) and no separate uid \(the worker is not root\).*WINGMAN_ISOLATION=none/);
+    await expect(refused).rejects.toThrow(
+      /bwrap cannot start \(no user namespaces\) and no separate uid \(the worker is not root\).*WINGMAN_ISOLATION=none/,
+    );
   });
 
   test('bwrap: no fallback', async () => {
-    await expect(chooseIsolation('bwrap', { bwrap: fails('not installed'), uid: never })).rejects.toThrow('WINGMAN_ISOLATION=bwrap but bwrap cannot start: not installed');
+    await expect(chooseIsolation('bwrap', { bwrap: fails('not installed'), uid: never })).rejects.toThrow(
+      'WINGMAN_ISOLATION=bwrap but bwrap cannot start: not installed',
+    );
   });
 
   test('uid: bwrap is not tried', async () => {
     expect(await chooseIsolation('uid', { bwrap: never, uid: works })).toMatchObject({ kind: 'uid' });
-    await expect(chooseIsolation('uid', { bwrap: never, uid: fails('not root') })).rejects.toBeInstanceOf(IsolationRefused);
+    await expect(chooseIsolation('uid', { bwrap: never, uid: fails('not root') })).rejects.toBeInstanceOf(
+      IsolationRefused,
+    );
   });
 
   test('none: only when asked, and said loudly', async () => {
@@ -78,8 +89,16 @@ describe('chooseIsolation', () => {
     const workspace = path.join(dir, 'ws');
     await mkdir(path.join(workspace, 'wingman'), { recursive: true });
     await writeFile(path.join(workspace, 'wingman', 'a.py'), 'x = 1\n');
-    const deps = { config: readConfig({ WINGMAN_STATE_DIR: path.join(dir, 'state') }), store: new ArtifactStore(path.join(dir, 'state', 'artifacts')) };
-    const run = runTests(deps, { workerId: 'WORKER_001', workspace, pythonRoot: 'wingman', commands: [['python', '-m', 'py_compile', 'a.py']] });
+    const deps = {
+      config: readConfig({ WINGMAN_STATE_DIR: path.join(dir, 'state') }),
+      store: new ArtifactStore(path.join(dir, 'state', 'artifacts')),
+    };
+    const run = runTests(deps, {
+      workerId: 'WORKER_001',
+      workspace,
+      pythonRoot: 'wingman',
+      commands: [['python', '-m', 'py_compile', 'a.py']],
+    });
     await expect(run).rejects.toBeInstanceOf(ApplicationFailure);
     await expect(run).rejects.toMatchObject({ type: 'NoIsolation', nonRetryable: true });
   });
@@ -99,12 +118,33 @@ describe('bwrapArgv', () => {
     await mkdir(root, { recursive: true });
     await mkdir(venv, { recursive: true });
     await writeFile(envFile, 'OPENAI_API_KEY=x\n');
-    const spec: SandboxSpec = { writable: [root], readable: [ws, venv, '/usr'], hidden: [hiddenDir, envFile, '/nonexistent/state', '/'], cwd: root };
+    const spec: SandboxSpec = {
+      writable: [root],
+      readable: [ws, venv, '/usr'],
+      hidden: [hiddenDir, envFile, '/nonexistent/state', '/'],
+      cwd: root,
+    };
     const argv = bwrapArgv('/usr/bin/bwrap', ['python', '-m', 'pytest'], { PATH: '/usr/bin', HOME: '/h' }, spec, true);
     const sandboxDir = dir.startsWith('/tmp/');
     expect(argv.slice(0, 19)).toEqual([
-      '/usr/bin/bwrap', '--unshare-pid', '--unshare-net', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--new-session',
-      '--cap-drop', 'ALL', '--ro-bind', '/', '/', '--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp',
+      '/usr/bin/bwrap',
+      '--unshare-pid',
+      '--unshare-net',
+      '--unshare-ipc',
+      '--unshare-uts',
+      '--die-with-parent',
+      '--new-session',
+      '--cap-drop',
+      'ALL',
+      '--ro-bind',
+      '/',
+      '/',
+      '--proc',
+      '/proc',
+      '--dev',
+      '/dev',
+      '--tmpfs',
+      '/tmp',
       ...(sandboxDir ? ['--ro-bind'] : ['--tmpfs']),
     ]);
     const mounts = argv.slice(18, argv.indexOf('--chdir')).join(' ');
@@ -112,34 +152,70 @@ describe('bwrapArgv', () => {
       // Under /tmp (the sandbox's own tmpfs) nothing needs hiding; what is used is bound back, parents first.
       expect(mounts).toBe(`--ro-bind ${ws} ${ws} --ro-bind ${venv} ${venv} --bind ${root} ${root}`);
     } else {
-      expect(mounts).toBe(`--tmpfs ${hiddenDir} --ro-bind /dev/null ${envFile} --ro-bind ${venv} ${venv} --bind ${root} ${root}`);
+      expect(mounts).toBe(
+        `--tmpfs ${hiddenDir} --ro-bind /dev/null ${envFile} --ro-bind ${venv} ${venv} --bind ${root} ${root}`,
+      );
     }
-    expect(argv.slice(argv.indexOf('--chdir'))).toEqual(['--chdir', root, '--clearenv', '--setenv', 'PATH', '/usr/bin', '--setenv', 'HOME', '/h', '--', 'python', '-m', 'pytest']);
+    expect(argv.slice(argv.indexOf('--chdir'))).toEqual([
+      '--chdir',
+      root,
+      '--clearenv',
+      '--setenv',
+      'PATH',
+      '/usr/bin',
+      '--setenv',
+      'HOME',
+      '/h',
+      '--',
+      'python',
+      '-m',
+      'pytest',
+    ]);
     // As another user bwrap has no capabilities to drop.
     expect(bwrapArgv('/usr/bin/bwrap', ['true'], {}, spec, false)).not.toContain('--cap-drop');
   });
 
   test('the checkout is hidden and a workspace inside it is bound back after it', async () => {
     const ws = path.join(CHECKOUT, 'no-such-workspace-for-the-test');
-    const argv = bwrapArgv('/usr/bin/bwrap', ['true'], {}, { writable: [ws], readable: [], hidden: [CHECKOUT], cwd: ws }, false);
+    const argv = bwrapArgv(
+      '/usr/bin/bwrap',
+      ['true'],
+      {},
+      { writable: [ws], readable: [], hidden: [CHECKOUT], cwd: ws },
+      false,
+    );
     const line = argv.join(' ');
     expect(line).toContain(`--tmpfs ${CHECKOUT} --bind ${ws} ${ws}`);
   });
 
   test('bwrap itself starts from an empty environment (its PID 1 shows it in /proc/1/environ)', async () => {
-    const w = await wrapCommand({ kind: 'bwrap', detail: '' }, ['true'], { PATH: '/usr/bin', SECRET_LOOKING: 'x' }, { writable: [], readable: [], hidden: [], cwd: '/' });
+    const w = await wrapCommand(
+      { kind: 'bwrap', detail: '' },
+      ['true'],
+      { PATH: '/usr/bin', SECRET_LOOKING: 'x' },
+      { writable: [], readable: [], hidden: [], cwd: '/' },
+    );
     expect(w.env).toEqual({});
     expect(w.argv).toEqual(expect.arrayContaining(['--setenv', 'SECRET_LOOKING', 'x']));
   });
 });
 
-const spec = (over: Partial<SandboxSpec> = {}): SandboxSpec => ({ writable: [dir], readable: [], hidden: [], cwd: dir, ...over });
+const spec = (over: Partial<SandboxSpec> = {}): SandboxSpec => ({
+  writable: [dir],
+  readable: [],
+  hidden: [],
+  cwd: dir,
+  ...over,
+});
 const run = (argv: string[], env: Record<string, string> = { PATH: '/usr/bin:/bin' }, s = spec()) =>
   runSandboxed(argv, { cwd: dir, env, timeoutMs: 20_000, outputCap: 100_000 }, s);
 
 describe('under bwrap (real runs)', () => {
   test('PID 1 is bwrap with an empty environment; the host processes are not there; the scrubbed env is', async () => {
-    const r = await run(['/bin/sh', '-c', 'tr "\\0" "\\n" < /proc/1/environ | wc -c; ls /proc | grep -c "^[0-9]"; echo "HOME=$HOME"'], { PATH: '/usr/bin:/bin', HOME: dir });
+    const r = await run(
+      ['/bin/sh', '-c', 'tr "\\0" "\\n" < /proc/1/environ | wc -c; ls /proc | grep -c "^[0-9]"; echo "HOME=$HOME"'],
+      { PATH: '/usr/bin:/bin', HOME: dir },
+    );
     const [environBytes, processes, home] = r.output.trim().split('\n');
     expect(r.exitCode).toBe(0);
     expect(environBytes).toBe('0');
@@ -149,7 +225,11 @@ describe('under bwrap (real runs)', () => {
 
   test('only the writable dir takes writes; the rest of the system is read-only; /tmp is its own', async () => {
     const hostTmp = path.join('/tmp', `sandbox-test-${process.pid}-${Date.now()}`);
-    const r = await run(['/bin/sh', '-c', `echo ok > ${dir}/in.txt && echo in; (echo x > /etc/wingman-x) 2>/dev/null || echo etc-refused; echo x > ${hostTmp} && echo tmp-own`]);
+    const r = await run([
+      '/bin/sh',
+      '-c',
+      `echo ok > ${dir}/in.txt && echo in; (echo x > /etc/wingman-x) 2>/dev/null || echo etc-refused; echo x > ${hostTmp} && echo tmp-own`,
+    ]);
     expect(r.output.trim().split('\n')).toEqual(['in', 'etc-refused', 'tmp-own']);
     expect(readFileSync(path.join(dir, 'in.txt'), 'utf8')).toBe('ok\n');
     expect(readdirSync('/tmp')).not.toContain(path.basename(hostTmp));
@@ -160,7 +240,15 @@ describe('under bwrap (real runs)', () => {
     const envFile = path.join('/var/tmp', `sandbox-test-${process.pid}.env`);
     await writeFile(envFile, 'OPENAI_API_KEY=sk-hidden\n');
     try {
-      const r = await run(['/bin/sh', '-c', `ls -A ${CHECKOUT} | wc -l; cat ${path.join(CHECKOUT, 'package.json')} 2>&1; cat ${envFile} 2>&1`], undefined, spec({ hidden: [CHECKOUT, envFile] }));
+      const r = await run(
+        [
+          '/bin/sh',
+          '-c',
+          `ls -A ${CHECKOUT} | wc -l; cat ${path.join(CHECKOUT, 'package.json')} 2>&1; cat ${envFile} 2>&1`,
+        ],
+        undefined,
+        spec({ hidden: [CHECKOUT, envFile] }),
+      );
       const [entries, pkg, env] = r.output.trim().split('\n');
       expect(entries).toBe('0');
       expect(pkg).toMatch(/No such file/);
@@ -188,7 +276,12 @@ describe('under bwrap (real runs)', () => {
   test('a launcher that goes away (the worker died) takes the sandbox and everything in it down', async () => {
     const launcher = new Launcher();
     const seconds = `1000.${Math.floor(Math.random() * 1e9)}`;
-    const w = await wrapCommand({ kind: 'bwrap', detail: '' }, ['/bin/sh', '-c', `sleep ${seconds} & sleep ${seconds}`], { PATH: '/usr/bin:/bin' }, spec());
+    const w = await wrapCommand(
+      { kind: 'bwrap', detail: '' },
+      ['/bin/sh', '-c', `sleep ${seconds} & sleep ${seconds}`],
+      { PATH: '/usr/bin:/bin' },
+      spec(),
+    );
     const running = launcher.run(w.argv, { cwd: dir, env: w.env, timeoutMs: 60_000, outputCap: 1000 });
     await waitFor(() => sleepers(seconds).length === 2, { timeoutMs: 10_000 });
     launcher.close();
@@ -230,7 +323,9 @@ describe('the separate-uid fallback (real runs)', () => {
       await expect(detectIsolation()).rejects.toThrow(/the worker is not root/);
       return;
     }
-    await expect(detectIsolation()).rejects.toThrow(new RegExp(`no separate uid \\(cannot run ${process.env.WINGMAN_PYTHON} as uid 65534`));
+    await expect(detectIsolation()).rejects.toThrow(
+      new RegExp(`no separate uid \\(cannot run ${process.env.WINGMAN_PYTHON} as uid 65534`),
+    );
   });
 
   test('runs as the sandbox uid, which cannot read the worker environment; a non-root worker refuses it', async () => {
@@ -241,12 +336,23 @@ describe('the separate-uid fallback (real runs)', () => {
       await expect(detectIsolation()).rejects.toThrow(/the worker is not root/);
       return;
     }
-    expect(await detectIsolation()).toMatchObject({ kind: 'uid', detail: expect.stringMatching(/^separate uid 65534; .*network not isolated$/) });
+    expect(await detectIsolation()).toMatchObject({
+      kind: 'uid',
+      detail: expect.stringMatching(/^separate uid 65534; .*network not isolated$/),
+    });
     const scratch = path.join(dir, 'scratch');
     await mkdir(scratch);
     await chmod(dir, 0o711); // mkdtemp's 0700 would keep the sandbox user out of its own scratch dir
     await writeFile(path.join(scratch, 'own.txt'), 'x');
-    const r = await run(['/bin/sh', '-c', `id -u; cat /proc/${process.pid}/environ > /dev/null 2>&1 && echo read || echo refused; echo "TMPDIR=$TMPDIR"; echo y > ${scratch}/own.txt && echo wrote`], undefined, spec({ writable: [scratch], scratch }));
+    const r = await run(
+      [
+        '/bin/sh',
+        '-c',
+        `id -u; cat /proc/${process.pid}/environ > /dev/null 2>&1 && echo read || echo refused; echo "TMPDIR=$TMPDIR"; echo y > ${scratch}/own.txt && echo wrote`,
+      ],
+      undefined,
+      spec({ writable: [scratch], scratch }),
+    );
     expect(r.output.trim().split('\n')).toEqual(['65534', 'refused', `TMPDIR=${scratch}`, 'wrote']);
     // Only the scratch dir changed hands.
     expect(statSync(scratch).uid).toBe(65534);
