@@ -345,7 +345,7 @@ describe('abort guards', () => {
     ).toBe(true);
   }, 300_000);
 
-  test('budget: --budget 0.00001 with a priced model → exit 2, aborted for the budget, the rest never called', async () => {
+  test('budget: --budget 0.00001 with a priced model → exit 2, aborted for the budget before any call: no reservation fits', async () => {
     const dirs = setup();
     const ids = ['WORKER_891', 'WORKER_892', 'WORKER_893', 'WORKER_894'];
     for (const id of ids) llm.script(id, [{ code: code(id) }]);
@@ -358,9 +358,10 @@ describe('abort guards', () => {
     expect({ code: r.exitCode, out: out(r) }).toMatchObject({ code: 2 });
     expect(report!.status).toBe('aborted');
     expect(report!.abortReason).toMatch(/budget/);
-    expect(report!.costUsd).toBeGreaterThan(0.00001);
-    expect(report!.counts).toMatchObject({ passed: 1, skipped: 3 });
-    expect(ids.map((id) => llm.callsFor(id).length)).toEqual([1, 0, 0, 0]);
+    expect(report!.abortReason).toMatch(/needs a reservation/);
+    expect(report!.costUsd).toBe(0);
+    expect(report!.counts).toMatchObject({ passed: 0, skipped: 4 });
+    expect(ids.map((id) => llm.callsFor(id).length)).toEqual([0, 0, 0, 0]);
   }, 300_000);
 });
 

@@ -76,7 +76,8 @@ export async function generate(
   let allTimedOut = chain.length > 0;
   for (let round = 1; round <= TIMEOUT_ROUNDS && allTimedOut; round++) {
     for (const provider of chain) {
-      const refusal = budgetRefusal(result.costUsd, budget);
+      // A local model bills nothing: only a paid call has to fit in what is left of the reservation.
+      const refusal = BILLED.has(provider) ? budgetRefusal(result.costUsd, budget) : null;
       if (refusal) return { ok: false, outcome: 'skipped', error: refusal };
       result.attempts += 1;
       try {
