@@ -12,6 +12,7 @@ import { log } from '@temporalio/activity';
 import type { ArtifactStore } from './artifacts.js';
 import { writeHumanReports } from '../report/write.js';
 import { tail } from './tests.js';
+import { blankResult } from '../workflows/instruction/blank-result.js';
 import { detectIsolation } from './process/sandbox.js';
 
 const resultFile = (reportPath: string, workerId: string) =>
@@ -42,29 +43,11 @@ export async function buildReport(req: ReportRequest): Promise<Report> {
       // The batch's count wins: a result recorded before its workflow was terminated is listed as the batch counted it.
       workers.push(recorded.outcome === outcome ? recorded : { ...recorded, outcome, error: reason ?? recorded.error });
     } else {
+      const lastStep = outcome === 'skipped' ? 'not started' : 'no result recorded';
       workers.push({
-        id: w.id,
-        name: w.name,
-        outcome,
-        provider: null,
-        model: null,
-        attempts: 0,
-        files: [],
-        tests: { passed: 0, failed: 0 },
-        tokens: { prompt: 0, completion: 0 },
-        costUsd: 0,
+        ...blankResult(w.id, w.name, outcome, lastStep, reason ?? 'no result recorded'),
         startedAt: null,
         finishedAt: null,
-        durationMs: 0,
-        error: reason ?? 'no result recorded',
-        lastStep: outcome === 'skipped' ? 'not started' : 'no result recorded',
-        cacheHits: 0,
-        savedUsd: 0,
-        outputRef: null,
-        instructionSha256: null,
-        testOutputRef: null,
-        failures: [],
-        changes: null,
       });
     }
   }

@@ -15,6 +15,7 @@ import type {
   ManifestEntry,
   Outcome,
 } from '../../schemas.js';
+import { blankResult } from './blank-result.js';
 import { generate } from './generate.js';
 import { promptRequestFor } from './requests.js';
 
@@ -65,28 +66,9 @@ export class InstructionSteps {
     const { workspace, pythonRoot } = input.options;
     this.where = { dependencyFiles: input.dependencyFiles, workspace, pythonRoot };
     this.result = {
-      id: input.workerId,
-      name: input.workerId,
-      outcome: 'error',
-      provider: null,
-      model: null,
-      attempts: 0,
-      files: [],
-      tests: { passed: 0, failed: 0 },
-      tokens: { prompt: 0, completion: 0 },
-      costUsd: 0,
+      ...blankResult(input.workerId, input.workerId, 'error', 'start', null),
       startedAt: new Date(startedMs).toISOString(),
       finishedAt: '',
-      durationMs: 0,
-      error: null,
-      lastStep: 'start',
-      cacheHits: 0,
-      savedUsd: 0,
-      outputRef: null,
-      instructionSha256: null,
-      testOutputRef: null,
-      failures: [],
-      changes: null,
     };
   }
 
