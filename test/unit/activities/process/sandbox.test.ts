@@ -8,7 +8,6 @@ import { ApplicationFailure } from '@temporalio/common';
 import { Launcher } from '../../../../src/activities/process/launcher.js';
 import {
   bwrapArgv,
-  CHECKOUT,
   chooseIsolation,
   describeIsolation,
   detectIsolation,
@@ -22,6 +21,13 @@ import { readConfig } from '../../../../src/config.js';
 import { ArtifactStore } from '../../../../src/activities/artifacts.js';
 import { runTests } from '../../../../src/activities/tests.js';
 import { waitFor } from '../../../support/wait.js';
+
+/** A stand-in for a checkout outside /tmp, with a package.json, as a clone under /root or /work is. */
+async function checkoutOutsideTmp(): Promise<string> {
+  const dir = await mkdtemp(path.join('/var/tmp', 'wingman-checkout-'));
+  await writeFile(path.join(dir, 'package.json'), '{"name": "secret-checkout"}\n');
+  return dir;
+}
 
 let dir: string;
 beforeEach(async () => {
@@ -176,16 +182,34 @@ describe('bwrapArgv', () => {
   });
 
   test('the checkout is hidden and a workspace inside it is bound back after it', async () => {
-    const ws = path.join(CHECKOUT, 'no-such-workspace-for-the-test');
+    const checkout = await checkoutOutsideTmp();
+    try {
+      const ws = path.join(checkout, 'no-such-workspace-for-the-test');
+      const argv = bwrapArgv(
+        '/usr/bin/bwrap',
+        ['true'],
+        {},
+        { writable: [ws], readable: [], hidden: [checkout], cwd: ws },
+        false,
+      );
+      const line = argv.join(' ');
+      expect(line).toContain(`--tmpfs ${checkout} --bind ${ws} ${ws}`);
+    } finally {
+      await rm(checkout, { recursive: true, force: true });
+    }
+  });
+
+  test('a checkout under /tmp needs no mount of its own: the sandbox has a fresh /tmp', () => {
+    const checkout = path.join(tmpdir(), 'a-checkout');
     const argv = bwrapArgv(
       '/usr/bin/bwrap',
       ['true'],
       {},
-      { writable: [ws], readable: [], hidden: [CHECKOUT], cwd: ws },
+      { writable: [], readable: [], hidden: [checkout], cwd: '/' },
       false,
     );
-    const line = argv.join(' ');
-    expect(line).toContain(`--tmpfs ${CHECKOUT} --bind ${ws} ${ws}`);
+    expect(argv.join(' ')).toContain('--tmpfs /tmp');
+    expect(argv).not.toContain(checkout);
   });
 
   test('bwrap itself starts from an empty environment (its PID 1 shows it in /proc/1/environ)', async () => {
@@ -239,15 +263,17 @@ describe('under bwrap (real runs)', () => {
     // A `.env` outside /tmp (the sandbox's /tmp is its own anyway), as in a checkout.
     const envFile = path.join('/var/tmp', `sandbox-test-${process.pid}.env`);
     await writeFile(envFile, 'OPENAI_API_KEY=sk-hidden\n');
+    // This checkout may itself sit under /tmp (hidden by the fresh /tmp): hide one that does not.
+    const checkout = await checkoutOutsideTmp();
     try {
       const r = await run(
         [
           '/bin/sh',
           '-c',
-          `ls -A ${CHECKOUT} | wc -l; cat ${path.join(CHECKOUT, 'package.json')} 2>&1; cat ${envFile} 2>&1`,
+          `ls -A ${checkout} | wc -l; cat ${path.join(checkout, 'package.json')} 2>&1; cat ${envFile} 2>&1`,
         ],
         undefined,
-        spec({ hidden: [CHECKOUT, envFile] }),
+        spec({ hidden: [checkout, envFile] }),
       );
       const [entries, pkg, env] = r.output.trim().split('\n');
       expect(entries).toBe('0');
@@ -256,6 +282,7 @@ describe('under bwrap (real runs)', () => {
       expect(r.output).not.toContain('sk-hidden');
     } finally {
       await rm(envFile, { force: true });
+      await rm(checkout, { recursive: true, force: true });
     }
   });
 
