@@ -118,7 +118,8 @@ test(
     const listed = Object.fromEntries(OUTCOMES.map((o) => [o, report.workers.filter((w) => w.outcome === o).length]));
     expect(summary.counts).toEqual(listed);
     expect(summary.counts.passed).toBeGreaterThanOrEqual(RUN - CONCURRENCY);
-    expect(summary.counts.skipped).toBeGreaterThan(INSTRUCTIONS - RUN - 2 * CONCURRENCY);
+    // The abort stopped it early: what ended after the count was seen is a few seconds' worth, not the batch.
+    expect(INSTRUCTIONS - summary.counts.skipped).toBeLessThan(RUN + 1_000);
 
     // Every payload the batch's runs took in (plan pages, details pages, the carried state) stays small.
     let largest = 0;
