@@ -8,7 +8,7 @@ import path from 'node:path';
 import { repoRoot } from '../../support/cli.js';
 
 test('npm test without the Temporal CLI and pytest: one line naming npm run setup, exit 1, no suite run', async () => {
-  // A PATH with node only: no temporal, no python3, no docker-compose.
+  // A PATH with node only: no temporal, no python3, no docker-compose, no bwrap.
   const bin = mkdtempSync(path.join(os.tmpdir(), 'wingman-bare-path-'));
   symlinkSync(process.execPath, path.join(bin, 'node'));
   const r = await execa(
@@ -24,7 +24,8 @@ test('npm test without the Temporal CLI and pytest: one line naming npm run setu
   expect(r.exitCode).toBe(1);
   const lines = r.stderr.split('\n').filter((l) => l.trim() && !/ExperimentalWarning|--trace-warnings/.test(l));
   expect(lines).toEqual([
-    'npm test needs the Temporal CLI (`temporal`), python3 with pytest, docker-compose: run `npm run setup` (see README, "The two commands").',
+    'npm test needs the Temporal CLI (`temporal`), python3 with pytest, docker-compose, bubblewrap (`bwrap`): ' +
+      'run `npm run setup` (see README, "The two commands").',
   ]);
   expect(r.stdout + r.stderr).not.toMatch(/Tests:|PASS|FAIL/);
 }, 60_000);
