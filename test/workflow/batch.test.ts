@@ -256,6 +256,39 @@ function failingPairs(n: number) {
   return { manifest, behaviour };
 }
 
+/** An LLM call that may hang for minutes without timing out: the scripted `delayMs` holds a child running. */
+const HANGING_CALL_POLICY = {
+  timeoutMs: 300_000,
+  heartbeatMs: 300_000,
+  maxAttempts: 1,
+  initialRetryMs: 10,
+  maxRetryMs: 10,
+  temperature: 0.1,
+  maxTokens: 4000,
+};
+
+/**
+ * Terminates a child started by the batch's first run once a later run lists it as running: the
+ * child that no run of the batch watches, the one that hung the batch before.
+ */
+async function terminateAfterContinueAsNew(
+  handle: WorkflowHandle,
+  batchId: string,
+  id: string,
+  reason: string,
+): Promise<void> {
+  await waitFor(async () => ((await runsOf(batchId)).length > 1 ? true : undefined), {
+    timeoutMs: 120_000,
+    what: 'a continue-as-new',
+  });
+  // (A run answers progress with an empty list while it loads the plan.)
+  await waitFor(async () => ((await handle.query(progressQuery)).running.includes(id) ? true : undefined), {
+    timeoutMs: 60_000,
+    what: `the new run to list ${id} as running`,
+  });
+  await env.client.workflow.getHandle(instructionWorkflowId(batchId, id)).terminate(reason);
+}
+
 /** Whether the batch's latest run was started by a continue-as-new, read from its own first event. */
 async function continuedFromEarlierRun(batchId: string): Promise<boolean> {
   const history = await env.client.workflow.getHandle(`batch-${batchId}`).fetchHistory();
@@ -477,34 +510,9 @@ describe('batch workflow', () => {
       {
         concurrency: 3,
         limits: { historyEvents: 100, childCheckMs: 1000 },
-        llm: {
-          timeoutMs: 300_000,
-          heartbeatMs: 300_000,
-          maxAttempts: 1,
-          initialRetryMs: 10,
-          maxRetryMs: 10,
-          temperature: 0.1,
-          maxTokens: 4000,
-        },
+        llm: HANGING_CALL_POLICY,
       },
-      async ({ handle, batchId }) => {
-        // WORKER_001 hangs in its LLM call, started by the first run; wait for a later run, then kill it.
-        await waitFor(async () => ((await runsOf(batchId)).length > 1 ? true : undefined), {
-          timeoutMs: 120_000,
-          what: 'a continue-as-new',
-        });
-        // (A run answers progress with an empty list while it loads the plan.)
-        await waitFor(
-          async () => ((await handle.query(progressQuery)).running.includes('WORKER_001') ? true : undefined),
-          {
-            timeoutMs: 60_000,
-            what: 'the new run to list WORKER_001 as running',
-          },
-        );
-        await env.client.workflow
-          .getHandle(instructionWorkflowId(batchId, 'WORKER_001'))
-          .terminate('killed in the Web UI');
-      },
+      ({ handle, batchId }) => terminateAfterContinueAsNew(handle, batchId, 'WORKER_001', 'killed in the Web UI'),
     );
     expect(summary.status).toBe('completed');
     expect(summary.counts).toEqual({ passed: 29, failed: 0, guide: 0, llm_timeout: 0, error: 1, skipped: 0 });
@@ -524,28 +532,10 @@ describe('batch workflow', () => {
       {
         concurrency: 2,
         limits: { historyEvents: 100, childCheckMs: 1000 },
-        llm: {
-          timeoutMs: 300_000,
-          heartbeatMs: 300_000,
-          maxAttempts: 1,
-          initialRetryMs: 10,
-          maxRetryMs: 10,
-          temperature: 0.1,
-          maxTokens: 4000,
-        },
+        llm: HANGING_CALL_POLICY,
       },
       async ({ handle, batchId }) => {
-        await waitFor(async () => ((await runsOf(batchId)).length > 1 ? true : undefined), {
-          timeoutMs: 120_000,
-          what: 'a continue-as-new',
-        });
-        await waitFor(
-          async () => ((await handle.query(progressQuery)).running.includes('WORKER_001') ? true : undefined),
-          { timeoutMs: 60_000, what: 'the new run to list WORKER_001 as running' },
-        );
-        await env.client.workflow
-          .getHandle(instructionWorkflowId(batchId, 'WORKER_001'))
-          .terminate('deploy gone wrong');
+        await terminateAfterContinueAsNew(handle, batchId, 'WORKER_001', 'deploy gone wrong');
         await handle.signal(abortSignal, 'stop');
       },
     );
