@@ -295,7 +295,7 @@ async function startAndFollow(
   }
   if (interrupt.signal.aborted) throw new Detached();
 
-  const estimated = withGenerationEstimates(o.manifest, options.providers, c, c.WINGMAN_LLM_MAX_TOKENS);
+  const estimated = withGenerationEstimates(o.manifest, options.providers, c);
   const manifestRef = await saveManifest(path.join(c.stateDir, 'manifests'), estimated);
   const input: BatchInput = {
     batchId,

@@ -16,8 +16,6 @@ const CHARS_PER_TOKEN = 4;
 // failure it answers: counted generously, since the batch reserves budget by this estimate.
 const DEPENDENCY_TOKENS_PER_FILE = 400;
 const FEEDBACK_TOKENS = 1_000;
-/** The completion limit sent to every provider (LlmPolicy.maxTokens) when none is configured. */
-export const DEFAULT_MAX_TOKENS = 4_000;
 
 export interface PlanLine {
   id: string;
@@ -70,15 +68,10 @@ export function formatPlan(lines: PlanLine[], budgetUsd: number): string {
 /**
  * What one generation of an instruction can cost on the dearest provider of its chain: the prompt
  * from the instruction's size, its dependencies' files and a retry's feedback, the completion at
- * the `maxTokens` limit, priced with the price table (local providers cost 0). The batch reserves
+ * the configured completion limit (WINGMAN_LLM_MAX_TOKENS), priced with the price table (local providers cost 0). The batch reserves
  * three of these per instruction before starting it.
  */
-export function withGenerationEstimates(
-  entries: ManifestEntry[],
-  available: Provider[],
-  c: Config,
-  maxTokens = DEFAULT_MAX_TOKENS,
-): ManifestEntry[] {
+export function withGenerationEstimates(entries: ManifestEntry[], available: Provider[], c: Config): ManifestEntry[] {
   const byId = new Map(entries.map((e) => [e.id, e]));
   return entries.map((e) => {
     // The dearest provider the chain may fall back to: a local instruction may end up paid.
@@ -88,7 +81,7 @@ export function withGenerationEstimates(
     const prompt =
       PROMPT_OVERHEAD_TOKENS + FEEDBACK_TOKENS + instruction + DEPENDENCY_TOKENS_PER_FILE * dependencyFiles.size;
     const estimates = (chain.length ? chain : [e.provider]).map((p) =>
-      costUsd(p, modelFor(p, c), { prompt, completion: maxTokens }),
+      costUsd(p, modelFor(p, c), { prompt, completion: c.WINGMAN_LLM_MAX_TOKENS }),
     );
     return { ...e, generationEstimateUsd: Math.max(...estimates) };
   });
