@@ -18,8 +18,6 @@ import type { Duration } from '@temporalio/common';
 import { describeIsolation, detectIsolation } from './activities/process/sandbox.js';
 import { dataConverter } from './temporal/codec.js';
 
-export const LLM_QUEUES = ['llm-openai', 'llm-ollama', 'llm-processor'] as const;
-
 type Role = { kind: 'workflow' } | { kind: 'workspace' } | { kind: 'llm'; provider: Provider };
 
 /** Queue names this process serves: workflows, workspace, and the LLM queues of configured providers. */

@@ -6,7 +6,7 @@
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { Config } from '../config.js';
-import type { BatchInput, Provider } from '../schemas.js';
+import { DEFAULT_LLM_QUEUES, type BatchInput, type Provider } from '../schemas.js';
 import { batchWorkflowId } from '../workflows/batch/messages.js';
 import { decompressPayload } from './codec.js';
 
@@ -22,7 +22,7 @@ export function sharedQueues(c: Config): BatchQueues {
   return {
     workflow: c.TEMPORAL_TASK_QUEUE,
     workspace: c.WINGMAN_WORKSPACE_QUEUE,
-    llm: { openai: 'llm-openai', ollama: 'llm-ollama', processor: 'llm-processor' },
+    llm: { ...DEFAULT_LLM_QUEUES },
   };
 }
 
