@@ -17,6 +17,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import { isWithin } from '../../instructions/paths.js';
 import { launcher } from './launcher.js';
 import type { RunOptions, RunResult } from './process-run.js';
 
@@ -105,12 +106,12 @@ export function bwrapArgv(
   // /tmp is a fresh tmpfs already; and "/" (a home of "/") cannot be hidden from what must run.
   const hidden = spec.hidden.flatMap((h) => {
     const st = statOrNull(h);
-    return st && !isUnder(h, '/tmp') && depth(h) > 0 ? [{ at: h, dir: st.isDirectory() }] : [];
+    return st && !isWithin('/tmp', h) && depth(h) > 0 ? [{ at: h, dir: st.isDirectory() }] : [];
   });
   for (const h of hidden) mounts.push({ at: h.at, args: h.dir ? ['--tmpfs', h.at] : ['--ro-bind', '/dev/null', h.at] });
   for (const r of spec.readable) {
     // Only what a hidden directory or /tmp would otherwise cover needs binding back.
-    const covered = isUnder(r, '/tmp') || hidden.some((h) => h.dir && isUnder(r, h.at));
+    const covered = isWithin('/tmp', r) || hidden.some((h) => h.dir && isWithin(h.at, r));
     if (covered && existsSync(r)) mounts.push({ at: r, args: ['--ro-bind', r, r] });
   }
   for (const w of spec.writable) mounts.push({ at: w, args: ['--bind', w, w] });
@@ -292,11 +293,6 @@ function statOrNull(p: string) {
   } catch {
     return null;
   }
-}
-
-function isUnder(p: string, dir: string): boolean {
-  const rel = path.relative(path.resolve(dir), path.resolve(p));
-  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
 
 function depth(p: string): number {
