@@ -480,9 +480,9 @@ export const Retrospective = z.object({
 });
 export type Retrospective = z.infer<typeof Retrospective>;
 
-// ---- the worker's merged steps (one activity each; see activities/worker-steps.ts) ----
+// ---- an instruction's workspace steps (activities/instruction-steps.ts) ----
 
-/** Loads the worker's manifest entry and writes its first prompt. */
+/** Loads the instruction's manifest entry and writes its first prompt (a local activity). */
 export const BeginRequest = PromptRequest.pick({
   workerId: true,
   dependencyFiles: true,
@@ -495,18 +495,27 @@ export type BeginRequest = z.infer<typeof BeginRequest>;
 export const Begun = z.object({ entry: ManifestEntry, prompt: PromptRef });
 export type Begun = z.infer<typeof Begun>;
 
-/** Inspects an answer and, when it is code, writes its files. */
-export const AcceptRequest = z.object({ outputRef: Blob, deliverables: z.array(z.string()), workspace: z.string() });
-export type AcceptRequest = z.infer<typeof AcceptRequest>;
-export const Acceptance = Inspection.extend({ written: z.array(WrittenFile) });
-export type Acceptance = z.infer<typeof Acceptance>;
+/** Inspects an answer; when it is code, writes its files, runs the tests and, when they pass, checks the criteria. */
+export const CheckRequest = TestRequest.extend({
+  outputRef: Blob,
+  instructionFile: z.string(),
+  deliverables: z.array(z.string()),
+});
+export type CheckRequest = z.infer<typeof CheckRequest>;
+/** A guide has no files, tests or criteria; code has its files and its test run, and criteria when the tests passed. */
+export const Check = Inspection.extend({
+  written: z.array(WrittenFile),
+  tests: TestRun.nullable(),
+  criteria: CriteriaCheck.nullable(),
+});
+export type Check = z.infer<typeof Check>;
 
-/** Runs the tests and, when they pass, checks the success criteria. */
-export const VerifyRequest = TestRequest.extend({ instructionFile: z.string(), deliverables: z.array(z.string()) });
-export type VerifyRequest = z.infer<typeof VerifyRequest>;
-export const Verification = z.object({ tests: TestRun, criteria: CriteriaCheck.nullable() });
-export type Verification = z.infer<typeof Verification>;
-
-/** Records the worker's result for the report, then its retrospective. */
-export const FinishRequest = z.object({ reportPath: z.string(), batchId: z.string(), result: InstructionResult });
+/** Records the result for the report and the retrospective, then tells the batch (a local activity). */
+export const FinishRequest = z.object({
+  reportPath: z.string(),
+  batchId: z.string(),
+  /** The batch's workflow id, told of the end by signal; null for an instruction run on its own. */
+  batchWorkflowId: z.string().nullable(),
+  result: InstructionResult,
+});
 export type FinishRequest = z.infer<typeof FinishRequest>;

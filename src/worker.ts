@@ -91,6 +91,9 @@ export async function createWorkers(opts: {
           workflowBundle: bundle!,
           // A deploy that breaks replay fails the workflow loudly instead of retrying its task forever.
           workflowFailureErrorTypes: { '*': ['NondeterminismError'] },
+          // An instruction's quick workspace steps run here as local activities: this process is on the
+          // workspace host (it shares the workspace and the state directory with the workspace queue's worker).
+          activities: activities.local,
           enableNonLocalActivities: false,
         }),
       );

@@ -5,7 +5,7 @@ import { createLlmActivities } from './llm/index.js';
 import { manifestActivities } from './manifest-store.js';
 import { childCheckActivities } from './batch-children.js';
 import { createReportActivities } from './report.js';
-import { workerSteps } from './instruction-steps.js';
+import { checkStep, localSteps } from './instruction-steps.js';
 import { createWorkspaceActivities, deterministic } from './workspace.js';
 import { runSuite } from './suite.js';
 import type { SuiteActivities } from './types.js';
@@ -17,17 +17,18 @@ export function createActivities(config: Config) {
   return {
     store,
     llm: createLlmActivities({ config, store }),
-    // What the workspace queue serves: the batch's plan, child checks, suite and report, an
-    // instruction's four steps and the prompt of a regeneration.
+    // What the workspace queue serves: the batch's plan, child checks, suite and report, and the
+    // instruction step that runs generated code.
     workspace: {
       loadPlanPage: parts.loadPlanPage,
       loadPlanDetails: parts.loadPlanDetails,
       checkChildren: parts.checkChildren,
       writeReport: parts.writeReport,
-      preparePrompt: parts.preparePrompt,
-      ...workerSteps(parts),
+      ...checkStep(parts),
       ...suiteActivities(config),
     },
+    /** What the workflow worker runs as local activities: an instruction's quick workspace steps. */
+    local: localSteps(parts),
     /** The single-purpose functions the steps are made of (the bench's fixed-batch baseline calls them directly). */
     parts,
   };

@@ -1,13 +1,11 @@
 // The activity interfaces the workflows call, by task queue role.
 import type {
-  AcceptRequest,
-  Acceptance,
   Blob,
   BeginRequest,
   Begun,
+  Check,
+  CheckRequest,
   FinishRequest,
-  VerifyRequest,
-  Verification,
   CriteriaCheck,
   CriteriaRequest,
   Generation,
@@ -35,7 +33,7 @@ export interface LlmActivities {
   generateProcessor(req: GenerateRequest): Promise<Generation>;
 }
 
-/** The workspace's single-purpose functions. Only preparePrompt is registered (for regenerations); the steps below use the rest. */
+/** The workspace's single-purpose functions, which the steps below are made of. */
 export interface WorkspaceActivities {
   preparePrompt(req: PromptRequest): Promise<PromptRef>;
   inspectOutput(req: { outputRef: Blob; deliverables: string[] }): Promise<Inspection>;
@@ -50,12 +48,16 @@ export interface SuiteActivities {
   runSuite(req: SuiteRequest): Promise<SuiteResult>;
 }
 
-/** The workspace work of one instruction in four steps (instruction-steps.ts), made of the functions above and loadEntry and recordResult. */
-export interface InstructionStepActivities {
-  beginWorker(req: BeginRequest): Promise<Begun>;
-  acceptOutput(req: AcceptRequest): Promise<Acceptance>;
-  verifyOutput(req: VerifyRequest): Promise<Verification>;
-  finishWorker(req: FinishRequest): Promise<void>;
+/** An instruction's quick workspace steps, run as local activities by the workflow's worker (instruction-steps.ts). */
+export interface InstructionLocalActivities {
+  beginInstruction(req: BeginRequest): Promise<Begun>;
+  preparePrompt(req: PromptRequest): Promise<PromptRef>;
+  finishInstruction(req: FinishRequest): Promise<void>;
+}
+
+/** The instruction step that runs generated code, on the workspace queue (instruction-steps.ts). */
+export interface CheckActivities {
+  checkOutput(req: CheckRequest): Promise<Check>;
 }
 
 export interface ManifestActivities {

@@ -12,7 +12,7 @@ import { inspectOutput } from './guide.js';
 import { storeRetrospective } from './memory.js';
 import { preparePrompt } from './prompt.js';
 import { runTests } from './tests.js';
-import type { InstructionStepActivities, WorkspaceActivities } from './types.js';
+import type { WorkspaceActivities } from './types.js';
 
 export interface WorkspaceDeps {
   config: Config;
@@ -34,9 +34,7 @@ export function deterministic<A, R>(fn: (a: A) => Promise<R>): (a: A) => Promise
   };
 }
 
-export function createWorkspaceActivities(
-  deps: WorkspaceDeps,
-): Omit<WorkspaceActivities, keyof InstructionStepActivities> {
+export function createWorkspaceActivities(deps: WorkspaceDeps): WorkspaceActivities {
   return {
     preparePrompt: deterministic((req) => preparePrompt(deps, req)),
     inspectOutput: deterministic((req) => inspectOutput(deps, req)),

@@ -61,7 +61,7 @@ export function toMicroUsd(usd: number): number {
   return whole(usd * 1_000_000);
 }
 
-/** A worker ended (recordResult, inside finishWorker). */
+/** A worker ended (recordResult, inside finishInstruction). */
 export function recordWorkerOutcome(o: { outcome: Outcome; provider: Provider | null }): void {
   safely((m) => {
     m.createCounter(METRICS.workers, '1', 'Workers that ended, by outcome').add(1, {

@@ -415,7 +415,7 @@ describe('SIGKILL mid-batch', () => {
   }, 600_000);
 });
 
-test("(d) the worker killed while a test run is in progress: the run is retried soon after a new worker starts, not after verifyOutput' 15-minute timeout", async () => {
+test("(d) the worker killed while a test run is in progress: the run is retried soon after a new worker starts, not after checkOutput's 15-minute timeout", async () => {
   const server = await testServer();
   const id = 'WORKER_731';
   const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-crash-tests-'));
@@ -477,21 +477,21 @@ test("(d) the worker killed while a test run is in progress: the run is retried 
   worker = spawnCli('worker', [], { cwd: root, env });
   await worker.waitForOutput(/worker polling/, 180_000);
 
-  // With a heartbeat timeout on verifyOutput (the tests, then the criteria) the dead worker is noticed within it; without one, the
+  // With a heartbeat timeout on checkOutput (the files, the tests, then the criteria) the dead worker is noticed within it; without one, the
   // activity is only retried after its 15-minute start-to-close timeout.
   const retried = await waitFor(() => pids().length >= 2, {
     timeoutMs: 120_000,
-    what: 'verifyOutput to be retried',
+    what: 'checkOutput to be retried',
   }).catch(() => false);
   if (!retried) {
     const history = await server.client.workflow.getHandle(instructionWorkflowId(batchId, id)).fetchHistory();
     const scheduled = history.events?.find(
-      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'verifyOutput',
+      (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'checkOutput',
     )?.activityTaskScheduledEventAttributes;
     const seconds = (d: { seconds?: unknown } | null | undefined) =>
       d && Number(d.seconds ?? 0) > 0 ? `${Number(d.seconds)}s` : 'none';
     throw new Error(
-      `verifyOutput was not retried within 120 s of the new worker starting: it was scheduled with heartbeatTimeout=${seconds(scheduled?.heartbeatTimeout)} ` +
+      `checkOutput was not retried within 120 s of the new worker starting: it was scheduled with heartbeatTimeout=${seconds(scheduled?.heartbeatTimeout)} ` +
         `startToCloseTimeout=${seconds(scheduled?.startToCloseTimeout)}, so a killed worker's test run is only noticed when the start-to-close timeout expires`,
     );
   }

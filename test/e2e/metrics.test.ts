@@ -148,9 +148,9 @@ test('the worker serves the SDK metrics and workers by outcome, tokens, cost, LL
   // Workers by outcome, with the activity's own tags.
   expect(total(samples, METRICS.workers, { outcome: 'passed' })).toBe(1);
   expect(total(samples, METRICS.workers, { outcome: 'failed' })).toBe(1);
-  expect(total(samples, METRICS.workers, { outcome: 'passed', provider: 'openai', activityType: 'finishWorker' })).toBe(
-    1,
-  );
+  expect(
+    total(samples, METRICS.workers, { outcome: 'passed', provider: 'openai', activityType: 'finishInstruction' }),
+  ).toBe(1);
   expect(
     matching(samples, METRICS.workers).every((s) => s.labels.outcome === 'passed' || s.labels.outcome === 'failed'),
   ).toBe(true);

@@ -4,7 +4,7 @@
 //
 //   npm run record-histories            (or: npx tsx test/replay/record-histories.ts [NAME])
 //
-// writes test/fixtures/histories/NAME/ (default: named-steps, the current shape). It starts its
+// writes test/fixtures/histories/NAME/ (default: local-steps, the current shape). It starts its
 // own dev server on a free port and its own LLM stand-in; nothing else needs to run. Re-record
 // (same NAME) when a workflow change is meant to be incompatible with running batches, and commit
 // the new fixtures; otherwise guard the change with patched() and record the new shape under a

@@ -1,7 +1,7 @@
 // Saved histories of real batches (test/fixtures/histories/<shape>/, from record-histories.ts)
 // replayed against today's workflow code: a change that would break running batches fails here.
 // Each folder is one shape of the workflows that batches may still be running; today there is
-// one, named-steps.
+// one, local-steps.
 import { describe, expect, test } from '@jest/globals';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
@@ -24,6 +24,26 @@ const fixtures = SHAPES.flatMap((shape) =>
     .sort()
     .map((f) => `${shape}/${f}`),
 );
+interface HistoryEvent {
+  activityTaskScheduledEventAttributes?: { activityType?: { name?: string } };
+  markerRecordedEventAttributes?: { markerName?: string; details?: { data?: { payloads?: Array<{ data?: string }> } } };
+  [attributes: string]: unknown;
+}
+
+/** Activities by type, and local activities (from their markers) as `local <type>`, in history order. */
+function steps(events: HistoryEvent[]): string[] {
+  return events.flatMap((e) => {
+    const scheduled = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (scheduled) return [scheduled];
+    const marker = e.markerRecordedEventAttributes;
+    if (marker?.markerName !== 'core_local_activity') return [];
+    const data = marker.details?.data?.payloads?.[0]?.data ?? '';
+    return [
+      `local ${(JSON.parse(Buffer.from(data, 'base64').toString('utf8')) as { activity_type: string }).activity_type}`,
+    ];
+  });
+}
+
 const histories = () =>
   fixtures.map((f) => ({
     workflowId: f.replace(/\.json$/, ''),
@@ -36,34 +56,30 @@ describe('replay of recorded batches', () => {
     expect(fixtures.filter((f) => f.startsWith(`${shape}/`) && f.includes('WORKER_')).length).toBeGreaterThanOrEqual(6);
   });
 
-  test('the current shape: one activity per step, no patch marker, the search attributes set once at the end', () => {
+  test('the current shape: quick steps as local activities, one activity to check, the search attributes set once at the end', () => {
     expect(SHAPES).toContain(CURRENT_SHAPE);
     const events = (f: string) =>
-      (JSON.parse(readFileSync(path.join(dir, CURRENT_SHAPE, f), 'utf8')) as { events: Array<Record<string, unknown>> })
-        .events;
+      (JSON.parse(readFileSync(path.join(dir, CURRENT_SHAPE, f), 'utf8')) as { events: HistoryEvent[] }).events;
     const clean = events('batch-recorded_WORKER_001.json');
-    const activities = clean.flatMap((e) => {
-      const a = e.activityTaskScheduledEventAttributes as { activityType?: { name?: string } } | undefined;
-      return a ? [a.activityType?.name] : [];
-    });
-    expect(activities).toEqual(['beginWorker', 'generateOpenAI', 'acceptOutput', 'verifyOutput', 'finishWorker']);
-    expect(clean.filter((e) => e.markerRecordedEventAttributes)).toHaveLength(0);
+    expect(steps(clean)).toEqual([
+      'local beginInstruction',
+      'generateOpenAI',
+      'checkOutput',
+      'local finishInstruction',
+    ]);
     expect(clean.filter((e) => e.upsertWorkflowSearchAttributesEventAttributes)).toHaveLength(1);
+    // The batch is told by the finish step, not by a signal from the workflow (no task spent on it).
+    expect(clean.filter((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)).toHaveLength(0);
+    expect(clean.filter((e) => e.workflowTaskCompletedEventAttributes)).toHaveLength(3);
     // A criterion that failed was regenerated: the prompt step ran once more between the generations.
-    const crit = events('batch-recorded_WORKER_008.json').flatMap((e) => {
-      const a = e.activityTaskScheduledEventAttributes as { activityType?: { name?: string } } | undefined;
-      return a ? [a.activityType?.name] : [];
-    });
-    expect(crit).toEqual([
-      'beginWorker',
+    expect(steps(events('batch-recorded_WORKER_008.json'))).toEqual([
+      'local beginInstruction',
       'generateOpenAI',
-      'acceptOutput',
-      'verifyOutput',
-      'preparePrompt',
+      'checkOutput',
+      'local preparePrompt',
       'generateOpenAI',
-      'acceptOutput',
-      'verifyOutput',
-      'finishWorker',
+      'checkOutput',
+      'local finishInstruction',
     ]);
   });
 

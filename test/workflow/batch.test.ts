@@ -12,7 +12,7 @@ import path from 'node:path';
 import { manifestActivities, saveManifest } from '../../src/activities/manifest-store.js';
 import { createReportActivities } from '../../src/activities/report.js';
 import { childCheckActivities } from '../../src/activities/batch-children.js';
-import { workerSteps } from '../../src/activities/instruction-steps.js';
+import { checkStep, localSteps } from '../../src/activities/instruction-steps.js';
 import { ArtifactStore, sha256 } from '../../src/activities/artifacts.js';
 import { bundleWorkflows } from '../../src/temporal/bundle.js';
 import type {
@@ -196,12 +196,13 @@ async function runBatch(
       return reportActivities.recordResult(req);
     },
   };
-  // The four steps the worker calls, made of the stand-ins above the way the real worker makes them.
-  const workspaceActivities = { ...single, ...workerSteps(single as unknown as Parameters<typeof workerSteps>[0]) };
+  // The instruction's steps, made of the stand-ins above the way the real worker makes them.
+  const parts = single as unknown as Parameters<typeof checkStep>[0];
+  const workspaceActivities = { ...single, ...checkStep(parts) };
   const connection = env.nativeConnection;
   const taskQueue = `wf-${batchId}`;
   const workers = await Promise.all([
-    Worker.create({ connection, dataConverter, taskQueue, workflowBundle: bundle }),
+    Worker.create({ connection, dataConverter, taskQueue, workflowBundle: bundle, activities: localSteps(parts) }),
     Worker.create({ connection, dataConverter, taskQueue: options.workspaceQueue, activities: workspaceActivities }),
     Worker.create({
       connection,

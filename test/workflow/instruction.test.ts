@@ -110,7 +110,7 @@ async function setUp(spec: InstructionSpec, opts: SetUpOptions, workflowBundle =
   };
   const name = { openai: 'generateOpenAI', ollama: 'generateOllama', processor: 'generateProcessor' } as const;
   const workers = await Promise.all([
-    Worker.create({ connection, taskQueue: `wf-${tag}`, workflowBundle }),
+    Worker.create({ connection, taskQueue: `wf-${tag}`, workflowBundle, activities: activities.local }),
     Worker.create({ connection, taskQueue: options.workspaceQueue, activities: activities.workspace }),
     ...opts.serve.map((p) =>
       Worker.create({

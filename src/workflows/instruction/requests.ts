@@ -8,7 +8,7 @@ import type {
   PromptRequest,
   Retrospective,
   TestRun,
-  VerifyRequest,
+  CheckRequest,
   InstructionResult,
 } from '../../schemas.js';
 
@@ -31,7 +31,7 @@ export function promptRequestFor(
 }
 
 /** The success criteria check after a test run passed. */
-export function criteriaRequestFor(req: VerifyRequest, run: TestRun): CriteriaRequest {
+export function criteriaRequestFor(req: CheckRequest, run: TestRun): CriteriaRequest {
   return {
     workerId: req.workerId,
     instructionFile: req.instructionFile,

@@ -1,10 +1,13 @@
-// The steps of one instruction, each returning what happens next: begin → generate → accept →
-// verify → done, with one way back: `retry` with feedback (a guide's markers, the failing test
-// output, the criteria not met), which writes a new prompt and generates again. A guide gets one
-// regeneration, verification (tests or criteria) one more. The attempt log in the result is what
-// the steps remember: it decides whether a failure has had its regeneration already.
-import { proxyActivities, setCurrentDetails, type ActivityInterfaceFor } from '@temporalio/workflow';
-import type { InstructionStepActivities, WorkspaceActivities } from '../../activities/types.js';
+// The steps of one instruction, each returning what happens next: begin → generate → check →
+// done, with one way back: `retry` with feedback (a guide's markers, the failing test output, the
+// criteria not met), which writes a new prompt and generates again. A guide gets one
+// regeneration, the check (tests or criteria) one more. The attempt log in the result is what the
+// steps remember: it decides whether a failure has had its regeneration already. The quick
+// workspace steps (begin, a regeneration's prompt, finish) are local activities: the workflow's
+// worker is on the workspace host, and a local activity costs no task queue trip, no workflow
+// task of its own and one history event.
+import { proxyActivities, proxyLocalActivities, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
+import type { CheckActivities, InstructionLocalActivities } from '../../activities/types.js';
 import type {
   Blob,
   Failure,
@@ -22,8 +25,7 @@ import { promptRequestFor } from './requests.js';
 export type Done = { next: 'done'; outcome: Outcome; error: string | null };
 export type Next =
   | { next: 'generate'; promptRef: Blob; feedback: Feedback | null }
-  | { next: 'accept'; generation: Generation }
-  | { next: 'verify' }
+  | { next: 'check'; generation: Generation }
   | { next: 'retry'; feedback: Feedback }
   | Done;
 
@@ -40,24 +42,21 @@ export class InstructionSteps {
   private entry: ManifestEntry | undefined;
   private readonly where: { dependencyFiles: string[]; workspace: string; pythonRoot: string };
 
-  private readonly workspace: ActivityInterfaceFor<
-    InstructionStepActivities & Pick<WorkspaceActivities, 'preparePrompt'>
-  >;
-  private readonly tests: ActivityInterfaceFor<Pick<InstructionStepActivities, 'verifyOutput'>>;
+  private readonly local: InstructionLocalActivities;
+  private readonly workspace: CheckActivities;
 
   constructor(
     private readonly input: InstructionInput,
     private readonly startedMs: number,
   ) {
-    // Quick steps on the workspace host. A short limit, so a worker killed mid-step is noticed soon.
-    this.workspace = proxyActivities({
-      taskQueue: input.options.workspaceQueue,
+    // Quick steps in this worker. A short limit, so a step stuck on a slow disk is retried soon.
+    this.local = proxyLocalActivities({
       startToCloseTimeout: '30 seconds',
       retry: { maximumAttempts: 5, initialInterval: '1 second' },
     });
     // Running generated code takes as long as it takes; the heartbeat notices a dead worker. A failing
     // test is a result, not an error: only infrastructure failures are retried.
-    this.tests = proxyActivities({
+    this.workspace = proxyActivities({
       taskQueue: input.options.workspaceQueue,
       startToCloseTimeout: '15 minutes',
       heartbeatTimeout: '30 seconds',
@@ -83,7 +82,7 @@ export class InstructionSteps {
   async begin(): Promise<Next> {
     this.show('loading the instruction');
     const { manifest, workerId } = this.input;
-    const { entry, prompt } = await this.workspace.beginWorker({ manifest, workerId, ...this.where });
+    const { entry, prompt } = await this.local.beginInstruction({ manifest, workerId, ...this.where });
     this.entry = entry;
     this.result.name = entry.name;
     this.result.instructionSha256 = entry.sha256;
@@ -115,34 +114,18 @@ export class InstructionSteps {
     result.costUsd += generation.costUsd;
     result.provider = generation.provider;
     result.model = generation.model;
-    return { next: 'accept', generation };
+    return { next: 'check', generation };
   }
 
-  /** A guide goes back with its markers (once); code is written to the workspace. */
-  async accept(generation: Generation): Promise<Next> {
+  /**
+   * A guide goes back with its markers (once). Code is written and tested, and when the tests
+   * pass held to the success criteria; a failure of either goes back once with what failed.
+   */
+  async check(generation: Generation): Promise<Next> {
     const entry = this.entryOrThrow();
-    this.show('checking for a guide, writing files');
-    const accepted = await this.workspace.acceptOutput({
+    this.show('checking for a guide, writing files, running tests, checking success criteria');
+    const checked = await this.workspace.checkOutput({
       outputRef: generation.outputRef,
-      deliverables: entry.deliverables,
-      workspace: this.input.options.workspace,
-    });
-    if (accepted.guide) {
-      const markers = accepted.markers.join('; ') || 'no usable code';
-      const retried = this.failed('guide');
-      this.log('guide', `a guide, not code: ${markers}`);
-      if (retried) return done('guide', `still a guide after a firmer prompt: ${markers}`);
-      return { next: 'retry', feedback: { kind: 'guide', markers: accepted.markers } };
-    }
-    this.result.files = accepted.written.map((f) => f.path);
-    return { next: 'verify' };
-  }
-
-  /** The tests, then (when they pass) the success criteria. A failure of either goes back once with what failed. */
-  async verify(): Promise<Next> {
-    const entry = this.entryOrThrow();
-    this.show('running tests, checking success criteria');
-    const { tests: run, criteria } = await this.tests.verifyOutput({
       workerId: entry.id,
       workspace: this.input.options.workspace,
       pythonRoot: this.input.options.pythonRoot,
@@ -150,17 +133,27 @@ export class InstructionSteps {
       instructionFile: entry.file,
       deliverables: entry.deliverables,
     });
+    if (checked.guide) {
+      const markers = checked.markers.join('; ') || 'no usable code';
+      const retried = this.failed('guide');
+      this.log('guide', `a guide, not code: ${markers}`);
+      if (retried) return done('guide', `still a guide after a firmer prompt: ${markers}`);
+      return { next: 'retry', feedback: { kind: 'guide', markers: checked.markers } };
+    }
+    const { tests: run, criteria } = checked;
+    if (!run) throw new Error('checkOutput returned code without a test run');
+    this.result.files = checked.written.map((f) => f.path);
     this.result.tests = { passed: run.passed, failed: run.failed };
     this.result.testOutputRef = run.outputRef.sha256;
     if (!run.ok || !criteria) {
       const feedback: Feedback = { kind: 'tests', outputRef: run.outputRef, summary: run.summary.slice(-500) };
-      return this.verificationFailed(feedback, assertionOf(run.summary), `tests failed: ${lastLine(run.summary)}`);
+      return this.checkFailed(feedback, assertionOf(run.summary), `tests failed: ${lastLine(run.summary)}`);
     }
     if (!criteria.ok) {
       const unmet = criteria.results.filter((r) => r.status === 'unmet').map((r) => `${r.criterion} (${r.detail})`);
       const what = unmet.join('; ');
       const feedback: Feedback = { kind: 'criteria', unmet };
-      return this.verificationFailed(feedback, `criterion not met: ${what}`, `success criteria not met: ${what}`);
+      return this.checkFailed(feedback, `criterion not met: ${what}`, `success criteria not met: ${what}`);
     }
     return done('passed');
   }
@@ -169,15 +162,21 @@ export class InstructionSteps {
   async retry(feedback: Feedback): Promise<Next> {
     const entry = this.entryOrThrow();
     this.show(`regenerating after ${RETRY_REASON[feedback.kind]}`);
-    const prompt = await this.workspace.preparePrompt(promptRequestFor(entry, this.where, feedback));
+    const prompt = await this.local.preparePrompt(promptRequestFor(entry, this.where, feedback));
     return { next: 'generate', promptRef: prompt.promptRef, feedback };
   }
 
-  /** Records the result for the report, then the retrospective. */
+  /** Records the result for the report and the retrospective, and tells the batch. */
   async record(): Promise<void> {
     this.show(`ended ${this.result.outcome}`);
     const { batchId, options } = this.input;
-    await this.workspace.finishWorker({ reportPath: options.reportPath, batchId, result: this.result });
+    const batchWorkflowId = workflowInfo().parent?.workflowId ?? null;
+    await this.local.finishInstruction({
+      reportPath: options.reportPath,
+      batchId,
+      batchWorkflowId,
+      result: this.result,
+    });
   }
 
   /** Writes the end into the result: outcome, error, times, and what made a failed attempt pass. */
@@ -191,7 +190,7 @@ export class InstructionSteps {
     return result;
   }
 
-  private verificationFailed(feedback: Feedback, logLine: string, finalError: string): Next {
+  private checkFailed(feedback: Feedback, logLine: string, finalError: string): Next {
     const retried = this.failed('tests') || this.failed('criteria');
     this.log(feedback.kind === 'criteria' ? 'criteria' : 'tests', logLine);
     if (retried) return done('failed', finalError);

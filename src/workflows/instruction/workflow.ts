@@ -1,9 +1,9 @@
 // One worker instruction, as named steps (steps.ts) that each say what happens next:
-// begin → generate (provider chain, generate.ts) → accept (reject a guide, else write the files)
-// → verify (tests, then success criteria) → done; a guide, failing tests or unmet criteria go
-// back through `retry` with feedback. Then one finish: the search attributes, the result and the
-// retrospective, and a signal that tells the batch. The prompt, the generated code and the test
-// log cross the activity boundary as Blobs (inline and compressed, or a claim check).
+// begin → generate (provider chain, generate.ts) → check (reject a guide, else write the files,
+// run the tests, check the success criteria) → done; a guide, failing tests or unmet criteria go
+// back through `retry` with feedback. Then one finish: the search attributes, and the result, the
+// retrospective and the word to the batch in one local activity. The prompt, the generated code
+// and the test log cross the activity boundary as Blobs (inline and compressed, or a claim check).
 import {
   CancellationScope,
   getExternalWorkflowHandle,
@@ -40,11 +40,8 @@ async function runSteps(steps: InstructionSteps): Promise<Done> {
       case 'generate':
         next = await steps.generate(next.promptRef, next.feedback);
         break;
-      case 'accept':
-        next = await steps.accept(next.generation);
-        break;
-      case 'verify':
-        next = await steps.verify();
+      case 'check':
+        next = await steps.check(next.generation);
         break;
       case 'retry':
         next = await steps.retry(next.feedback);
@@ -56,9 +53,9 @@ async function runSteps(steps: InstructionSteps): Promise<Done> {
 
 /**
  * The one end of every path. The search attributes are set here only, in one upsert (each is a
- * history event and a visibility write). The batch hears of the end even when recording it
- * failed, so its slot is never held; a failure to record fails the run rather than record a
- * second, different end.
+ * history event and a visibility write). Recording the result tells the batch; when recording
+ * fails for good the batch is told from here, so its slot is never held, and the run fails
+ * rather than record a second, different end.
  */
 async function finish(input: InstructionInput, steps: InstructionSteps, end: Done): Promise<InstructionResult> {
   const result = steps.end(end.outcome, end.error, Date.now());
@@ -68,8 +65,9 @@ async function finish(input: InstructionInput, steps: InstructionSteps, end: Don
   ]);
   try {
     await steps.record();
-  } finally {
+  } catch (err) {
     await CancellationScope.nonCancellable(() => tellBatch(input, result.outcome, result));
+    throw err;
   }
   return result;
 }
