@@ -11,8 +11,12 @@ const CAUSE = proto.temporal.api.enums.v1.WorkflowTaskFailedCause as unknown as 
 const TIMEOUT_TYPE = proto.temporal.api.enums.v1.TimeoutType as unknown as Record<number, string>;
 
 type Event = temporal.api.history.v1.IHistoryEvent;
+type History = temporal.api.history.v1.IHistory;
 
-const at = (e: Event): number => {
+/** A worker's end reaches the batch by this signal (`workerDone` before the workflows were renamed). */
+const DONE_SIGNALS = new Set(['instructionDone', 'workerDone']);
+
+export const at = (e: Event): number => {
   const t = e.eventTime;
   return t ? Number(t.seconds ?? 0) * 1000 + Math.floor((t.nanos ?? 0) / 1e6) : NaN;
 };
@@ -196,7 +200,7 @@ export async function profileParent(client: Client, batchId: string): Promise<Pa
     let waiting: number[] = [];
     let seen: number[] = [];
     for (const e of evs) {
-      if (e.workflowExecutionSignaledEventAttributes?.signalName === 'workerDone') waiting.push(at(e));
+      if (DONE_SIGNALS.has(e.workflowExecutionSignaledEventAttributes?.signalName ?? '')) waiting.push(at(e));
       else if (e.workflowTaskStartedEventAttributes) {
         seen = waiting;
         waiting = [];
@@ -275,7 +279,7 @@ export async function diagnoseRuns(client: Client, batchId: string): Promise<Run
       const started =
         e.childWorkflowExecutionStartedEventAttributes ?? e.startChildWorkflowExecutionFailedEventAttributes;
       if (started) initiated.delete(Number(started.initiatedEventId));
-      if (e.workflowExecutionSignaledEventAttributes?.signalName === 'workerDone') signals++;
+      if (DONE_SIGNALS.has(e.workflowExecutionSignaledEventAttributes?.signalName ?? '')) signals++;
     }
     let inputRuns: number | null = null;
     let inputRunning: number | null = null;
@@ -329,4 +333,31 @@ export async function historySizes(client: Client, batchId: string, workerIds: s
     events.push(h.events?.length ?? 0);
   }
   return { workflows: bytes.length, bytes: quantiles(bytes), events: quantiles(events) };
+}
+
+/**
+ * Every run of a workflow id, oldest first, followed from the newest back along continue-as-new (a
+ * run's start event names the run before it): from the histories themselves, not from visibility,
+ * which may not list the last run yet.
+ */
+export async function runHistories(client: Client, workflowId: string): Promise<History[]> {
+  const runs: History[] = [];
+  let runId: string | undefined;
+  do {
+    const h = await client.workflow.getHandle(workflowId, runId).fetchHistory();
+    runs.push(h);
+    runId = h.events?.[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+  } while (runId);
+  return runs.reverse();
+}
+
+/**
+ * The window a parent kept children running, over all its runs: its first child started → its last
+ * run closed, ms since the epoch. Wingman's batch and the bare engine's parent are timed alike.
+ */
+export function childWindow(runs: History[]): { firstChildStartMs: number; closedMs: number } {
+  const events = runs.flatMap((h) => h.events ?? []);
+  const first = events.find((e) => e.childWorkflowExecutionStartedEventAttributes);
+  const last = events.at(-1);
+  return { firstChildStartMs: first ? at(first) : NaN, closedMs: last ? at(last) : NaN };
 }

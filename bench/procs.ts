@@ -1,7 +1,8 @@
 // The processes a benchmark run starts, each as its own child so its pid is known: the Temporal
-// dev server (the `temporal` CLI), a worker (`src/worker.ts`), start-batch (`src/starter.ts
-// --no-worker`) and the fixed-batch runner. TypeScript runs through `node --import tsx`, which
-// is what the `tsx` command does, minus its wrapper process: the pid is the program's own.
+// dev server (the `temporal` CLI), a worker (`src/worker.ts`, or the bare engine's), start-batch
+// (`src/starter.ts --no-worker`) and the fixed-batch runner. TypeScript runs through
+// `node --import tsx`, which is what the `tsx` command does, minus its wrapper process: the pid is
+// the program's own.
 import { Connection } from '@temporalio/client';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
@@ -276,13 +277,17 @@ export async function startDevServer(opts: { dbFile: string }): Promise<DevServe
   return { ...p, address };
 }
 
-/** A worker process (every queue, or those of `--queues`); ready once it says it polls. */
+/**
+ * A worker process (every queue, or those of `--queues`); ready once it says it polls. `script`
+ * starts another worker program the same way (the bare engine's, bench/engine/worker.ts).
+ */
 export async function startWorker(opts: {
   env: Record<string, string>;
   nodeFlags?: string[];
   args?: string[];
+  script?: string;
 }): Promise<Proc> {
-  const p = startTs('src/worker.ts', opts.args ?? [], { env: opts.env, nodeFlags: opts.nodeFlags });
+  const p = startTs(opts.script ?? 'src/worker.ts', opts.args ?? [], { env: opts.env, nodeFlags: opts.nodeFlags });
   await waitFor('the worker', p, () => /worker polling/.test(p.output()), 180_000);
   return p;
 }

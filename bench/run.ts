@@ -4,8 +4,8 @@
 //
 //   npm run bench -- [--workers 225] [--concurrency 50] [--median-ms 5000] [--sigma 0.6] [--seed 42]
 //                    [--instant-workers 1000] [--instant-concurrency 200] [--batch-size 50]
-//                    [--skip-throughput] [--skip-makespan] [--runs 1] [--cpu-prof] [--also-split]
-//                    [--profile-sample 40] [--keep]
+//                    [--skip-throughput] [--skip-makespan] [--skip-engine] [--runs 1] [--cpu-prof]
+//                    [--also-split] [--profile-sample 40] [--keep]
 //                    [--lessons] [--lesson-packages 6] [--lesson-learners 4]
 //
 // Each Temporal run gets a fresh dev server (the `temporal` CLI, SQLite file with WAL, as
@@ -17,6 +17,13 @@
 // a batch where no worker finishes for minutes is stopped and reported as a hang. With --lessons, the
 // lessons workload (bench/lessons.ts) runs with and without lessons, and the table shows the
 // regenerations lessons saved.
+//
+// Beside each throughput run, unless --skip-engine, the bare engine (bench/engine/) runs the same
+// number of 3-activity children at the same concurrency on a dev server of its own, in alternating
+// order: Wingman's rate is printed as a share of the engine's. Each throughput run's histories also
+// give the engine work per worker (bench/engine-work.ts: events, tasks, visibility writes, signals,
+// Cloud actions) for Wingman and the engine, and the worker's RSS sampled across the batch's
+// continue-as-new runs (bench/memory.ts).
 import { Client, Connection } from '@temporalio/client';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -36,7 +43,10 @@ import {
   type ParentProfile,
   type RunDiagnosis,
 } from './history.js';
-import { historySizes, type HistorySizes } from './history.js';
+import { childWindow, historySizes, runHistories, type HistorySizes } from './history.js';
+import { engineWorkTable, medianWork, workOf, type WorkPerWorker } from './engine-work.js';
+import { engineRun, type EngineRun } from './engine/run.js';
+import { describeRss, rssAcrossRuns, runSpans, sampleRss, type RssAcrossRuns, type RssSample } from './memory.js';
 import { ideal, type Ideal } from './ideal.js';
 import {
   childEnv,
@@ -53,7 +63,7 @@ import { codeFor, tierSizes, tieredWorkload, writeWorkload, type BenchWorker } f
 import { lessonsAnswer, lessonsWorkload, writeLessonsWorkload, type LessonWorker } from './lessons.js';
 import { dataConverter } from '../src/temporal/codec.js';
 
-const TARGET = { makespanRatio: 1.1, fasterThanFixed: 0.25, instantMs: 120_000, instantWorkers: 1000 };
+const TARGET = { makespanRatio: 1.1, fasterThanFixed: 0.25, instantMs: 120_000, instantWorkers: 1000, ofEngine: 0.4 };
 
 const { values: flags } = parseArgs({
   options: {
@@ -67,6 +77,7 @@ const { values: flags } = parseArgs({
     'batch-size': { type: 'string', default: '50' },
     'skip-throughput': { type: 'boolean', default: false },
     'skip-makespan': { type: 'boolean', default: false },
+    'skip-engine': { type: 'boolean', default: false },
     runs: { type: 'string', default: '1' },
     'cpu-prof': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
@@ -94,6 +105,8 @@ const opts = {
   runs: Math.max(1, num('runs')),
   skipThroughput: flags['skip-throughput']!,
   skipMakespan: flags['skip-makespan']!,
+  /** No bare-engine runs beside the throughput runs. */
+  skipEngine: flags['skip-engine']!,
   cpuProf: flags['cpu-prof']!,
   keep: flags.keep!,
   profileSample: num('profile-sample'),
@@ -155,6 +168,14 @@ interface TemporalRun {
   runs?: RunDiagnosis[];
   /** Size of every instruction workflow's history. */
   historySizes?: HistorySizes;
+  /** The batch's first child started → its last run closed (ms since the epoch), and the rate over it. */
+  window?: { firstChildStartMs: number; closedMs: number; lastChildClosedMs?: number };
+  workersPerSecond?: number;
+  /** RSS every 2 s while start-batch ran, and read against the batch's continue-as-new runs. */
+  rss?: RssSample[];
+  rssAcrossRuns?: { worker: RssAcrossRuns; server: RssAcrossRuns; workspaceWorker?: RssAcrossRuns };
+  /** Engine work per worker, from the histories (throughput runs). */
+  work?: WorkPerWorker;
   error?: string;
 }
 
@@ -167,6 +188,8 @@ interface RunOptions {
   args?: string[];
   /** Called with the report when the batch ended. */
   onReport?: (report: Report) => void;
+  /** Count the engine work per worker from the histories. */
+  engineWork?: boolean;
 }
 
 async function temporalRun(
@@ -221,6 +244,7 @@ async function temporalRun(
     bench: process.cpuUsage(),
     machine: machineCpu(),
   };
+  const stopSampling = sampleRss({ worker, server, workspaceWorker: wsWorker });
   const t0 = Date.now();
   const starter = startTs(
     'src/starter.ts',
@@ -277,6 +301,7 @@ async function temporalRun(
   const exitCode = await starter.exited;
   clearInterval(poll);
   const starterWallMs = Date.now() - t0;
+  const rss = stopSampling();
   const w = worker.stats();
   const ws = wsWorker?.stats();
   const wChildren = descendantsCpuS(worker.pid);
@@ -314,6 +339,7 @@ async function temporalRun(
       cpuS: (starterStats as ProcStats).cpuS,
     },
     benchCpuS: (benchCpu.user + benchCpu.system) / 1e6,
+    rss,
   };
   const connection = await Connection.connect({ address: server.address });
   try {
@@ -354,6 +380,28 @@ async function temporalRun(
       batchId,
       workers.map((x) => x.id),
     );
+    const batchRuns = await runHistories(client, `batch-${batchId}`);
+    const spans = runSpans(batchRuns);
+    const across = (pick: (x: RssSample) => number | undefined) =>
+      rssAcrossRuns(
+        rss.flatMap((x) => {
+          const value = pick(x);
+          return value === undefined ? [] : [{ atMs: x.atMs, mb: value }];
+        }),
+        spans,
+      );
+    run.rssAcrossRuns = {
+      worker: across((x) => x.workerMb),
+      server: across((x) => x.serverMb),
+      ...(wsWorker ? { workspaceWorker: across((x) => x.workspaceWorkerMb) } : {}),
+    };
+    run.window = childWindow(batchRuns);
+    run.workersPerSecond = workers.length / ((run.window.closedMs - run.window.firstChildStartMs) / 1000);
+    if (o.engineWork) {
+      const childIds = workers.map((x) => `batch-${batchId}/${x.id}`);
+      run.work = await workOf(client, batchRuns, childIds);
+      run.window.lastChildClosedMs = run.work.lastChildClosedMs;
+    }
   } catch (err) {
     run.error = (err as Error).message;
     log(`${name}: ${run.error}`);
@@ -448,6 +496,8 @@ async function fixedRun(
 const sec = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : 'n/a');
 const mb = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? `${Math.round(x)} MB` : 'n/a');
 const int = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? String(Math.round(x)) : 'n/a');
+const fixed1 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+const pct = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? `${Math.round(x * 100)}%` : 'n/a');
 const verdict = (ok: boolean | null) => (ok === null ? '' : ok ? 'PASS' : 'MISS');
 function table(rows: Array<[string, string, string?, string?]>): string {
   const w = [0, 0, 0];
@@ -584,17 +634,41 @@ async function main(): Promise<void> {
     const workload = tieredWorkload({ workers: opts.instantWorkers, seed: opts.seed, medianMs: 0, sigma: 0 });
     useWorkload(workload, true);
     const runs: TemporalRun[] = [];
-    const shapes: Shape[] = opts.alsoSplit ? ['single', 'split'] : ['single'];
+    const engineRuns: EngineRun[] = [];
+    const kinds: Array<Shape | 'engine'> = [
+      'single',
+      ...(opts.alsoSplit ? (['split'] as const) : []),
+      ...(opts.skipEngine ? [] : (['engine'] as const)),
+    ];
     for (let r = 0; r < opts.runs; r++) {
-      for (const shape of r % 2 === 0 ? shapes : [...shapes].reverse()) {
+      for (const kind of r % 2 === 0 ? kinds : [...kinds].reverse()) {
+        if (kind === 'engine') {
+          const name = `engine-${r + 1}`;
+          log(
+            `run ${r + 1}/${opts.runs}: bare engine, ${workload.length} children of 3 no-op activities, ` +
+              `concurrency ${opts.instantConcurrency}`,
+          );
+          engineRuns.push(
+            await engineRun(name, {
+              dir: mkdtempSync(path.join(root, `${name}-`)),
+              children: workload.length,
+              concurrency: opts.instantConcurrency,
+              workflowId: `${name}-${stamp}`,
+              log,
+            }),
+          );
+          continue;
+        }
         llm.reset();
         log(
-          `run ${r + 1}/${opts.runs}: throughput, ${workload.length} workers, instant LLM, concurrency ${opts.instantConcurrency}, ${shape} worker${opts.cpuProf ? ' under --cpu-prof' : ''}`,
+          `run ${r + 1}/${opts.runs}: throughput, ${workload.length} workers, instant LLM, ` +
+            `concurrency ${opts.instantConcurrency}, ${kind} worker${opts.cpuProf ? ' under --cpu-prof' : ''}`,
         );
         runs.push(
-          await temporalRun(`instant-${shape}-${r + 1}`, workload, opts.instantConcurrency, {
+          await temporalRun(`instant-${kind}-${r + 1}`, workload, opts.instantConcurrency, {
             cpuProf: opts.cpuProf,
-            shape,
+            shape: kind,
+            engineWork: true,
           }),
         );
       }
@@ -602,6 +676,16 @@ async function main(): Promise<void> {
     // The per-worker cost measured on the makespan workload, else a rough 150 ms.
     const cost = (makespan?.ideal as Ideal | undefined)?.fixedCostMs ?? 150;
     const best = ideal(workload, opts.instantConcurrency, cost);
+    // The bare engine's rate and CPU beside Wingman's, medians over its runs.
+    const engineMedians = {
+      childrenPerSecond: median(engineRuns.map((e) => e.childrenPerSecond)),
+      windowMs: median(engineRuns.map((e) => e.windowMs)),
+      workerCpuSPerChild: median(engineRuns.map((e) => (e.worker?.cpuS ?? NaN) / e.children)),
+      serverCpuSPerChild: median(engineRuns.map((e) => (e.server?.cpuS ?? NaN) / e.children)),
+      workerPeakRssMb: median(engineRuns.map((e) => e.worker?.peakRssMb ?? NaN)),
+      serverPeakRssMb: median(engineRuns.map((e) => e.server?.peakRssMb ?? NaN)),
+      machineUtilization: median(engineRuns.map((e) => e.machine.utilization)),
+    };
     const byShape = (shape: Shape) => {
       const rs = runs.filter((t) => t.shape === shape);
       const mk = median(rs.map((t) => t.makespanMs));
@@ -624,6 +708,15 @@ async function main(): Promise<void> {
         ),
         machineUtilization: median(rs.map((t) => t.machine.utilization)),
         machineCpuSPerWorker: median(rs.map((t) => t.machine.busyS / workload.length)),
+        workersPerSecond: median(rs.map((t) => t.workersPerSecond ?? NaN)),
+        workersPerSecondToLastWorker: median(
+          rs.map((t) =>
+            t.window?.lastChildClosedMs !== undefined
+              ? workload.length / ((t.window.lastChildClosedMs - t.window.firstChildStartMs) / 1000)
+              : NaN,
+          ),
+        ),
+        ofEngine: median(rs.map((t) => t.workersPerSecond ?? NaN)) / engineMedians.childrenPerSecond,
       };
     };
     throughput = {
@@ -632,6 +725,14 @@ async function main(): Promise<void> {
       ideal: best,
       runs,
       medians: { ...byShape('single'), ...(opts.alsoSplit ? { split: byShape('split') } : {}) },
+      engine: opts.skipEngine ? undefined : { runs: engineRuns, medians: engineMedians },
+      work: {
+        wingman: medianWork(runs.filter((t) => t.shape === 'single').flatMap((t) => (t.work ? [t.work] : []))),
+        ...(opts.alsoSplit
+          ? { split: medianWork(runs.filter((t) => t.shape === 'split').flatMap((t) => (t.work ? [t.work] : []))) }
+          : {}),
+        engine: medianWork(engineRuns.flatMap((e) => (e.work ? [e.work] : []))),
+      },
     };
     json.throughput = throughput;
   }
@@ -754,6 +855,32 @@ async function main(): Promise<void> {
       'all',
       verdict(once === runs.length),
     ]);
+    // Both rates over the same window: the parent's first child started → its last run closed.
+    rows.push([
+      '  Wingman workers/s (first child start → batch closed)',
+      fixed1(m.workersPerSecond),
+      `(to the last worker's end: ${fixed1(m.workersPerSecondToLastWorker)}/s)`,
+    ]);
+    const engine = throughput.engine as { medians: Record<string, number> } | undefined;
+    if (engine) {
+      const e = engine.medians;
+      rows.push(['  bare engine children/s (3 no-op activities each, same window)', fixed1(e.childrenPerSecond)]);
+      rows.push([
+        '  Wingman ÷ engine',
+        pct(m.ofEngine),
+        `≥ ${TARGET.ofEngine * 100}%`,
+        verdict(Number.isFinite(m.ofEngine) ? m.ofEngine! >= TARGET.ofEngine : null),
+      ]);
+      rows.push([
+        '  engine CPU per child: worker process / dev server',
+        `${Math.round(e.workerCpuSPerChild! * 1000)} / ${Math.round(e.serverCpuSPerChild! * 1000)} ms`,
+      ]);
+    }
+    for (const r of runs.filter((t) => t.shape === 'single' && t.rssAcrossRuns)) {
+      const name = runs.length > 1 ? `${r.name}: ` : '';
+      rows.push([`  ${name}${describeRss('worker', r.rssAcrossRuns!.worker)}`, '']);
+      rows.push([`  ${name}${describeRss('dev server', r.rssAcrossRuns!.server)}`, '']);
+    }
     if (m.split) {
       const x = m.split;
       rows.push(['  split workers (workspace queue in its own process):', '']);
@@ -775,8 +902,14 @@ async function main(): Promise<void> {
         '    peak RSS workflow+LLM worker / workspace worker',
         `${mb(x.workerPeakRssMb)} / ${mb(x.workspaceWorkerPeakRssMb)}`,
       ]);
+      rows.push(['    workers/s, ÷ engine', `${fixed1(x.workersPerSecond)}, ${pct(x.ofEngine)}`]);
     }
     rows.push(['', '']);
+    const work = throughput.work as { wingman?: WorkPerWorker; engine?: WorkPerWorker };
+    if (work.wingman || work.engine) {
+      for (const line of engineWorkTable(work.wingman, work.engine)) rows.push([line, '']);
+      rows.push(['', '']);
+    }
   }
   if (lessons) {
     const [on, off] = [lessons.with, lessons.without];
@@ -872,6 +1005,7 @@ async function main(): Promise<void> {
   const failed = [
     ...((makespan?.temporal as TemporalRun[] | undefined) ?? []),
     ...((throughput?.runs as TemporalRun[] | undefined) ?? []),
+    ...((throughput?.engine as { runs: EngineRun[] } | undefined)?.runs ?? []),
   ].filter((r) => r.error);
   for (const r of failed) rows.push([`PROBLEM in ${r.name}: ${r.error!.slice(0, 900)}`, '']);
   if (failed.length) rows.push(['', '']);
