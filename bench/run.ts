@@ -63,7 +63,9 @@ import { codeFor, tierSizes, tieredWorkload, writeWorkload, type BenchWorker } f
 import { lessonsAnswer, lessonsWorkload, writeLessonsWorkload, type LessonWorker } from './lessons.js';
 import { dataConverter } from '../src/temporal/codec.js';
 
-const TARGET = { makespanRatio: 1.1, fasterThanFixed: 0.25, instantMs: 120_000, instantWorkers: 1000, ofEngine: 0.4 };
+/** Instant-LLM targets by batch size (issue 11): 1,000 workers in under 45 s, 10,000 in under 10 minutes. */
+const INSTANT_TARGET_MS: Record<number, number> = { 1000: 45_000, 10_000: 600_000 };
+const TARGET = { makespanRatio: 1.1, fasterThanFixed: 0.25, ofEngine: 0.4 };
 
 const { values: flags } = parseArgs({
   options: {
@@ -815,11 +817,10 @@ async function main(): Promise<void> {
     rows.push([`Throughput: ${opts.instantWorkers} workers, instant LLM, concurrency ${opts.instantConcurrency}`, '']);
     rows.push(['metric', 'value', 'target', '']);
     rows.push(['  batch makespan', sec(m.makespanMs!), `(ideal ${sec(b.idealMs)})`]);
-    // The target is for 1,000 workers; other sizes (--instant-workers 10000) are reported without one.
+    // Targets exist for 1,000 and 10,000 workers; other sizes are reported without one.
+    const targetMs = INSTANT_TARGET_MS[opts.instantWorkers];
     const target = (wallMs: number): [string, string] =>
-      opts.instantWorkers === TARGET.instantWorkers
-        ? [`< ${TARGET.instantMs / 60_000} min`, verdict(wallMs < TARGET.instantMs)]
-        : ['', ''];
+      targetMs ? [`< ${sec(targetMs)}`, verdict(wallMs < targetMs)] : ['', ''];
     rows.push(['  start-batch end to end (validate, run, report)', sec(m.starterWallMs!), ...target(m.starterWallMs!)]);
     rows.push([
       '  workers per minute (batch / end to end)',
