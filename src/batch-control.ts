@@ -139,7 +139,10 @@ async function retro(batchId: string, reportFile: string | undefined, json: bool
   return 0;
 }
 
-/** The last test output of each failed worker, from this host's artifact store (where the batch ran); none when it is elsewhere. */
+/**
+ * The last test output of each failed worker, from this host's artifact store (where the batch ran);
+ * none when it is elsewhere.
+ */
 async function failedTestOutput(report: Report): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   let store: ArtifactStore;
@@ -172,11 +175,10 @@ async function listBatches(json: boolean): Promise<number> {
       } catch {
         progress = null;
       }
-      const ended = progress
-        ? null
-        : await client.workflow.count(
-            `${BATCH_ID.name} = "${b.batchId}" AND WorkflowType = "instructionWorkflow" AND ExecutionStatus != "Running"`,
-          );
+      const endedQuery =
+        `${BATCH_ID.name} = "${b.batchId}" AND WorkflowType = "instructionWorkflow" ` +
+        'AND ExecutionStatus != "Running"';
+      const ended = progress ? null : await client.workflow.count(endedQuery);
       if (json) {
         console.log(
           JSON.stringify({
@@ -191,8 +193,9 @@ async function listBatches(json: boolean): Promise<number> {
         console.log(`${b.batchId}  started ${b.startTime.toISOString()}  ${formatProgress(progress)}`);
       } else {
         console.log(
-          `${b.batchId}  started ${b.startTime.toISOString()}  ${ended?.count ?? 0} workers ended | no worker serves it: ` +
-            `resume with start-batch --batch-id ${b.batchId}, or npm run batch -- abort ${b.batchId}`,
+          `${b.batchId}  started ${b.startTime.toISOString()}  ${ended?.count ?? 0} workers ended | ` +
+            `no worker serves it: resume with start-batch --batch-id ${b.batchId}, ` +
+            `or npm run batch -- abort ${b.batchId}`,
         );
       }
     }

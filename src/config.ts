@@ -14,7 +14,10 @@ const Env = z.object({
   OLLAMA_HOST: z.string().min(1).optional(),
   OLLAMA_PORT: port.default(11434),
   OLLAMA_MODEL: z.string().min(1).default('qwen2.5-coder:7b'),
-  /** The LLM processor's base URL, or `none`; unset: the original's default when its .env is in use (see resolveProcessor). */
+  /**
+   * The LLM processor's base URL, or `none`; unset: the original's default when its .env is in use
+   * (see resolveProcessor).
+   */
   INTEL_LLM_PROCESSOR: z.union([z.literal('none'), z.string().url()], { error: 'a URL, or "none"' }).optional(),
   INTEL_LLM_PROCESSOR_MODEL: z.string().min(1).default('codellama:13b'),
   /** The original's router service (a URL), or, as this project once read it, a provider name. */
@@ -131,7 +134,8 @@ export function parseRouter(value: string | undefined): { url?: string; provider
     // not a URL: refused below
   }
   return new ConfigError(
-    `invalid environment: INTEL_LLM_ROUTER: "${value}" is neither an http(s) URL (the router service) nor a provider (${PROVIDERS.join(', ')}); a default provider belongs in WINGMAN_DEFAULT_PROVIDER`,
+    `invalid environment: INTEL_LLM_ROUTER: "${value}" is neither an http(s) URL (the router service) ` +
+      `nor a provider (${PROVIDERS.join(', ')}); a default provider belongs in WINGMAN_DEFAULT_PROVIDER`,
   );
 }
 

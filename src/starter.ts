@@ -364,7 +364,8 @@ async function startOrAttach(
   const workflowId = batchWorkflowId(input.batchId);
   if (described) {
     console.log(
-      `Re-attaching to batch ${input.batchId} (${described.status.name.toLowerCase()}, started ${described.startTime.toISOString()})`,
+      `Re-attaching to batch ${input.batchId} ` +
+        `(${described.status.name.toLowerCase()}, started ${described.startTime.toISOString()})`,
     );
     return client.workflow.getHandle<typeof batchWorkflow>(workflowId);
   }
@@ -377,7 +378,9 @@ async function startOrAttach(
         args: [input],
         typedSearchAttributes: [{ key: BATCH_ID, value: input.batchId }],
         staticSummary: `Wingman batch ${input.batchId}: ${input.manifest.total} workers`,
-        staticDetails: `workspace ${input.options.workspace}, python root ${input.options.pythonRoot}, providers ${input.options.providers.join(', ')}`,
+        staticDetails:
+          `workspace ${input.options.workspace}, python root ${input.options.pythonRoot}, ` +
+          `providers ${input.options.providers.join(', ')}`,
       });
     const handle = await whileServerCatchesUp(start, attributeNotServedYet);
     console.log(
@@ -400,9 +403,8 @@ function printSummary(s: BatchSummary, json: boolean): void {
   const counts = Object.entries(s.counts)
     .map(([k, v]) => `${k} ${v}`)
     .join(', ');
-  console.log(
-    `Batch ${s.batchId} ${s.status}${s.abortReason ? ` (${s.abortReason})` : ''}: ${counts}; cost $${s.costUsd.toFixed(4)}`,
-  );
+  const reason = s.abortReason ? ` (${s.abortReason})` : '';
+  console.log(`Batch ${s.batchId} ${s.status}${reason}: ${counts}; cost $${s.costUsd.toFixed(4)}`);
   console.log(`Report: ${s.reportPath}`);
 }
 

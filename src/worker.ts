@@ -162,7 +162,8 @@ async function main(): Promise<void> {
   const queues = named === undefined ? undefined : expandQueues(named, c);
   if (queues?.length === 0)
     throw new Error(
-      `--queues ${values.queues}: no queue to serve (for \`llm\`, configure a provider: OPENAI_API_KEY, OLLAMA_HOST or INTEL_LLM_PROCESSOR)`,
+      `--queues ${values.queues}: no queue to serve ` +
+        '(for `llm`, configure a provider: OPENAI_API_KEY, OLLAMA_HOST or INTEL_LLM_PROCESSOR)',
     );
   const batchIds = values.batch
     ?.split(',')

@@ -39,7 +39,8 @@ retry() {
 echo "waiting for Temporal at $TEMPORAL_ADDRESS"
 retry "cluster health" temporal operator cluster health --address "$TEMPORAL_ADDRESS"
 
-if temporal operator namespace describe --namespace "$TEMPORAL_NAMESPACE" --address "$TEMPORAL_ADDRESS" >/dev/null 2>&1; then
+if temporal operator namespace describe --namespace "$TEMPORAL_NAMESPACE" --address "$TEMPORAL_ADDRESS" \
+  >/dev/null 2>&1; then
   echo "namespace $TEMPORAL_NAMESPACE exists"
 else
   retry "namespace $TEMPORAL_NAMESPACE" temporal operator namespace create \

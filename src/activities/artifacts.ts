@@ -93,8 +93,11 @@ export class ArtifactStore {
 
   private missing(blob: Blob): ApplicationFailure {
     const fix = this.opts.s3
-      ? `the bucket does not hold it either: give every worker the same WINGMAN_BLOB_S3_ENDPOINT and WINGMAN_BLOB_S3_BUCKET`
-      : 'state directories are not shared; configure WINGMAN_BLOB_S3_ENDPOINT and WINGMAN_BLOB_S3_BUCKET on every worker, or run the LLM and workspace roles on one machine';
+      ? 'the bucket does not hold it either: ' +
+        'give every worker the same WINGMAN_BLOB_S3_ENDPOINT and WINGMAN_BLOB_S3_BUCKET'
+      : 'state directories are not shared; ' +
+        'configure WINGMAN_BLOB_S3_ENDPOINT and WINGMAN_BLOB_S3_BUCKET on every worker, ' +
+        'or run the LLM and workspace roles on one machine';
     return ApplicationFailure.create({
       type: ARTIFACT_MISSING,
       nonRetryable: true,

@@ -24,8 +24,12 @@ type Check =
   | { kind: 'passing' }
   | { kind: 'unchecked'; why: string };
 
-const IMPORT =
-  /^(?:from\s+[A-Za-z_][\w.]*\s+import\s+\(?\s*(?:\*|[A-Za-z_]\w*(?:\s+as\s+\w+)?(?:\s*,\s*[A-Za-z_]\w*(?:\s+as\s+\w+)?)*)\s*\)?|import\s+[A-Za-z_][\w.]*(?:\s+as\s+\w+)?(?:\s*,\s*[A-Za-z_][\w.]*(?:\s+as\s+\w+)?)*)$/;
+// A whole `from m import a, b as c` (names in parentheses or `*` too) or `import m.n as o, p`.
+const NAME_AS = String.raw`[A-Za-z_]\w*(?:\s+as\s+\w+)?`;
+const MODULE_AS = String.raw`[A-Za-z_][\w.]*(?:\s+as\s+\w+)?`;
+const FROM_IMPORT = String.raw`from\s+[A-Za-z_][\w.]*\s+import\s+\(?\s*(?:\*|${NAME_AS}(?:\s*,\s*${NAME_AS})*)\s*\)?`;
+const PLAIN_IMPORT = String.raw`import\s+${MODULE_AS}(?:\s*,\s*${MODULE_AS})*`;
+const IMPORT = new RegExp(`^(?:${FROM_IMPORT}|${PLAIN_IMPORT})$`);
 
 export function isTestFile(file: string): boolean {
   const base = path.basename(file);
@@ -180,7 +184,8 @@ export async function checkCriteria(
       if (c.kind === 'count') {
         const enough = c.atLeast ? total >= c.n : total === c.n;
         res.status = enough && (!c.allPassing || failed === 0) ? 'met' : 'unmet';
-        res.detail = `expected ${c.atLeast ? 'at least ' : ''}${c.n} tests${c.allPassing ? ', all passing' : ''}; ran ${total} (${passed} passed, ${failed} failed)`;
+        const expected = `${c.atLeast ? 'at least ' : ''}${c.n} tests${c.allPassing ? ', all passing' : ''}`;
+        res.detail = `expected ${expected}; ran ${total} (${passed} passed, ${failed} failed)`;
       } else if (c.kind === 'passing') {
         res.status = failed === 0 && passed > 0 ? 'met' : 'unmet';
         res.detail = `${passed} passed, ${failed} failed`;

@@ -52,23 +52,26 @@ const PROSE_MARKERS: Array<[RegExp, string]> = [
   [/\b(?:TODO|FIXME)\b/g, 'TODO'],
 ];
 
+const IMPLEMENT_HERE =
+  /\b(?:implement (?:this|me|here)|implementation goes here|add (?:your |the )?(?:logic|code|implementation) here)\b/i;
+// One regex, built in two parts only to keep the line short.
+const REST_UNCHANGED = new RegExp(
+  String.raw`\b(?:rest of (?:the )?(?:code|file|implementation|methods)|existing code) ` +
+    String.raw`(?:unchanged|remains|stays|as before|here)\b`,
+  'i',
+);
+
 // In code: unfinished work or elided parts. TODO counts only inside a comment or docstring,
 // so a scanner looking for the string "TODO" is not mistaken for one.
 const CODE_MARKERS: Array<[RegExp, string]> = [
   [/(?:#|\/\/|\/\*|"""|''')[^\n]*\b(?:TODO|FIXME)\b|^\s*(?:TODO|FIXME)\b/m, 'TODO/FIXME'],
   [/\byour (?:code|implementation|logic) (?:goes )?here\b/i, 'your code here'],
-  [
-    /\b(?:implement (?:this|me|here)|implementation goes here|add (?:your |the )?(?:logic|code|implementation) here)\b/i,
-    'implement this',
-  ],
+  [IMPLEMENT_HERE, 'implement this'],
   [
     /^\s*(?:#|\/\/)\s*\.\.\.\s*(?:\(?\s*(?:rest|existing|remaining|other|more|previous|same|unchanged|etc)\b.*)?$/im,
     'elided code (# ...)',
   ],
-  [
-    /\b(?:rest of (?:the )?(?:code|file|implementation|methods)|existing code) (?:unchanged|remains|stays|as before|here)\b/i,
-    'elided code (rest unchanged)',
-  ],
+  [REST_UNCHANGED, 'elided code (rest unchanged)'],
 ];
 
 function blocksOf(text: string): Block[] {

@@ -189,16 +189,21 @@ function wholeMessage(f: Failure, r: Retrospective, lastTestOutput: string | nul
   return asserts.length > 0 ? { ...f, message: asserts.join(' | ') } : f;
 }
 
+/** How a lesson sentence tells each kind of failed attempt. */
+const ATTEMPT_FAILED: Record<Failure['kind'], string> = {
+  tests: 'failed its tests',
+  guide: 'was a guide',
+  criteria: 'missed a criterion',
+  llm: 'got no answer',
+};
+
 /** The sentence later workers read. Null when there is nothing to learn (passed on the first try, or never ran). */
 export function lessonSentence(r: Retrospective, failures: Failure[]): string | null {
   if (failures.length === 0) return null;
   const where = r.files.length > 0 ? ` (${r.files.slice(0, 2).join(', ')}${r.files.length > 2 ? ', …' : ''})` : '';
   const what = failures
     .slice(0, 3)
-    .map(
-      (f) =>
-        `attempt ${f.attempt} ${f.kind === 'tests' ? 'failed its tests' : f.kind === 'guide' ? 'was a guide' : f.kind === 'criteria' ? 'missed a criterion' : 'got no answer'}: ${oneLine(f.message, 220)}`,
-    );
+    .map((f) => `attempt ${f.attempt} ${ATTEMPT_FAILED[f.kind]}: ${oneLine(f.message, 220)}`);
   const end =
     r.outcome === 'passed'
       ? `Fixed by: ${r.changes ? oneLine(r.changes, 120) : 'a regeneration with that failure in the prompt'}.`
@@ -231,7 +236,8 @@ const GENERIC_CLASSES = new Set(['AssertionError', 'guide', 'criteria', 'tests',
 /**
  * The lessons closest to the target, best first: its dependencies' (and its own from an
  * earlier batch), then the same file, the same package, then the same error class (an ImportError,
- * not a failed assertion) as a lesson already chosen or recurring across workers. One lesson per author (the newest), no duplicates.
+ * not a failed assertion) as a lesson already chosen or recurring across workers. One lesson per
+ * author (the newest), no duplicates.
  */
 export function chooseLessons(records: LessonRecord[], target: LessonTarget, max = LESSONS_MAX): ChosenLesson[] {
   const deps = new Set(target.dependencies);
@@ -268,7 +274,8 @@ export function chooseLessons(records: LessonRecord[], target: LessonTarget, max
     );
     if (shared) {
       s.score = 1;
-      s.why = `same error class ${shared} (${classAuthors.get(shared)?.size ?? 1} worker${(classAuthors.get(shared)?.size ?? 1) === 1 ? '' : 's'})`;
+      const authors = classAuthors.get(shared)?.size ?? 1;
+      s.why = `same error class ${shared} (${authors} worker${authors === 1 ? '' : 's'})`;
     }
   }
   const seen = new Set<string>();

@@ -40,7 +40,8 @@ export interface RetrospectiveDetails {
 /** The retrospective as a person (or mem0's fact extraction) reads it. */
 export function retrospectiveText(r: Retrospective, d?: RetrospectiveDetails): string {
   const lines = [
-    `Worker ${r.workerId} (${r.name}) in batch ${r.batchId} ended ${r.outcome} after ${r.attempts} generation${r.attempts === 1 ? '' : 's'}` +
+    `Worker ${r.workerId} (${r.name}) in batch ${r.batchId} ended ${r.outcome} ` +
+      `after ${r.attempts} generation${r.attempts === 1 ? '' : 's'}` +
       (r.provider
         ? ` with provider ${r.provider}${r.model ? ` (${r.model})` : ''}.`
         : ' without a provider answering.'),

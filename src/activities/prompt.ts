@@ -91,7 +91,8 @@ export async function preparePrompt(
   const bytes = await readFile(req.instructionFile);
   if (sha256(bytes) !== req.instructionSha256) {
     throw ApplicationFailure.nonRetryable(
-      `${req.instructionFile} changed since the batch started (sha256 ${sha256(bytes).slice(0, 12)}, expected ${req.instructionSha256.slice(0, 12)})`,
+      `${req.instructionFile} changed since the batch started ` +
+        `(sha256 ${sha256(bytes).slice(0, 12)}, expected ${req.instructionSha256.slice(0, 12)})`,
       'InstructionChanged',
     );
   }
@@ -140,7 +141,8 @@ export async function preparePrompt(
   if (req.feedback?.kind === 'guide') out.push(guidePreamble(req.feedback), '');
   out.push(
     `You are ${req.workerId}: ${name.replace(/^WORKER_\d+:\s*/, '')}.`,
-    'You write the files of this instruction yourself, complete and working. A program saves each file you output to the exact path given, then runs the tests.',
+    'You write the files of this instruction yourself, complete and working. ' +
+      'A program saves each file you output to the exact path given, then runs the tests.',
     '',
     '# Instruction',
     '',
@@ -148,7 +150,8 @@ export async function preparePrompt(
     '',
     '# Files to write',
     '',
-    `Paths are relative to the workspace root. The Python root is \`${rootLabel}/\`: tests run from there, with it on sys.path, so modules are imported by the paths below.`,
+    `Paths are relative to the workspace root. The Python root is \`${rootLabel}/\`: ` +
+      'tests run from there, with it on sys.path, so modules are imported by the paths below.',
     '',
   );
   for (const c of current) {
@@ -184,9 +187,9 @@ export async function preparePrompt(
         ...info.classes.map((c) => c.name),
         ...info.functions.map((f) => f.replace(/^(?:async )?def (\w+).*$/s, '$1')),
       ];
-      out.push(
-        `## \`${d.file}\`${mod && all.length > 0 ? ` — \`from ${mod} import ${all.join(', ')}\`` : mod ? ` (module \`${mod}\`)` : ''}`,
-      );
+      const usage =
+        mod && all.length > 0 ? ` — \`from ${mod} import ${all.join(', ')}\`` : mod ? ` (module \`${mod}\`)` : '';
+      out.push(`## \`${d.file}\`${usage}`);
       out.push(
         info.error
           ? `(could not read its names: ${info.error})`
@@ -230,7 +233,8 @@ function guidePreamble(f: Extract<Feedback, { kind: 'guide' }>): string {
   return [
     'IMPORTANT: your previous answer was a guide, not the code. It was rejected because of:',
     quoted,
-    'Do not explain, do not describe steps, do not leave TODOs or placeholders. Write the code itself: every file, complete, in the format required at the end.',
+    'Do not explain, do not describe steps, do not leave TODOs or placeholders. ' +
+      'Write the code itself: every file, complete, in the format required at the end.',
   ].join('\n');
 }
 
@@ -260,7 +264,8 @@ function criteriaSection(f: Extract<Feedback, { kind: 'criteria' }>): string[] {
     '',
     fenced(f.unmet.map((u) => `- ${u}`).join('\n'), 'text'),
     '',
-    'Fix the code so every criterion is met (an import named there must work exactly as written). Output every file again, complete.',
+    'Fix the code so every criterion is met (an import named there must work exactly as written). ' +
+      'Output every file again, complete.',
   ];
 }
 
@@ -269,14 +274,20 @@ function contract(deliverables: string[], dependencies: string[], root: string):
   const mods = [...deliverables.filter((d) => !isTestPath(d)), ...dependencies]
     .map((d) => importPathFor(d, root))
     .filter((m): m is string => !!m);
+  const blocks = `${deliverables.length} fenced code block${deliverables.length > 1 ? 's' : ''}`;
+  const modList = mods.length > 0 ? ` (${[...new Set(mods)].map((m) => `\`${m}\``).join(', ')})` : '';
+  const notThroughRoot = rootLabel === '.' ? '' : ` and do not import through the \`${rootLabel}\` directory name`;
   return [
     '# Output format (strict)',
     '',
-    `Answer with exactly ${deliverables.length} fenced code block${deliverables.length > 1 ? 's' : ''}, one per file, each opened with the line shown here and closed by a line of three backticks, and nothing else:`,
+    `Answer with exactly ${blocks}, one per file, ` +
+      'each opened with the line shown here and closed by a line of three backticks, and nothing else:',
     ...deliverables.map((d) => `    ${'```'}${languageFor(d)} path=${d}`),
     '- Complete code only, from the first line to the last: no prose, no explanations, no steps.',
-    '- No TODO or FIXME, no placeholders (`pass`, `...`, `raise NotImplementedError`, "your code here"), no "rest unchanged" elisions.',
-    `- Tests import modules by their import paths${mods.length > 0 ? ` (${[...new Set(mods)].map((m) => `\`${m}\``).join(', ')})` : ''} and run from the Python root \`${rootLabel}/\`, which is on sys.path: do not change sys.path in tests${rootLabel === '.' ? '' : ` and do not import through the \`${rootLabel}\` directory name`}.`,
+    '- No TODO or FIXME, no placeholders (`pass`, `...`, `raise NotImplementedError`, "your code here"), ' +
+      'no "rest unchanged" elisions.',
+    `- Tests import modules by their import paths${modList} and run from the Python root \`${rootLabel}/\`, ` +
+      `which is on sys.path: do not change sys.path in tests${notThroughRoot}.`,
     '- Standard library only unless the instruction says otherwise; no network access in tests.',
   ];
 }

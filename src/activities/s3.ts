@@ -65,7 +65,9 @@ export function signRequest(
   const { host: _host, ...rest } = headers;
   return {
     ...rest,
-    authorization: `AWS4-HMAC-SHA256 Credential=${s.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`,
+    authorization:
+      `AWS4-HMAC-SHA256 Credential=${s.accessKeyId}/${scope}, ` +
+      `SignedHeaders=${names.join(';')}, Signature=${signature}`,
   };
 }
 

@@ -96,7 +96,8 @@ export function importedFiles(source: string, fileRel: string): string[] {
     out.add(`${parts.join('/')}.py`);
     out.add(`${parts.join('/')}/__init__.py`);
   };
-  const text = source.replace(/\(\s*([^)]*)\)/g, (_m, inner: string) => inner.replace(/\s+/g, ' ')); // from x import (a,\n b)
+  // Parenthesised names onto one line: from x import (a,\n b)
+  const text = source.replace(/\(\s*([^)]*)\)/g, (_m, inner: string) => inner.replace(/\s+/g, ' '));
   for (const line of text.split('\n')) {
     const from = /^\s*from\s+(\.*)([\w.]*)\s+import\s+(.+)$/.exec(line);
     if (from) {

@@ -280,7 +280,8 @@ async function pytestCounts(
   const bad = counts.failures + counts.errors;
   const passed = Math.max(0, counts.tests - bad - counts.skipped);
   const ok = r.exitCode === 0;
-  // A non-zero exit with nothing counted as failed (usage, internal error) still counts one failure; 5 (no tests) counts none.
+  // A non-zero exit with nothing counted as failed (usage, internal error) still counts one failure;
+  // 5 (no tests) counts none.
   const failed = ok || r.exitCode === 5 ? bad : Math.max(bad, 1);
   const why = r.exitCode === null ? 'stopped' : `exit ${r.exitCode}: ${PYTEST_EXIT[r.exitCode] ?? 'unknown exit code'}`;
   return {

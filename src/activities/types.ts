@@ -43,7 +43,10 @@ export interface WorkspaceActivities {
   storeRetrospective(r: Retrospective): Promise<{ stored: 'mem0' | 'local' }>;
 }
 
-/** The whole suite once after the last worker (suite.ts), on the workspace queue: heartbeats, 30 minutes start-to-close. */
+/**
+ * The whole suite once after the last worker (suite.ts), on the workspace queue: heartbeats,
+ * 30 minutes start-to-close.
+ */
 export interface SuiteActivities {
   runSuite(req: SuiteRequest): Promise<SuiteResult>;
 }

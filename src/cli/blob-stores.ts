@@ -47,20 +47,29 @@ export function judgeStores(
   const limits = workspace.map((p) => p.inlineMax).filter((n): n is number => n !== null);
   const limit = limits.length > 0 ? Math.min(...limits) : null;
   const first = apart[0]!;
-  const where = `${first.queue} workers put claim checks in ${first.store}, ${workspace[0]!.queue} workers in ${[...wsStores].join(' and ')}`;
+  const where =
+    `${first.queue} workers put claim checks in ${first.store}, ` +
+    `${workspace[0]!.queue} workers in ${[...wsStores].join(' and ')}`;
   const tooBig = limit === null ? [] : instructions.filter((i) => i.bytes > limit);
   if (tooBig.length > 0) {
+    const ids = tooBig.map((i) => i.id).join(', ');
+    const many = tooBig.length > 1;
     return {
       refuse:
-        `the workers do not share a blob store (${where}) and ${tooBig.map((i) => i.id).join(', ')} ${tooBig.length > 1 ? 'are' : 'is'} larger than ` +
-        `their inline limit (${limit} bytes), so ${tooBig.length > 1 ? 'their prompts' : 'its prompt'} cannot reach the LLM workers: ` +
-        'set WINGMAN_BLOB_S3_ENDPOINT and WINGMAN_BLOB_S3_BUCKET on every worker, or run the LLM and workspace roles on one machine',
+        `the workers do not share a blob store (${where}) and ${ids} ${many ? 'are' : 'is'} larger than ` +
+        `their inline limit (${limit} bytes), so ${many ? 'their prompts' : 'its prompt'} ` +
+        'cannot reach the LLM workers: ' +
+        'set WINGMAN_BLOB_S3_ENDPOINT and WINGMAN_BLOB_S3_BUCKET on every worker, ' +
+        'or run the LLM and workspace roles on one machine',
       warn: null,
     };
   }
   return {
     refuse: null,
-    warn: `workers do not share a blob store (${where}): texts over ${limit ?? 'the inline limit'} bytes will fail as ArtifactMissing; set WINGMAN_BLOB_S3_* on every worker to allow them`,
+    warn:
+      `workers do not share a blob store (${where}): ` +
+      `texts over ${limit ?? 'the inline limit'} bytes will fail as ArtifactMissing; ` +
+      'set WINGMAN_BLOB_S3_* on every worker to allow them',
   };
 }
 

@@ -17,7 +17,8 @@ export function formatProgress(p: Progress, now = Date.now()): string {
     .join(' ');
   const elapsed = now - Date.parse(p.startedAt);
   const eta = done > 0 && done < p.total ? ` eta ${formatDuration((elapsed / done) * (p.total - done))}` : '';
-  return `${bar} ${done}/${p.total} ${counts || 'starting'} | running ${p.running.length} | $${p.costUsd.toFixed(4)}${eta} | ${p.state}`;
+  const cost = `$${p.costUsd.toFixed(4)}`;
+  return `${bar} ${done}/${p.total} ${counts || 'starting'} | running ${p.running.length} | ${cost}${eta} | ${p.state}`;
 }
 
 export function formatDuration(ms: number): string {

@@ -53,23 +53,27 @@ export function plan(entries: ManifestEntry[], available: Provider[], c: Config)
 
 export function formatPlan(lines: PlanLine[], budgetUsd: number): string {
   const total = lines.reduce((s, l) => s + l.estimatedUsd, 0);
-  const rows = lines.map(
-    (l, i) =>
-      `${String(i + 1).padStart(4)}. ${l.id}  ${l.chain.join(' → ') || '(no provider)'}  ${l.model}  ~$${l.estimatedUsd.toFixed(4)}` +
-      `\n        ${l.name} → ${l.deliverables.join(', ')}${l.dependencies.length ? `  (after ${l.dependencies.join(', ')})` : ''}`,
-  );
+  const rows = lines.map((l, i) => {
+    const chain = l.chain.join(' → ') || '(no provider)';
+    const after = l.dependencies.length ? `  (after ${l.dependencies.join(', ')})` : '';
+    return (
+      `${String(i + 1).padStart(4)}. ${l.id}  ${chain}  ${l.model}  ~$${l.estimatedUsd.toFixed(4)}` +
+      `\n        ${l.name} → ${l.deliverables.join(', ')}${after}`
+    );
+  });
   return [
     `Plan: ${lines.length} workers`,
     ...rows,
-    `Estimated cost: ~$${total.toFixed(4)} first time right, up to ~$${(total * 3).toFixed(4)} if every worker regenerates twice (budget $${budgetUsd.toFixed(2)}).`,
+    `Estimated cost: ~$${total.toFixed(4)} first time right, ` +
+      `up to ~$${(total * 3).toFixed(4)} if every worker regenerates twice (budget $${budgetUsd.toFixed(2)}).`,
   ].join('\n');
 }
 
 /**
  * What one generation of an instruction can cost on the dearest provider of its chain: the prompt
  * from the instruction's size, its dependencies' files and a retry's feedback, the completion at
- * the configured completion limit (WINGMAN_LLM_MAX_TOKENS), priced with the price table (local providers cost 0). The batch reserves
- * three of these per instruction before starting it.
+ * the configured completion limit (WINGMAN_LLM_MAX_TOKENS), priced with the price table (local
+ * providers cost 0). The batch reserves three of these per instruction before starting it.
  */
 export function withGenerationEstimates(entries: ManifestEntry[], available: Provider[], c: Config): ManifestEntry[] {
   const byId = new Map(entries.map((e) => [e.id, e]));

@@ -8,10 +8,11 @@ import type { Report } from '../schemas.js';
 export function formatProviderSplit(report: Report): string[] {
   const totals = providerTotals(report);
   const all = workersTotal(totals);
-  const rows = totals.map(
-    (t) =>
-      `  ${t.provider.padEnd(9)} ${String(t.workers).padStart(5)} workers (${formatPercent(t.workers, all.workers)}), ${t.passed} passed, $${t.costUsd.toFixed(4)}`,
-  );
+  const rows = totals.map((t) => {
+    const share = formatPercent(t.workers, all.workers);
+    const cost = `$${t.costUsd.toFixed(4)}`;
+    return `  ${t.provider.padEnd(9)} ${String(t.workers).padStart(5)} workers (${share}), ${t.passed} passed, ${cost}`;
+  });
   return ['By provider:', ...rows, `  ${formatLocalPaid(totals)}`];
 }
 

@@ -47,7 +47,10 @@ export async function checkProviders(c: Config): Promise<ProviderCheck[]> {
 export async function checkRouter(c: Config): Promise<string | null> {
   if (!c.routerUrl) return null;
   const { ok, detail } = await answers(c.routerUrl);
-  return `router INTEL_LLM_ROUTER ${ok ? 'up' : 'down'}: ${detail}; not used for calls (Wingman routes between providers itself)`;
+  return (
+    `router INTEL_LLM_ROUTER ${ok ? 'up' : 'down'}: ${detail}; ` +
+    'not used for calls (Wingman routes between providers itself)'
+  );
 }
 
 export const PROVIDER_HELP = `No LLM provider is configured or reachable. Set at least one of:

@@ -42,7 +42,10 @@ export async function checkRunners(entries: ManifestEntry[], python: string): Pr
       const said = (r.stderr || r.stdout).trim().split('\n').pop();
       const detail = said || (r.exitCode === undefined ? `${cmd} not found` : `exit ${r.exitCode}`);
       const who = ids.length > 3 ? `${ids.slice(0, 3).join(', ')} and ${ids.length - 3} more` : ids.join(', ');
-      return `test runner ${name} is not available (\`${check.join(' ')}\` failed: ${detail}); needed by ${who}. Nothing was started.`;
+      return (
+        `test runner ${name} is not available (\`${check.join(' ')}\` failed: ${detail}); ` +
+        `needed by ${who}. Nothing was started.`
+      );
     }
   }
   return null;

@@ -130,9 +130,10 @@ export async function loadManifest(opts: ManifestOptions): Promise<Manifest> {
       if (byId.has(dep) || unparsedIds.has(dep)) continue;
       const digits = Number(dep.slice('WORKER_'.length));
       const near = [...byId.keys()].find((id) => Number(id.slice('WORKER_'.length)) === digits);
+      const hint = near ? `; did you mean ${near}?` : '';
       problems.push({
         file: base,
-        problem: `unknown dependency ${dep} (no instruction in ${dirLabel} has that id${near ? `; did you mean ${near}?` : ''})`,
+        problem: `unknown dependency ${dep} (no instruction in ${dirLabel} has that id${hint})`,
       });
     }
   }

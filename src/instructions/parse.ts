@@ -73,7 +73,8 @@ function checkShape(text: string, file: string): void {
     if (indent > MAX_INDENT || depth > MAX_NESTING) {
       throw new InstructionError(
         file,
-        `line ${n + 1} is nested too deeply (more than ${MAX_NESTING} lists or quotes, or ${MAX_INDENT} columns of indentation)`,
+        `line ${n + 1} is nested too deeply ` +
+          `(more than ${MAX_NESTING} lists or quotes, or ${MAX_INDENT} columns of indentation)`,
       );
     }
   }

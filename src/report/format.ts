@@ -206,7 +206,10 @@ export function localPaidSplit(totals: ProviderTotal[]): { local: number; paid: 
 /** One sentence: "local 1 of 10 workers (10.0%), paid 9 (90.0%)". */
 export function formatLocalPaid(totals: ProviderTotal[]): string {
   const { local, paid, withCode } = localPaidSplit(totals);
-  return `local ${local} of ${withCode} workers with code (${formatPercent(local, withCode)}), paid ${paid} (${formatPercent(paid, withCode)})`;
+  return (
+    `local ${local} of ${withCode} workers with code (${formatPercent(local, withCode)}), ` +
+    `paid ${paid} (${formatPercent(paid, withCode)})`
+  );
 }
 
 /** True when the batch's own cost differs from what its workers' results add up to. */

@@ -30,22 +30,31 @@ import {
 import { reviewHtml } from './review.js';
 import { suiteHtml } from './suite.js';
 
+// A line ending in \ continues on the next one: only the source is wrapped, not the CSS.
 const CSS = `
 *{box-sizing:border-box}
-body{margin:0;padding:24px 32px 48px;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2328;background:#fff}
-h1{font-size:22px;margin:0 0 8px}h2{font-size:17px;margin:32px 0 10px;padding-bottom:4px;border-bottom:1px solid #d0d7de}h3{font-size:15px;margin:18px 0 6px}
+body{margin:0;padding:24px 32px 48px;\
+font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#1f2328;background:#fff}
+h1{font-size:22px;margin:0 0 8px}\
+h2{font-size:17px;margin:32px 0 10px;padding-bottom:4px;border-bottom:1px solid #d0d7de}\
+h3{font-size:15px;margin:18px 0 6px}
 code,pre,.mono{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:12.5px}
-pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:8px 10px;overflow:auto;max-height:420px;white-space:pre-wrap;word-break:break-word;margin:6px 0}
+pre{background:#f6f8fa;border:1px solid #d0d7de;border-radius:6px;padding:8px 10px;overflow:auto;max-height:420px;\
+white-space:pre-wrap;word-break:break-word;margin:6px 0}
 pre.err{background:#fff5f5;border-color:#f3c4c4}
 a{color:#0969da;text-decoration:none}a:hover{text-decoration:underline}
-table{border-collapse:collapse;margin:6px 0}th,td{padding:4px 10px;border-bottom:1px solid #eaeef2;text-align:left;vertical-align:top}
-th{background:#f6f8fa;font-weight:600;position:sticky;top:0}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+table{border-collapse:collapse;margin:6px 0}\
+th,td{padding:4px 10px;border-bottom:1px solid #eaeef2;text-align:left;vertical-align:top}
+th{background:#f6f8fa;font-weight:600;position:sticky;top:0}\
+td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.total td{font-weight:600;border-top:2px solid #d0d7de}
-.badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600;white-space:nowrap}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-size:12px;font-weight:600;\
+white-space:nowrap}
 .badge.zero{opacity:.35}.badges .badge{margin:0 6px 6px 0;font-size:13px;padding:3px 10px}
 .status{font-size:13px;padding:3px 10px;vertical-align:middle;margin-left:8px}
 .s-ok{background:#2da44e}.s-warn{background:#bf8700}.s-bad{background:#cf222e}
-.abort{background:#fff5f5;border:1px solid #f3c4c4;border-left:4px solid #cf222e;border-radius:6px;padding:8px 12px;margin:10px 0}
+.abort{background:#fff5f5;border:1px solid #f3c4c4;border-left:4px solid #cf222e;border-radius:6px;\
+padding:8px 12px;margin:10px 0}
 .meta{display:flex;flex-wrap:wrap;gap:6px 28px;margin:10px 0;color:#57606a}.meta b{color:#1f2328;font-weight:600}
 .stack{display:flex;height:10px;border-radius:5px;overflow:hidden;max-width:720px;background:#eaeef2;margin:4px 0 8px}
 .note{color:#57606a;font-size:12.5px}
@@ -53,7 +62,8 @@ tr.total td{font-weight:600;border-top:2px solid #d0d7de}
 .tl svg{display:block;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 .grid{stroke:#eaeef2;stroke-width:1}.axis{fill:#57606a;font-size:10px}.lbl{fill:#1f2328;text-anchor:end}
 .bar{stroke:rgba(0,0,0,.25);stroke-width:.5}.bar:hover,.mk:hover{stroke:#000;stroke-width:1.5}
-.dep{stroke:#57606a;stroke-width:1;opacity:.6;fill:none;marker-end:url(#arrow)}.dense .dep{opacity:.3;stroke-width:.6;marker-end:none}.dense .bar{stroke:none}
+.dep{stroke:#57606a;stroke-width:1;opacity:.6;fill:none;marker-end:url(#arrow)}\
+.dense .dep{opacity:.3;stroke-width:.6;marker-end:none}.dense .bar{stroke:none}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;margin:6px 0;font-size:12.5px;color:#57606a}
 .legend i{display:inline-block;width:12px;height:10px;border-radius:2px;margin-right:4px;vertical-align:-1px}
 .legend i.depkey{height:0;border-top:1.5px solid #57606a;border-radius:0;width:18px;vertical-align:3px}
@@ -168,9 +178,12 @@ function renderTimeline(report: Report, extras: RenderExtras | undefined): strin
   const cy = (row: number) => top + row * rowH + rowH / 2;
 
   const parts: string[] = [];
+  const dense = showLabels ? '' : ' class="dense"';
   parts.push(
-    `<svg width="${width}" height="${r1(height)}" viewBox="0 0 ${width} ${r1(height)}"${showLabels ? '' : ' class="dense"'} role="img" aria-label="Timeline of ${n} workers">`,
-    '<defs><marker id="arrow" viewBox="0 0 6 6" refX="6" refY="3" markerWidth="5" markerHeight="5" orient="auto"><path d="M0 0L6 3L0 6z" fill="#57606a"/></marker></defs>',
+    `<svg width="${width}" height="${r1(height)}" viewBox="0 0 ${width} ${r1(height)}"${dense} ` +
+      `role="img" aria-label="Timeline of ${n} workers">`,
+    '<defs><marker id="arrow" viewBox="0 0 6 6" refX="6" refY="3" markerWidth="5" markerHeight="5" orient="auto">' +
+      '<path d="M0 0L6 3L0 6z" fill="#57606a"/></marker></defs>',
   );
 
   // Axis: grid lines and tick labels (top, and bottom too when the chart is tall).
@@ -234,9 +247,8 @@ function renderTimeline(report: Report, extras: RenderExtras | undefined): strin
       const x2 = x(l.start!);
       const y2 = cy(to.row);
       const bend = Math.min(40, Math.max(8, Math.abs(y2 - y1) / 2));
-      parts.push(
-        `<path class="dep" d="M${r1(x1)} ${r1(y1)}C${r1(x1 + bend)} ${r1(y1)} ${r1(x2 - bend)} ${r1(y2)} ${r1(x2)} ${r1(y2)}"/>`,
-      );
+      const curve = `M${r1(x1)} ${r1(y1)}C${r1(x1 + bend)} ${r1(y1)} ${r1(x2 - bend)} ${r1(y2)} ${r1(x2)} ${r1(y2)}`;
+      parts.push(`<path class="dep" d="${curve}"/>`);
     }
   }
   parts.push('</g>');
@@ -247,9 +259,12 @@ function renderTimeline(report: Report, extras: RenderExtras | undefined): strin
     parts.push('<g>');
     untimed.forEach((l, i) => {
       const row = timed.length + i;
-      const tip = `${l.w.id} — ${l.w.name}\n${l.w.outcome} · no start/finish time${l.w.error ? `\n${l.w.error.slice(0, 300)}` : ''}`;
+      const error = l.w.error ? `\n${l.w.error.slice(0, 300)}` : '';
+      const tip = `${l.w.id} — ${l.w.name}\n${l.w.outcome} · no start/finish time${error}`;
+      const s = r1(rr);
+      const diamond = `M${markerX} ${r1(cy(row) - rr)}l${s} ${s}l-${s} ${s}l-${s}-${s}z`;
       parts.push(
-        `<a href="#w${l.index}"><path class="mk o-${l.w.outcome}" d="M${markerX} ${r1(cy(row) - rr)}l${r1(rr)} ${r1(rr)}l-${r1(rr)} ${r1(rr)}l-${r1(rr)}-${r1(rr)}z">` +
+        `<a href="#w${l.index}"><path class="mk o-${l.w.outcome}" d="${diamond}">` +
           `<title>${esc(tip)}</title></path></a>`,
       );
     });
@@ -265,7 +280,10 @@ function renderTimeline(report: Report, extras: RenderExtras | undefined): strin
   const hint = showLabels
     ? 'Hover a bar for details; click it to jump to the worker.'
     : 'Too many workers to label every row: hover a bar for its id and details; click it to jump to the worker.';
-  return `<div class="legend">${legend}</div><div class="tl">${parts.join('')}</div><p class="note">${origin}${hint}</p>`;
+  return (
+    `<div class="legend">${legend}</div><div class="tl">${parts.join('')}</div>` +
+    `<p class="note">${origin}${hint}</p>`
+  );
 }
 
 // ---- page ----
@@ -321,7 +339,8 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
     `<span>Workers <b>${formatInt(total)}</b></span>`,
     `<span>Passed <b>${formatInt(report.counts.passed)}</b> (${formatPercent(report.counts.passed, total)})</span>`,
     `<span>Cost <b>${formatUsd(report.costUsd)}</b></span>`,
-    `<span>Tokens <b>${formatInt(report.tokens.prompt + report.tokens.completion)}</b> (${formatInt(report.tokens.prompt)} prompt, ${formatInt(report.tokens.completion)} completion)</span>`,
+    `<span>Tokens <b>${formatInt(report.tokens.prompt + report.tokens.completion)}</b> ` +
+      `(${formatInt(report.tokens.prompt)} prompt, ${formatInt(report.tokens.completion)} completion)</span>`,
     ...(() => {
       const cache = cacheSummary(report);
       return cache && cache.hits > 0
@@ -347,9 +366,8 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
   out.push('</div><div class="stack">');
   for (const o of OUTCOME_ORDER) {
     if (report.counts[o] > 0) {
-      out.push(
-        `<span class="b-${o}" style="width:${((100 * report.counts[o]) / countsTotal).toFixed(3)}%" title="${o}: ${report.counts[o]}"></span>`,
-      );
+      const width = ((100 * report.counts[o]) / countsTotal).toFixed(3);
+      out.push(`<span class="b-${o}" style="width:${width}%" title="${o}: ${report.counts[o]}"></span>`);
     }
   }
   out.push('</div></section>');
@@ -359,20 +377,26 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
   const sum = workersTotal(totals);
   out.push(
     '<section id="providers"><h2>Cost and tokens by provider</h2>',
-    '<p class="note">Summed over the workers, by the provider that produced their code (<code>none</code>: no code was produced).</p>',
-    `<table><thead><tr>${th('Provider')}${th('Workers', true)}${th('Share', true)}${th('Passed', true)}${th('Prompt tokens', true)}${th('Completion tokens', true)}${th('Total tokens', true)}${th('Cost', true)}</tr></thead><tbody>`,
+    '<p class="note">Summed over the workers, by the provider that produced their code ' +
+      '(<code>none</code>: no code was produced).</p>',
+    `<table><thead><tr>${th('Provider')}${th('Workers', true)}${th('Share', true)}${th('Passed', true)}` +
+      `${th('Prompt tokens', true)}${th('Completion tokens', true)}${th('Total tokens', true)}${th('Cost', true)}` +
+      '</tr></thead><tbody>',
   );
   for (const t of [...totals, sum]) {
     out.push(
-      `<tr${t === sum ? ' class="total"' : ''} data-provider="${esc(t.provider)}">${td(t === sum ? 'all' : esc(t.provider))}${td(formatInt(t.workers), true)}` +
+      `<tr${t === sum ? ' class="total"' : ''} data-provider="${esc(t.provider)}">` +
+        `${td(t === sum ? 'all' : esc(t.provider))}${td(formatInt(t.workers), true)}` +
         `${td(formatPercent(t.workers, sum.workers), true)}${td(formatInt(t.passed), true)}` +
-        `${td(formatInt(t.prompt), true)}${td(formatInt(t.completion), true)}${td(formatInt(t.prompt + t.completion), true)}${td(formatUsd(t.costUsd), true)}</tr>`,
+        `${td(formatInt(t.prompt), true)}${td(formatInt(t.completion), true)}` +
+        `${td(formatInt(t.prompt + t.completion), true)}${td(formatUsd(t.costUsd), true)}</tr>`,
     );
   }
   out.push('</tbody></table>', `<p class="note">Split: ${esc(formatLocalPaid(totals))}.</p>`);
   if (costDiffers(report, sum)) {
     out.push(
-      `<p class="note">The batch recorded ${formatUsd(report.costUsd)} in total; its workers' results add up to ${formatUsd(sum.costUsd)}.</p>`,
+      `<p class="note">The batch recorded ${formatUsd(report.costUsd)} in total; ` +
+        `its workers' results add up to ${formatUsd(sum.costUsd)}.</p>`,
     );
   }
   out.push('</section>');
@@ -388,12 +412,15 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
   if (slowest.length > 0) {
     out.push(
       '<section id="slowest"><h2>Slowest workers</h2>',
-      `<table><thead><tr>${th('#', true)}${th('Worker')}${th('Name')}${th('Outcome')}${th('Duration', true)}</tr></thead><tbody>`,
+      `<table><thead><tr>${th('#', true)}${th('Worker')}${th('Name')}${th('Outcome')}${th('Duration', true)}` +
+        '</tr></thead><tbody>',
     );
     slowest.forEach((w, i) => {
       const idx = indexOf.get(w.id) ?? -1;
+      const link = `<a href="#w${idx}"><code>${esc(w.id)}</code></a>`;
       out.push(
-        `<tr>${td(String(i + 1), true)}${td(`<a href="#w${idx}"><code>${esc(w.id)}</code></a>`)}${td(esc(w.name))}${td(badge(w.outcome))}${td(formatDuration(w.durationMs), true)}</tr>`,
+        `<tr>${td(String(i + 1), true)}${td(link)}${td(esc(w.name))}${td(badge(w.outcome))}` +
+          `${td(formatDuration(w.durationMs), true)}</tr>`,
       );
     });
     out.push('</tbody></table></section>');
@@ -431,8 +458,10 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
         if (shown === null) {
           out.push('<p class="note">Test output omitted: the page holds enough output already.</p>');
         } else {
+          const summary = `Test output${shown.truncated ? ' (last lines)' : ''}`;
           out.push(
-            `<details${openDetails ? ' open' : ''}><summary>Test output${shown.truncated ? ' (last lines)' : ''}</summary><pre>${esc(shown.text)}</pre></details>`,
+            `<details${openDetails ? ' open' : ''}><summary>${summary}</summary>` +
+              `<pre>${esc(shown.text)}</pre></details>`,
           );
         }
       }
@@ -445,7 +474,8 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
   out.push(
     '<section id="workers"><h2>All workers</h2>',
     `<table><thead><tr>${th('Worker')}${th('Name')}${th('Outcome')}${th('Provider')}${th('Attempts', true)}` +
-      `${th('Tests passed / failed', true)}${th('Tokens', true)}${th('Cost', true)}${th('Duration', true)}${showDeps ? th('Depends on') : ''}</tr></thead><tbody>`,
+      `${th('Tests passed / failed', true)}${th('Tokens', true)}${th('Cost', true)}${th('Duration', true)}` +
+      `${showDeps ? th('Depends on') : ''}</tr></thead><tbody>`,
   );
   report.workers.forEach((w, i) => {
     const outcome = w.outcome === 'passed' ? badge(w.outcome) : `<a href="#f${i}">${badge(w.outcome)}</a>`;
@@ -453,13 +483,15 @@ export function renderHtml(report: Report, extras?: RenderExtras): string {
       `<tr id="w${i}">${td(`<code>${esc(w.id)}</code>`)}${td(esc(w.name))}${td(outcome)}${td(esc(providerLabel(w)))}` +
         `${td(formatInt(w.attempts), true)}${td(`${formatInt(w.tests.passed)} / ${formatInt(w.tests.failed)}`, true)}` +
         `${td(formatInt(w.tokens.prompt + w.tokens.completion), true)}${td(formatUsd(w.costUsd), true)}` +
-        `${td(w.durationMs > 0 ? formatDuration(w.durationMs) : '—', true)}${showDeps ? td(depLinks(w.id)) : ''}</tr>`,
+        `${td(w.durationMs > 0 ? formatDuration(w.durationMs) : '—', true)}` +
+        `${showDeps ? td(depLinks(w.id)) : ''}</tr>`,
     );
   });
   out.push('</tbody></table></section>');
 
   out.push(
-    `<footer><p class="note">Report of batch <code>${esc(report.batchId)}</code>, written ${esc(formatTime(report.finishedAt))}.</p></footer>`,
+    `<footer><p class="note">Report of batch <code>${esc(report.batchId)}</code>, ` +
+      `written ${esc(formatTime(report.finishedAt))}.</p></footer>`,
   );
   out.push('</body>', '</html>', '');
   return out.join('\n');

@@ -58,12 +58,14 @@ export function renderMarkdown(report: Report, extras?: RenderExtras): string {
     `- **Cost:** ${formatUsd(report.costUsd)}`,
     `- **Tokens:** ${formatInt(report.tokens.prompt + report.tokens.completion)} ` +
       `(${formatInt(report.tokens.prompt)} prompt, ${formatInt(report.tokens.completion)} completion)`,
-    `- **Duration:** ${formatDuration(duration)} (${mdText(formatTime(report.startedAt))} → ${mdText(formatTime(report.finishedAt))})`,
+    `- **Duration:** ${formatDuration(duration)} ` +
+      `(${mdText(formatTime(report.startedAt))} → ${mdText(formatTime(report.finishedAt))})`,
   );
   const cache = cacheSummary(report);
   if (cache && cache.hits > 0) {
     out.push(
-      `- **Cache:** ${formatInt(cache.hits)} generation${cache.hits === 1 ? '' : 's'} reused, ${formatUsd(cache.savedUsd)} saved`,
+      `- **Cache:** ${formatInt(cache.hits)} generation${cache.hits === 1 ? '' : 's'} reused, ` +
+        `${formatUsd(cache.savedUsd)} saved`,
     );
   }
   out.push('');
@@ -105,7 +107,8 @@ export function renderMarkdown(report: Report, extras?: RenderExtras): string {
   out.push('', `Split: ${formatLocalPaid(totals)}.`, '');
   if (costDiffers(report, sum)) {
     out.push(
-      `The batch recorded ${formatUsd(report.costUsd)} in total; its workers' results add up to ${formatUsd(sum.costUsd)}.`,
+      `The batch recorded ${formatUsd(report.costUsd)} in total; ` +
+        `its workers' results add up to ${formatUsd(sum.costUsd)}.`,
       '',
     );
   }

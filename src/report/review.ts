@@ -124,24 +124,26 @@ export function reviewOf(report: Report, n = 5, testOutput: Record<string, strin
 export function formatReview(report: Report, r: Review = reviewOf(report)): string {
   const out: string[] = [`Batch ${report.batchId} (${report.status}): ${report.workers.length} workers`, ''];
   out.push('Took longest:');
-  for (const w of r.longest)
-    out.push(
-      `  ${w.id}  ${formatDuration(w.durationMs).padStart(8)}  ${w.outcome}, ${w.attempts} generation${w.attempts === 1 ? '' : 's'}  ${w.name}`,
-    );
+  for (const w of r.longest) {
+    const generations = `${w.attempts} generation${w.attempts === 1 ? '' : 's'}`;
+    out.push(`  ${w.id}  ${formatDuration(w.durationMs).padStart(8)}  ${w.outcome}, ${generations}  ${w.name}`);
+  }
   if (r.longest.length === 0) out.push('  (no worker ran)');
   out.push('', 'Provider and model (best first):');
   for (const m of r.models) {
+    const firstTry = `${m.passedFirstTry} (${formatPercent(m.passedFirstTry, m.workers)})`;
+    const perPassed = m.costPerPassedUsd === null ? '—' : formatUsd(m.costPerPassedUsd);
     out.push(
-      `  ${m.provider} ${m.model || '(no model)'}: ${m.workers} workers, passed first try ${m.passedFirstTry} (${formatPercent(m.passedFirstTry, m.workers)}), ` +
-        `passed ${m.passed}, cost ${formatUsd(m.costUsd)}, per passed worker ${m.costPerPassedUsd === null ? '—' : formatUsd(m.costPerPassedUsd)}`,
+      `  ${m.provider} ${m.model || '(no model)'}: ${m.workers} workers, passed first try ${firstTry}, ` +
+        `passed ${m.passed}, cost ${formatUsd(m.costUsd)}, per passed worker ${perPassed}`,
     );
   }
   if (r.models.length === 0) out.push('  (no provider produced code)');
   out.push('', 'Most common test failures:');
-  for (const f of r.failures)
-    out.push(
-      `  ${String(f.count).padStart(3)}×  ${f.errorClass}: ${f.message}  (${f.workers.slice(0, 6).join(', ')}${f.workers.length > 6 ? ', …' : ''})`,
-    );
+  for (const f of r.failures) {
+    const who = `${f.workers.slice(0, 6).join(', ')}${f.workers.length > 6 ? ', …' : ''}`;
+    out.push(`  ${String(f.count).padStart(3)}×  ${f.errorClass}: ${f.message}  (${who})`);
+  }
   if (r.failures.length === 0) out.push('  (none)');
   if (report.suite) {
     const s = report.suite;
@@ -198,14 +200,18 @@ export function reviewMarkdown(report: Report, testOutput: Record<string, string
 export function reviewHtml(report: Report, testOutput: Record<string, string> = {}): string {
   const r = reviewOf(report, 5, testOutput);
   const out = [
-    '<section id="review"><h2>Review</h2><h3>Provider and model</h3><p class="note">Best first: passed on the first try, then cost per passed worker.</p>',
-    '<table><thead><tr><th>Provider</th><th>Model</th><th class="n">Workers</th><th class="n">Passed first try</th><th class="n">Passed</th><th class="n">Cost</th><th class="n">Cost per passed worker</th></tr></thead><tbody>',
+    '<section id="review"><h2>Review</h2><h3>Provider and model</h3>' +
+      '<p class="note">Best first: passed on the first try, then cost per passed worker.</p>',
+    '<table><thead><tr><th>Provider</th><th>Model</th><th class="n">Workers</th><th class="n">Passed first try</th>' +
+      '<th class="n">Passed</th><th class="n">Cost</th><th class="n">Cost per passed worker</th></tr></thead><tbody>',
   ];
   for (const m of r.models) {
+    const firstTry = `${formatInt(m.passedFirstTry)} (${formatPercent(m.passedFirstTry, m.workers)})`;
+    const perPassed = m.costPerPassedUsd === null ? '—' : formatUsd(m.costPerPassedUsd);
     out.push(
       `<tr><td>${esc(m.provider)}</td><td>${esc(m.model || '—')}</td><td class="n">${formatInt(m.workers)}</td>` +
-        `<td class="n">${formatInt(m.passedFirstTry)} (${formatPercent(m.passedFirstTry, m.workers)})</td><td class="n">${formatInt(m.passed)}</td>` +
-        `<td class="n">${formatUsd(m.costUsd)}</td><td class="n">${m.costPerPassedUsd === null ? '—' : formatUsd(m.costPerPassedUsd)}</td></tr>`,
+        `<td class="n">${firstTry}</td><td class="n">${formatInt(m.passed)}</td>` +
+        `<td class="n">${formatUsd(m.costUsd)}</td><td class="n">${perPassed}</td></tr>`,
     );
   }
   out.push('</tbody></table><h3>Most common test failures</h3>');
@@ -216,7 +222,8 @@ export function reviewHtml(report: Report, testOutput: Record<string, string> = 
     );
     for (const f of r.failures)
       out.push(
-        `<tr><td class="n">${formatInt(f.count)}</td><td>${esc(f.errorClass)}</td><td><code>${esc(f.message)}</code></td><td>${esc(f.workers.join(', '))}</td></tr>`,
+        `<tr><td class="n">${formatInt(f.count)}</td><td>${esc(f.errorClass)}</td>` +
+          `<td><code>${esc(f.message)}</code></td><td>${esc(f.workers.join(', '))}</td></tr>`,
       );
     out.push('</tbody></table>');
   }

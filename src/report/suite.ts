@@ -17,7 +17,8 @@ export function suiteLine(s: SuiteResult): string {
   const blame = first
     ? `; first: ${first.test}${first.workers.length > 0 ? ` (written by ${first.workers.join(', ')})` : ''}`
     : '';
-  return `Suite (${s.command}) ${verdict}: ${s.passed} passed, ${s.failed} failed, ${s.errors} errors, exit ${s.exitCode}${blame}`;
+  const counts = `${s.passed} passed, ${s.failed} failed, ${s.errors} errors`;
+  return `Suite (${s.command}) ${verdict}: ${counts}, exit ${s.exitCode}${blame}`;
 }
 
 /** The suite recorded in a JSON report; null when the report has none (not run, or an older report). */
@@ -38,13 +39,16 @@ export function suiteMarkdown(s: SuiteResult | null | undefined): string[] {
   if (!s) return [...out, 'Not run (`--no-suite`, or the batch aborted).', ''];
   out.push(
     `- **Command:** ${mdCode(s.command)} in the Python root`,
-    `- **Result:** ${suiteFailed(s) ? '**FAILED**' : 'passed'} (exit ${s.exitCode}): ${formatInt(s.passed)} passed, ${formatInt(s.failed)} failed, ${formatInt(s.errors)} errors`,
+    `- **Result:** ${suiteFailed(s) ? '**FAILED**' : 'passed'} (exit ${s.exitCode}): ` +
+      `${formatInt(s.passed)} passed, ${formatInt(s.failed)} failed, ${formatInt(s.errors)} errors`,
     '',
   );
   if (s.failures.length > 0) {
     out.push(row(['Test', 'Message', 'Written by']), row(['---', '---', '---']));
-    for (const f of s.failures)
-      out.push(row([mdCode(f.test), mdText(f.message), f.workers.length > 0 ? f.workers.map(mdCode).join(', ') : '—']));
+    for (const f of s.failures) {
+      const writers = f.workers.length > 0 ? f.workers.map(mdCode).join(', ') : '—';
+      out.push(row([mdCode(f.test), mdText(f.message), writers]));
+    }
     out.push('');
   }
   return out;
@@ -58,15 +62,16 @@ export function suiteHtml(s: SuiteResult | null | undefined): string {
   }
   const failed = suiteFailed(s);
   out.push(
-    `<p><span class="badge status ${failed ? 's-bad' : 's-ok'}">${failed ? 'FAILED' : 'passed'}</span> <code>${esc(s.command)}</code> in the Python root: exit ${s.exitCode}, ` +
+    `<p><span class="badge status ${failed ? 's-bad' : 's-ok'}">${failed ? 'FAILED' : 'passed'}</span> ` +
+      `<code>${esc(s.command)}</code> in the Python root: exit ${s.exitCode}, ` +
       `${formatInt(s.passed)} passed, ${formatInt(s.failed)} failed, ${formatInt(s.errors)} errors</p>`,
   );
   if (s.failures.length > 0) {
     out.push('<table><thead><tr><th>Test</th><th>Message</th><th>Written by</th></tr></thead><tbody>');
-    for (const f of s.failures)
-      out.push(
-        `<tr><td><code>${esc(f.test)}</code></td><td>${esc(f.message)}</td><td>${f.workers.length > 0 ? esc(f.workers.join(', ')) : '—'}</td></tr>`,
-      );
+    for (const f of s.failures) {
+      const writers = f.workers.length > 0 ? esc(f.workers.join(', ')) : '—';
+      out.push(`<tr><td><code>${esc(f.test)}</code></td><td>${esc(f.message)}</td><td>${writers}</td></tr>`);
+    }
     out.push('</tbody></table>');
   }
   out.push('</section>');

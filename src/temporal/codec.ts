@@ -7,7 +7,10 @@ import { brotliCompressSync, brotliDecompressSync, constants } from 'node:zlib';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import proto from '@temporalio/proto';
 
-/** The `encoding` metadata of a compressed payload; its data is the whole original payload, serialized and compressed. */
+/**
+ * The `encoding` metadata of a compressed payload; its data is the whole original payload,
+ * serialized and compressed.
+ */
 export const COMPRESSED_ENCODING = 'binary/brotli-payload';
 /** Payloads smaller than this (data plus metadata) stay plain. */
 export const DEFAULT_MIN_COMPRESS_BYTES = 2 * 1024;
@@ -56,5 +59,8 @@ export function decompressPayload(p: Payload): Payload {
   return ProtoPayload.decode(brotliDecompressSync(p.data ?? new Uint8Array())) as Payload;
 }
 
-/** The data converter of every Client, Worker and replay of this project: default JSON payloads, compressed when large. */
+/**
+ * The data converter of every Client, Worker and replay of this project: default JSON payloads,
+ * compressed when large.
+ */
 export const dataConverter: DataConverter = { payloadCodecs: [new CompressionCodec()] };

@@ -100,7 +100,8 @@ async function waitUntilFree(dbFile: string, timeoutMs: number): Promise<void> {
   }
   if (holders.length > 0) {
     throw new DevServerBusy(
-      `a Temporal dev server (pid ${holders.join(', ')}) still holds ${dbFile} but does not answer at TEMPORAL_ADDRESS: ` +
+      `a Temporal dev server (pid ${holders.join(', ')}) still holds ${dbFile} ` +
+        'but does not answer at TEMPORAL_ADDRESS: ' +
         `stop it (kill ${holders.join(' ')}) or point TEMPORAL_ADDRESS at it`,
     );
   }

@@ -15,7 +15,10 @@ import type { MetricMeter, MetricTags } from '@temporalio/common';
 import type { Outcome, Provider, Tokens } from '../schemas.js';
 
 export const METRICS = {
-  /** counter {outcome, provider}: workers that ended, by outcome; provider is the one that produced the final code, or `none`. */
+  /**
+   * counter {outcome, provider}: workers that ended, by outcome; provider is the one that produced
+   * the final code, or `none`.
+   */
   workers: 'wingman_workers_total',
   /** counter {provider, model, type=prompt|completion}: tokens of LLM calls made (cache hits cost none). */
   llmTokens: 'wingman_llm_tokens_total',
@@ -23,11 +26,17 @@ export const METRICS = {
   llmCost: 'wingman_llm_cost_microusd_total',
   /** histogram {provider, model}: duration of successful LLM calls, in ms. */
   llmLatency: 'wingman_llm_latency_ms',
-  /** histogram {result=passed|failed|timed_out}: one runTests activity (every TEST_PROCESS command of a worker), in ms. */
+  /**
+   * histogram {result=passed|failed|timed_out}: one runTests activity (every TEST_PROCESS command of
+   * a worker), in ms.
+   */
   testDuration: 'wingman_test_duration_ms',
 } as const;
 
-/** Bucket bounds (ms) for the histograms; the SDK's default (50 ms … 10 s) is too short for LLM calls and test runs. */
+/**
+ * Bucket bounds (ms) for the histograms; the SDK's default (50 ms … 10 s) is too short for LLM calls
+ * and test runs.
+ */
 export const HISTOGRAM_BUCKETS: Record<string, number[]> = {
   [METRICS.llmLatency]: [250, 500, 1_000, 2_500, 5_000, 10_000, 20_000, 30_000, 60_000, 120_000, 300_000, 600_000],
   [METRICS.testDuration]: [100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 120_000, 300_000],

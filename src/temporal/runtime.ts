@@ -18,7 +18,8 @@ const EXPECTED = /^No (activities|workflows) registered, not polling/;
 export function formatLogEntry(entry: LogEntry): string {
   const meta =
     entry.meta && Object.keys(entry.meta).length ? ` ${inspect(entry.meta, { depth: 4, breakLength: Infinity })}` : '';
-  return `${new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString()} [${entry.level}] ${entry.message}${meta}`;
+  const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  return `${at} [${entry.level}] ${entry.message}${meta}`;
 }
 
 export interface LogOptions {
@@ -84,8 +85,9 @@ export function installRuntime(
   }
   if (installed) {
     if (metricsPort !== undefined && metricsPort !== installed.metricsPort) {
+      const current = installed.metricsPort ? `with metrics on port ${installed.metricsPort}` : 'without metrics';
       throw new Error(
-        `the Temporal runtime is already installed ${installed.metricsPort ? `with metrics on port ${installed.metricsPort}` : 'without metrics'}: cannot serve metrics on port ${metricsPort}`,
+        `the Temporal runtime is already installed ${current}: cannot serve metrics on port ${metricsPort}`,
       );
     }
     return installed.runtime;

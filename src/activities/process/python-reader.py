@@ -8,6 +8,7 @@ import ast, json, sys
 # outside a function and the like. Placeholders are found on the AST so that abstract methods,
 # overloads and Protocols, where `...` is the idiom, are not flagged.
 ABSTRACT = {"abstractmethod", "overload", "abstractproperty"}
+FUNCTION_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef)
 
 def deco_name(d):
     d = d.func if isinstance(d, ast.Call) else d
@@ -19,28 +20,41 @@ def not_implemented(stmt):
     e = stmt.exc.func if isinstance(stmt.exc, ast.Call) else stmt.exc
     return getattr(e, "id", "") == "NotImplementedError"
 
+def base_name(b):
+    # `typing.Protocol[T]` -> "Protocol"
+    return ast.unparse(b).split(".")[-1].split("[")[0]
+
+def bare_constant(stmt, test):
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Constant) and test(stmt.value.value)
+
+def is_docstring(stmt):
+    return bare_constant(stmt, lambda v: isinstance(v, str))
+
+def is_ellipsis(stmt):
+    return bare_constant(stmt, lambda v: v is Ellipsis)
+
 def placeholders(tree):
     found, passes, functions = [], [], 0
     protocols = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef) and any(ast.unparse(b).split(".")[-1].split("[")[0] in ("Protocol", "ABC") for b in node.bases):
+        if isinstance(node, ast.ClassDef) and any(base_name(b) in ("Protocol", "ABC") for b in node.bases):
             protocols.update(id(n) for n in node.body)
     for node in ast.walk(tree):
-        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        if not isinstance(node, FUNCTION_DEFS):
             continue
         if id(node) in protocols or any(deco_name(d) in ABSTRACT for d in node.decorator_list):
             continue
         body = node.body
-        if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+        if body and is_docstring(body[0]):
             body = body[1:]
-        if len(body) == 1 and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) and body[0].value.value is Ellipsis:
+        if len(body) == 1 and is_ellipsis(body[0]):
             found.append("line %d: %s() body is only '...'" % (node.lineno, node.name))
         elif len(body) == 1 and isinstance(body[0], ast.Pass):
             passes.append("line %d: %s() body is only 'pass'" % (node.lineno, node.name))
         elif any(not_implemented(s) for s in body):  # a conditional raise for an unsupported case is fine
             found.append("line %d: %s() raises NotImplementedError" % (node.lineno, node.name))
         else:
-            dots = [s for s in ast.walk(node) if isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant) and s.value.value is Ellipsis]
+            dots = [s for s in ast.walk(node) if is_ellipsis(s)]
             if dots:
                 found.append("line %d: %s() has a '...' placeholder" % (dots[0].lineno, node.name))
         functions += 1
@@ -82,16 +96,22 @@ def names(paths):
             continue
         classes, functions = [], []
         for node in tree.body:
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and public(node.name):
+            if isinstance(node, FUNCTION_DEFS) and public(node.name):
                 functions.append(sig(node))
             elif isinstance(node, ast.ClassDef) and public(node.name):
                 fields, methods = [], []
                 for item in node.body:
                     if isinstance(item, ast.AnnAssign) and isinstance(item.target, ast.Name) and public(item.target.id):
                         fields.append(item.target.id + ": " + ast.unparse(item.annotation))
-                    elif isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)) and (public(item.name) or item.name == "__init__"):
+                    elif isinstance(item, FUNCTION_DEFS) and (public(item.name) or item.name == "__init__"):
                         methods.append(sig(item))
-                classes.append({"name": node.name, "decorators": ["@" + ast.unparse(d) for d in node.decorator_list], "bases": [ast.unparse(b) for b in node.bases], "fields": fields, "methods": methods})
+                classes.append({
+                    "name": node.name,
+                    "decorators": ["@" + ast.unparse(d) for d in node.decorator_list],
+                    "bases": [ast.unparse(b) for b in node.bases],
+                    "fields": fields,
+                    "methods": methods,
+                })
         out[path] = {"classes": classes, "functions": functions}
     return out
 

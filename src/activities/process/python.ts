@@ -22,8 +22,14 @@ export function realPython(configured: string): Promise<string> {
 }
 
 const dirs = new Map<string, Promise<string[]>>();
-const WHERE_LIBS =
-  'import json, site, sys; print(json.dumps([sys.prefix, sys.base_prefix, sys.exec_prefix, *site.getsitepackages(), site.getusersitepackages()]))';
+const LIB_DIRS = [
+  'sys.prefix',
+  'sys.base_prefix',
+  'sys.exec_prefix',
+  '*site.getsitepackages()',
+  'site.getusersitepackages()',
+];
+const WHERE_LIBS = `import json, site, sys; print(json.dumps([${LIB_DIRS.join(', ')}]))`;
 
 /** The directories an interpreter reads its standard library and packages from (the sandbox binds them back). */
 export function pythonDirs(python: string): Promise<string[]> {

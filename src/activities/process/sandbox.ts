@@ -209,7 +209,8 @@ export async function chooseIsolation(setting: IsolationSetting, probes: ProbeSt
     return { kind: 'uid', detail: `separate uid ${uid}; bwrap unavailable (${bwrapWhy}); network not isolated` };
   throw new IsolationRefused(
     `no isolation for generated code: bwrap cannot start (${bwrapWhy}) and no separate uid (${uidWhy}). ` +
-      'Install bubblewrap and allow user namespaces (in Docker: security_opt seccomp=unconfined and apparmor=unconfined), ' +
+      'Install bubblewrap and allow user namespaces ' +
+      '(in Docker: security_opt seccomp=unconfined and apparmor=unconfined), ' +
       'run the worker as root for the uid fallback, or set WINGMAN_ISOLATION=none to run generated code unisolated.',
   );
 }

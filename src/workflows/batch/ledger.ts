@@ -163,13 +163,17 @@ export class Ledger {
     if (start.length === 0 && this.running.size === 0 && blocked !== undefined && !this.paused && !this.abortReason) {
       this.abort(
         `budget: ${this.idOf(blocked)} needs a reservation of $${this.allowance(blocked).toFixed(4)} ` +
-          `(${MAX_GENERATIONS} generations); spent $${this.costUsd.toFixed(4)} of $${this.options.budgetUsd.toFixed(2)}`,
+          `(${MAX_GENERATIONS} generations); ` +
+          `spent $${this.costUsd.toFixed(4)} of $${this.options.budgetUsd.toFixed(2)}`,
       );
     }
     return start;
   }
 
-  /** An instruction ended: by its signal, its child result, or a look at a child that went quiet. Duplicates are ignored. */
+  /**
+   * An instruction ended: by its signal, its child result, or a look at a child that went quiet.
+   * Duplicates are ignored.
+   */
   ended(done: InstructionDone, reason: string | null = null): void {
     const i = this.indexOf.get(done.id);
     if (i === undefined || !this.running.has(i)) return;

@@ -178,7 +178,8 @@ export async function batchWorkflow(input: BatchInput): Promise<BatchSummary> {
     setCurrentDetails(describeProgress(books.progress(batchId)));
     if (books.finished) break;
     if (newRun) {
-      // Every launched child started, in-flight handlers finished; then carry the ledger (not the plan) into a fresh run.
+      // Every launched child started, in-flight handlers finished; then carry the ledger (not the plan)
+      // into a fresh run.
       await condition(() => starting === 0 && allHandlersFinished());
       await continueAsNew<typeof batchWorkflow>({ ...input, state: books.carry() });
     }
