@@ -21,14 +21,16 @@ export interface WriteOptions {
   fs?: AtomicFs;
 }
 
+/** Directories this process made or found: a worker writes thousands of files into a few of them. */
+const madeDirs = new Set<string>();
+
 export async function writeAtomic(file: string, data: string | Uint8Array, opts: WriteOptions = {}): Promise<void> {
   const fs = opts.fs ?? fsp;
   const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true });
   // A dot name in the same directory: same file system (rename is atomic), and no tool picks it up.
   const tmp = path.join(dir, `.${path.basename(file)}.${randomUUID()}.tmp`);
   try {
-    const fh = await fs.open(tmp, 'wx', opts.mode ?? 0o644);
+    const fh = await openNew(fs, dir, tmp, opts.mode ?? 0o644);
     try {
       await fh.writeFile(data);
       if (opts.mode !== undefined) await fh.chmod(opts.mode);
@@ -42,6 +44,22 @@ export async function writeAtomic(file: string, data: string | Uint8Array, opts:
     throw err;
   }
   await syncDir(fs, dir);
+}
+
+/** Creates tmp, making its directory first unless this process already did (or it went away since). */
+async function openNew(fs: AtomicFs, dir: string, tmp: string, mode: number): Promise<fsp.FileHandle> {
+  const known = fs === fsp && madeDirs.has(dir);
+  if (!known) await fs.mkdir(dir, { recursive: true });
+  try {
+    const fh = await fs.open(tmp, 'wx', mode);
+    if (fs === fsp) madeDirs.add(dir);
+    return fh;
+  } catch (err) {
+    if (!known || (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    madeDirs.delete(dir);
+    await fs.mkdir(dir, { recursive: true });
+    return fs.open(tmp, 'wx', mode);
+  }
 }
 
 /** fsync of a directory: makes the entries created or renamed in it durable. */

@@ -46,10 +46,24 @@ export async function parseInstructionFile(file: string): Promise<Instruction> {
   return parseInstruction(bytes, file);
 }
 
+/**
+ * The instructions parsed last, by file and text: one worker's prompt, criteria check and
+ * retrospective each read the same instruction, and parsing Markdown is the costly part.
+ * Callers only read what they get.
+ */
+const recent = new Map<string, Instruction>();
+const RECENT_MAX = 256;
+
 export function parseInstruction(input: string | Uint8Array, file: string): Instruction {
   const text = typeof input === 'string' ? input.replace(/^\uFEFF/, '') : decodeInstruction(input, file);
+  const key = `${file}\0${text}`;
+  const known = recent.get(key);
+  if (known) return known;
   try {
-    return parseText(text, file);
+    const parsed = parseText(text, file);
+    recent.set(key, parsed);
+    if (recent.size > RECENT_MAX) recent.delete(recent.keys().next().value!);
+    return parsed;
   } catch (e) {
     if (e instanceof InstructionError) throw e;
     // remark or a deep document blowing the stack: still the caller's one error type.

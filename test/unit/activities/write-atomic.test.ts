@@ -83,3 +83,14 @@ test('a failed rename removes the temp file and syncs nothing more', async () =>
   expect(calls.slice(-2)).toEqual(['rename .b.txt.<uuid>.tmp -> b.txt', 'rm .b.txt.<uuid>.tmp']);
   expect(await readdir(dir)).toEqual([]);
 });
+
+test('a directory made once is not made again, and is made again when it went away', async () => {
+  const target = path.join(dir, 'a', 'b', 'file.txt');
+  await writeAtomic(target, 'one');
+  await writeAtomic(target, 'two');
+  expect(await readFile(target, 'utf8')).toBe('two');
+  await rm(path.join(dir, 'a'), { recursive: true });
+  await writeAtomic(target, 'three');
+  expect(await readFile(target, 'utf8')).toBe('three');
+  expect((await readdir(path.dirname(target))).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+});

@@ -435,3 +435,14 @@ describe('property: parseInstruction throws nothing but InstructionError', () =>
     );
   });
 });
+
+describe('parsing the same instruction again', () => {
+  test('gives the same result; another text or another file is parsed on its own', () => {
+    const text = minimal('## SUCCESS_CRITERIA\n- It imports\n');
+    const first = parseInstruction(text, 'WORKER_500.md');
+    expect(parseInstruction(text, 'WORKER_500.md')).toEqual(first);
+    const changed = parseInstruction(minimal('## SUCCESS_CRITERIA\n- It compiles\n'), 'WORKER_500.md');
+    expect(changed.successCriteria).toEqual(['It compiles']);
+    expect(parseInstruction(text, 'other/WORKER_500.md').file).toBe('other/WORKER_500.md');
+  });
+});
