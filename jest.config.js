@@ -12,7 +12,6 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   // The production-server tier needs scripts/temporal-postgres.sh up: `npm run test:postgres`.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/postgres/'],
-  setupFiles: ['<rootDir>/test/setup.ts'],
   // Stops with one line naming `npm run setup` when the Temporal CLI, pytest, Chromium or docker-compose is missing.
   globalSetup: '<rootDir>/test/prerequisites.ts',
   testTimeout: 120000,

@@ -2,7 +2,7 @@
 // replayed against today's workflow code: a change that would break running batches fails here.
 // Each folder is one shape of the workflows that batches may still be running; today there is
 // one, local-steps.
-import { describe, expect, test } from '@jest/globals';
+import { beforeAll, describe, expect, test } from '@jest/globals';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflows, webpackConfigHook } from '../../src/temporal/bundle.js';
 import { dataConverter } from '../../src/temporal/codec.js';
 import { repoRoot } from '../support/cli.js';
+import { quietRuntime } from '../support/temporal.js';
 import { CURRENT_SHAPE } from './shapes.js';
 
 const dir = path.join(repoRoot, 'test/fixtures/histories');
@@ -49,6 +50,8 @@ const histories = () =>
     workflowId: f.replace(/\.json$/, ''),
     history: JSON.parse(readFileSync(path.join(dir, f), 'utf8')),
   }));
+
+beforeAll(quietRuntime);
 
 describe('replay of recorded batches', () => {
   test.each(SHAPES)('%s: the fixtures cover the parent and every kind of child run', (shape) => {
