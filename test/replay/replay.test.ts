@@ -8,8 +8,9 @@ import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflows, webpackConfigHook } from '../../src/temporal/bundle.js';
+import { webpackConfigHook } from '../../src/temporal/bundle.js';
 import { dataConverter } from '../../src/temporal/codec.js';
+import { workflowBundle } from '../support/bundle.js';
 import { repoRoot } from '../support/cli.js';
 import { quietRuntime } from '../support/temporal.js';
 import { CURRENT_SHAPE } from './shapes.js';
@@ -87,11 +88,11 @@ describe('replay of recorded batches', () => {
   });
 
   test("today's workflow code replays every recorded history without a determinism error", async () => {
-    const workflowBundle = await bundleWorkflows();
+    const bundle = await workflowBundle();
     const failures: string[] = [];
     let replayed = 0;
     for await (const result of Worker.runReplayHistories(
-      { workflowBundle, replayName: 'fixtures', dataConverter },
+      { workflowBundle: bundle, replayName: 'fixtures', dataConverter },
       histories(),
     )) {
       replayed += 1;

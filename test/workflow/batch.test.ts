@@ -5,7 +5,7 @@ import { Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,6 @@ import { createReportActivities } from '../../src/activities/report.js';
 import { childCheckActivities } from '../../src/activities/batch-children.js';
 import { checkStep, localSteps } from '../../src/activities/instruction-steps.js';
 import { ArtifactStore, sha256 } from '../../src/activities/artifacts.js';
-import { bundleWorkflows } from '../../src/temporal/bundle.js';
 import type {
   BatchInput,
   BatchOptions,
@@ -28,6 +27,7 @@ import type {
 } from '../../src/schemas.js';
 import { abortSignal, pauseSignal, progressQuery, instructionWorkflowId } from '../../src/workflows/batch/messages.js';
 import { DEFAULT_LLM_QUEUES, OUTCOMES } from '../../src/schemas.js';
+import { workflowBundle } from '../support/bundle.js';
 import { startTestServer } from '../support/temporal.js';
 import { waitFor } from '../support/wait.js';
 import { dataConverter } from '../../src/temporal/codec.js';
@@ -56,11 +56,15 @@ interface During {
 }
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
+let bundle: WorkflowBundle;
 
 beforeAll(async () => {
-  env = await startTestServer();
-  bundle = await bundleWorkflows();
+  // Side by side, each kept as soon as it is there, so that afterAll stops a server that started.
+  const ready = await Promise.allSettled([
+    startTestServer().then((e) => (env = e)),
+    workflowBundle().then((b) => (bundle = b)),
+  ]);
+  for (const r of ready) if (r.status === 'rejected') throw r.reason;
 });
 afterAll(async () => {
   await env?.teardown();
