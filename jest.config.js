@@ -12,8 +12,8 @@ export default {
   testMatch: ['<rootDir>/test/**/*.test.ts'],
   // The production-server tier needs scripts/temporal-postgres.sh up: `npm run test:postgres`.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/postgres/'],
-  setupFiles: ['<rootDir>/test/setup.ts'],
-  // Stops with one line naming `npm run setup` when the Temporal CLI, pytest, Chromium or docker-compose is missing.
-  globalSetup: '<rootDir>/test/prerequisites.ts',
+  // Stops with one line naming `npm run setup` when the Temporal CLI, pytest, Chromium or docker-compose is missing,
+  // and gives the run one workflow bundle, built by the first test file that needs it (test/support/bundle.ts).
+  globalSetup: '<rootDir>/test/global-setup.ts',
   testTimeout: 120000,
 };

@@ -2,15 +2,17 @@
 // replayed against today's workflow code: a change that would break running batches fails here.
 // Each folder is one shape of the workflows that batches may still be running; today there is
 // one, local-steps.
-import { describe, expect, test } from '@jest/globals';
+import { beforeAll, describe, expect, test } from '@jest/globals';
 import { DeterminismViolationError } from '@temporalio/workflow';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleWorkflows, webpackConfigHook } from '../../src/temporal/bundle.js';
+import { webpackConfigHook } from '../../src/temporal/bundle.js';
 import { dataConverter } from '../../src/temporal/codec.js';
+import { workflowBundle } from '../support/bundle.js';
 import { repoRoot } from '../support/cli.js';
+import { quietRuntime } from '../support/temporal.js';
 import { CURRENT_SHAPE } from './shapes.js';
 
 const dir = path.join(repoRoot, 'test/fixtures/histories');
@@ -50,6 +52,8 @@ const histories = () =>
     history: JSON.parse(readFileSync(path.join(dir, f), 'utf8')),
   }));
 
+beforeAll(quietRuntime);
+
 describe('replay of recorded batches', () => {
   test.each(SHAPES)('%s: the fixtures cover the parent and every kind of child run', (shape) => {
     expect(fixtures).toContain(`${shape}/batch-recorded.json`);
@@ -84,11 +88,11 @@ describe('replay of recorded batches', () => {
   });
 
   test("today's workflow code replays every recorded history without a determinism error", async () => {
-    const workflowBundle = await bundleWorkflows();
+    const bundle = await workflowBundle();
     const failures: string[] = [];
     let replayed = 0;
     for await (const result of Worker.runReplayHistories(
-      { workflowBundle, replayName: 'fixtures', dataConverter },
+      { workflowBundle: bundle, replayName: 'fixtures', dataConverter },
       histories(),
     )) {
       replayed += 1;

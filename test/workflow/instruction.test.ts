@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -15,7 +15,7 @@ import { createActivities } from '../../src/activities/index.js';
 import { saveManifest } from '../../src/activities/manifest-store.js';
 import { readConfig } from '../../src/config.js';
 import { loadManifest } from '../../src/instructions/manifest.js';
-import { bundleWorkflows, webpackConfigHook } from '../../src/temporal/bundle.js';
+import { webpackConfigHook } from '../../src/temporal/bundle.js';
 import type {
   BatchOptions,
   GenerateRequest,
@@ -26,6 +26,7 @@ import type {
   Provider,
 } from '../../src/schemas.js';
 import { writeInstructions, type InstructionSpec } from '../support/instructions.js';
+import { workflowBundle } from '../support/bundle.js';
 import { startLlmStandIn, type LlmStandIn } from '../support/llm-standin.js';
 import { startTestServer } from '../support/temporal.js';
 import { waitFor } from '../support/wait.js';
@@ -34,13 +35,17 @@ import { waitFor } from '../support/wait.js';
 const UNLIMITED = { allowanceUsd: Number.MAX_SAFE_INTEGER, generationEstimateUsd: 0 };
 
 let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundleWithSourceMap;
+let bundle: WorkflowBundle;
 let llm: LlmStandIn;
 
 beforeAll(async () => {
-  env = await startTestServer();
-  bundle = await bundleWorkflows();
-  llm = await startLlmStandIn();
+  // Side by side, each kept as soon as it is there, so that afterAll stops what started.
+  const ready = await Promise.allSettled([
+    startTestServer().then((e) => (env = e)),
+    workflowBundle().then((b) => (bundle = b)),
+    startLlmStandIn().then((l) => (llm = l)),
+  ]);
+  for (const r of ready) if (r.status === 'rejected') throw r.reason;
 });
 afterAll(async () => {
   await llm?.close();

@@ -1,5 +1,5 @@
 // npm test on a machine without what the suite drives stops at once with one line naming
-// `npm run setup` (jest's globalSetup, test/prerequisites.ts).
+// `npm run setup` (jest's globalSetup, test/global-setup.ts).
 import { expect, test } from '@jest/globals';
 import { execa } from 'execa';
 import { mkdtempSync, symlinkSync } from 'node:fs';

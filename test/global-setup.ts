@@ -1,9 +1,15 @@
 // Jest's globalSetup: before any suite runs, check that what the tests drive is installed (the
 // Temporal CLI, Python with pytest, Chromium, docker-compose, bubblewrap) and stop with one line naming
-// `npm run setup` when something is missing, rather than letting every suite fail its own way.
+// `npm run setup` when something is missing, rather than letting every suite fail its own way. Then
+// give the run an empty directory for its one workflow bundle (test/support/bundle.ts), removed when
+// the run ends. (Jest loads this file with plain Node resolution: it imports nothing of the project.)
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+
+/** The environment variable that names the run's bundle directory to the test workers. */
+export const BUNDLE_DIR_VARIABLE = 'WINGMAN_TEST_BUNDLE_DIR';
 
 function executable(file: string): boolean {
   try {
@@ -43,9 +49,14 @@ export function missingPrerequisites(): string[] {
 
 export default function globalSetup(): void {
   const missing = missingPrerequisites();
-  if (missing.length === 0) return;
-  process.stderr.write(
-    `npm test needs ${missing.join(', ')}: run \`npm run setup\` (see README, "The two commands").\n`,
-  );
-  process.exit(1);
+  if (missing.length > 0) {
+    process.stderr.write(
+      `npm test needs ${missing.join(', ')}: run \`npm run setup\` (see README, "The two commands").\n`,
+    );
+    process.exit(1);
+  }
+  // Test workers are started after this, with this process's environment.
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'wingman-bundle-'));
+  process.env[BUNDLE_DIR_VARIABLE] = dir;
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
 }
