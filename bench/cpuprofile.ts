@@ -61,8 +61,8 @@ export function summarizeCpuProfile(file: string, top = 12): CpuSummary {
     }
     const name = packageOf(n.callFrame.url, n.callFrame.functionName);
     pkg.set(name, (pkg.get(name) ?? 0) + us);
-    const fn =
-      `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url ? `${packageOf(n.callFrame.url, '')}:${n.callFrame.lineNumber + 1}` : ''}`.trim();
+    const where = n.callFrame.url ? `${packageOf(n.callFrame.url, '')}:${n.callFrame.lineNumber + 1}` : '';
+    const fn = `${n.callFrame.functionName || '(anonymous)'} ${where}`.trim();
     fns.set(fn, (fns.get(fn) ?? 0) + us);
   }
   const busy = total - idle;

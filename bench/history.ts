@@ -234,7 +234,10 @@ export interface RunDiagnosis {
   /** Children whose start was initiated in this run and never confirmed started. */
   initiatedNeverStarted: number;
   workerDoneSignals: number;
-  /** Workflow tasks the server rejected or the worker failed, by cause (e.g. UNHANDLED_COMMAND: new events arrived while the task continued as new). */
+  /**
+   * Workflow tasks the server rejected or the worker failed, by cause (e.g. UNHANDLED_COMMAND: new events arrived
+   * while the task continued as new).
+   */
   workflowTaskFailures: Record<string, number>;
   /** The run's last stretch without any child started: from the last child start to the run's end, ms. */
   tailWithoutStartsMs: number;
@@ -270,8 +273,10 @@ export async function diagnoseRuns(client: Client, batchId: string): Promise<Run
       }
       const timedOut = e.workflowTaskTimedOutEventAttributes;
       if (timedOut) {
-        // START_TO_CLOSE: the worker took too long; SCHEDULE_TO_START: nobody picked it up from the sticky queue in time.
-        const kind = `TIMED_OUT_${String(TIMEOUT_TYPE[Number(timedOut.timeoutType)] ?? timedOut.timeoutType).replace(/^TIMEOUT_TYPE_/, '')}`;
+        // START_TO_CLOSE: the worker took too long; SCHEDULE_TO_START: nobody picked it up from the sticky queue
+        // in time.
+        const timeoutType = String(TIMEOUT_TYPE[Number(timedOut.timeoutType)] ?? timedOut.timeoutType);
+        const kind = `TIMED_OUT_${timeoutType.replace(/^TIMEOUT_TYPE_/, '')}`;
         failures[kind] = (failures[kind] ?? 0) + 1;
       }
       if (e.childWorkflowExecutionStartedEventAttributes) lastStart = at(e);

@@ -63,7 +63,8 @@ export function writeLessonsWorkload(workersDir: string, workspace: string, work
     writeFileSync(
       test,
       `from ${w.module} import CONVENTION\n\n\ndef test_convention() -> None:\n` +
-        `    assert CONVENTION == "${conventionOf(w.pkg)}", "${markerOf(w.pkg)}: every module of ${w.pkg} sets CONVENTION = '${conventionOf(w.pkg)}'"\n`,
+        `    assert CONVENTION == "${conventionOf(w.pkg)}", ` +
+        `"${markerOf(w.pkg)}: every module of ${w.pkg} sets CONVENTION = '${conventionOf(w.pkg)}'"\n`,
     );
   }
 }

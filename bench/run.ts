@@ -157,7 +157,10 @@ interface TemporalRun {
   worker: { peakRssMb: number; cpuS: number; childCpuS: number } | null;
   /** The workspace-queue worker process of the split shape. */
   workspaceWorker?: { peakRssMb: number; cpuS: number; childCpuS: number } | null;
-  /** Whole machine during the batch: busy CPU seconds, and the share of all cores that was busy (ours and everyone else's). */
+  /**
+   * Whole machine during the batch: busy CPU seconds, and the share of all cores that was busy (ours and everyone
+   * else's).
+   */
   machine: { busyS: number; utilization: number };
   server: { peakRssMb: number; cpuS: number } | null;
   starter: { peakRssMb: number; cpuS: number } | null;
@@ -295,7 +298,8 @@ async function temporalRun(
     if (!stalled && Date.now() - lastProgress > stallMs) {
       stalled = true;
       log(
-        `${name}: no worker finished for ${stallMs / 1000} s (${finished} results for ${workers.length} workers): stopping start-batch`,
+        `${name}: no worker finished for ${stallMs / 1000} s (${finished} results for ${workers.length} workers): ` +
+          'stopping start-batch',
       );
       void starter.stop(5_000);
     }
@@ -351,7 +355,8 @@ async function temporalRun(
     const over = finished > workers.length ? ' (more results than workers: some ran twice)' : '';
     if (stalled)
       throw new Error(
-        `stalled: no worker finished for ${stallMs / 1000} s at ${finished} results for ${workers.length} workers${over}; batch runs: ${JSON.stringify(run.runs)}`,
+        `stalled: no worker finished for ${stallMs / 1000} s ` +
+          `at ${finished} results for ${workers.length} workers${over}; batch runs: ${JSON.stringify(run.runs)}`,
       );
     // A workload made to fail some workers (--lessons) ends 1; every other exit is a problem.
     const expected = o.onReport ? [0, 1] : [0];
@@ -368,7 +373,9 @@ async function temporalRun(
       workers.every((w) => ids.has(w.id)) &&
       Object.values(report.counts).reduce((a, b) => a + b, 0) === workers.length;
     log(
-      `${name}: makespan ${(run.makespanMs / 1000).toFixed(1)} s, start-batch ${(starterWallMs / 1000).toFixed(1)} s, ${run.runs?.length ?? '?'} batch run(s); profiling the histories`,
+      `${name}: makespan ${(run.makespanMs / 1000).toFixed(1)} s, ` +
+        `start-batch ${(starterWallMs / 1000).toFixed(1)} s, ` +
+        `${run.runs?.length ?? '?'} batch run(s); profiling the histories`,
     );
     run.children = await profileChildren(
       client,
@@ -500,6 +507,8 @@ const mb = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? `
 const int = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? String(Math.round(x)) : 'n/a');
 const fixed1 = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? x.toFixed(1) : 'n/a');
 const pct = (x: number | undefined) => (x !== undefined && Number.isFinite(x) ? `${Math.round(x * 100)}%` : 'n/a');
+/** CPU seconds per worker, one figure per process kind, as "a / b / c ms". */
+const cpuMs = (...seconds: number[]) => `${seconds.map((s) => Math.round(s * 1000)).join(' / ')} ms`;
 const verdict = (ok: boolean | null) => (ok === null ? '' : ok ? 'PASS' : 'MISS');
 function table(rows: Array<[string, string, string?, string?]>): string {
   const w = [0, 0, 0];
@@ -571,9 +580,9 @@ async function main(): Promise<void> {
       const order = r % 2 === 0 ? [...kinds] : [...kinds].reverse();
       for (const which of order) {
         llm.reset();
-        log(
-          `run ${r + 1}/${opts.runs}: ${which === 'fixed' ? `fixed batches of ${opts.batchSize}` : `Temporal (sliding window, ${which} worker)`}, ${workload.length} workers`,
-        );
+        const how =
+          which === 'fixed' ? `fixed batches of ${opts.batchSize}` : `Temporal (sliding window, ${which} worker)`;
+        log(`run ${r + 1}/${opts.runs}: ${how}, ${workload.length} workers`);
         if (which === 'fixed') fixed.push(await fixedRun(`fixed-${r + 1}`, workload, {}));
         else
           temporal.push(await temporalRun(`makespan-${which}-${r + 1}`, workload, opts.concurrency, { shape: which }));
@@ -754,7 +763,8 @@ async function main(): Promise<void> {
   // ---- the table ----
   const rows: Array<[string, string, string?, string?]> = [];
   rows.push([
-    `Wingman benchmark ${stamp}: ${cpus} cores (load ${load0[0]!.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}), seed ${opts.seed}, ${opts.runs} run${opts.runs > 1 ? 's (medians)' : ''}`,
+    `Wingman benchmark ${stamp}: ${cpus} cores (load ${load0[0]!.toFixed(1)} → ${os.loadavg()[0]!.toFixed(1)}), ` +
+      `seed ${opts.seed}, ${opts.runs} run${opts.runs > 1 ? 's (medians)' : ''}`,
     '',
   ]);
   rows.push(['', '']);
@@ -763,7 +773,9 @@ async function main(): Promise<void> {
     const b = makespan.ideal as Ideal;
     const t = tierSizes(opts.workers);
     rows.push([
-      `Makespan: ${opts.workers} workers (${Object.values(t).join('/')} structure/implementation/tests/integration/deployment), LLM log-normal median ${opts.medianMs} ms sigma ${opts.sigma}, concurrency ${opts.concurrency}`,
+      `Makespan: ${opts.workers} workers ` +
+        `(${Object.values(t).join('/')} structure/implementation/tests/integration/deployment), ` +
+        `LLM log-normal median ${opts.medianMs} ms sigma ${opts.sigma}, concurrency ${opts.concurrency}`,
       '',
     ]);
     rows.push(['metric', 'value', 'target', '']);
@@ -832,7 +844,7 @@ async function main(): Promise<void> {
     ]);
     rows.push([
       '  CPU per worker: worker process / its child processes / dev server',
-      `${Math.round(m.workerCpuSPerWorker! * 1000)} / ${Math.round(m.childCpuSPerWorker! * 1000)} / ${Math.round(m.serverCpuSPerWorker! * 1000)} ms`,
+      cpuMs(m.workerCpuSPerWorker!, m.childCpuSPerWorker!, m.serverCpuSPerWorker!),
     ]);
     rows.push([
       "  machine busy during the batch (all processes, anyone's)",
@@ -846,7 +858,8 @@ async function main(): Promise<void> {
       const med = (f: (h: HistorySizes) => number) => Math.round(median(sized.map(f)));
       rows.push([
         '  history per worker: bytes / events (median; p99)',
-        `${(med((h) => h.bytes.median) / 1024).toFixed(1)} KB / ${med((h) => h.events.median)}; ${(med((h) => h.bytes.p99) / 1024).toFixed(1)} KB / ${med((h) => h.events.p99)}`,
+        `${(med((h) => h.bytes.median) / 1024).toFixed(1)} KB / ${med((h) => h.events.median)}; ` +
+          `${(med((h) => h.bytes.p99) / 1024).toFixed(1)} KB / ${med((h) => h.events.p99)}`,
       ]);
     }
     const once = runs.filter((r) => r.countedOnce).length;
@@ -892,7 +905,7 @@ async function main(): Promise<void> {
       ]);
       rows.push([
         '    CPU per worker: worker processes / their child processes / dev server',
-        `${Math.round(x.workerCpuSPerWorker! * 1000)} / ${Math.round(x.childCpuSPerWorker! * 1000)} / ${Math.round(x.serverCpuSPerWorker! * 1000)} ms`,
+        cpuMs(x.workerCpuSPerWorker!, x.childCpuSPerWorker!, x.serverCpuSPerWorker!),
       ]);
       rows.push([
         '    machine busy during the batch',
@@ -915,7 +928,8 @@ async function main(): Promise<void> {
   if (lessons) {
     const [on, off] = [lessons.with, lessons.without];
     rows.push([
-      `Lessons: ${lessons.workers} workers in ${opts.lessonPackages} packages (an early worker fails in each, ${opts.lessonLearners + 1} learn), same batch with and without lessons`,
+      `Lessons: ${lessons.workers} workers in ${opts.lessonPackages} packages ` +
+        `(an early worker fails in each, ${opts.lessonLearners + 1} learn), same batch with and without lessons`,
       '',
     ]);
     rows.push(['metric', 'with lessons', 'without', '']);
@@ -950,7 +964,8 @@ async function main(): Promise<void> {
     rows.push([`Profile of ${r.name} (${c.sampled} worker histories; medians, ms)`, '']);
     rows.push([
       '  worker wall: activity run / activity queue / wf-task queue / wf-task run',
-      `${Math.round(c.wallMs.median)}: ${Math.round(c.split.activityRun)} / ${Math.round(c.split.activityQueue)} / ${Math.round(c.split.workflowTaskQueue)} / ${Math.round(c.split.workflowTaskRun)}`,
+      `${Math.round(c.wallMs.median)}: ${Math.round(c.split.activityRun)} / ${Math.round(c.split.activityQueue)} / ` +
+        `${Math.round(c.split.workflowTaskQueue)} / ${Math.round(c.split.workflowTaskRun)}`,
     ]);
     for (const [type, a] of Object.entries(c.activities))
       rows.push([
@@ -1030,7 +1045,10 @@ interface LessonsResult {
   without: LessonsSide;
 }
 
-/** The lessons workload twice, side by side: lessons on, then off (WINGMAN_LESSONS=off), each on a fresh server and state. */
+/**
+ * The lessons workload twice, side by side: lessons on, then off (WINGMAN_LESSONS=off), each on a fresh server and
+ * state.
+ */
 async function lessonsRuns(): Promise<LessonsResult> {
   const workload = lessonsWorkload({ packages: opts.lessonPackages, learners: opts.lessonLearners });
   const learners = workload.filter((w) => !w.teacher).map((w) => w.id);

@@ -141,7 +141,10 @@ export function writeWorkload(dir: string, workers: BenchWorker[]): void {
 export function codeFor(w: Pick<BenchWorker, 'id' | 'file' | 'tier'>): string {
   const n = Number(w.id.replace(/\D/g, ''));
   if (w.file.endsWith('.sh')) {
-    return `#!/usr/bin/env bash\n# ${w.id}: rollout\nset -euo pipefail\npercent="\${VALIDATION_ROLLOUT_PERCENT:-10}"\necho "rolling out ${n} at \${percent}%"\n`;
+    return (
+      `#!/usr/bin/env bash\n# ${w.id}: rollout\nset -euo pipefail\n` +
+      `percent="\${VALIDATION_ROLLOUT_PERCENT:-10}"\necho "rolling out ${n} at \${percent}%"\n`
+    );
   }
   const fn = w.id.toLowerCase();
   if (w.tier === 'tests')

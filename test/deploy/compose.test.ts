@@ -390,7 +390,12 @@ const runScript = (script: string, binDir: string, extra: Record<string, string>
 
 describe('deploy/scripts/setup-namespace.sh', () => {
   // A `temporal` stand-in with state: namespaces and attributes created so far, in files.
-  const temporalFake = (state: string, opts: { attrType?: string } = {}) => `
+  const temporalFake = (state: string, opts: { attrType?: string } = {}) => {
+    const createAttribute = opts.attrType
+      ? `echo "search attribute $name already exists and has different type ${opts.attrType}" >&2; exit 1`
+      : 'if [ -f "$state/$name" ]; then echo "Search attribute $name already exists" >&2; exit 1; fi; ' +
+        'touch "$state/$name"';
+    return `
 state="${state}"
 case "$*" in
   "operator cluster health"*) echo SERVING ;;
@@ -398,10 +403,11 @@ case "$*" in
   "operator namespace create"*) touch "$state/ns"; echo "Namespace default successfully registered." ;;
   "operator search-attribute create"*)
     name=$(echo "$*" | sed 's/.*--name \\([A-Za-z]*\\).*/\\1/')
-    ${opts.attrType ? `echo "search attribute $name already exists and has different type ${opts.attrType}" >&2; exit 1` : 'if [ -f "$state/$name" ]; then echo "Search attribute $name already exists" >&2; exit 1; fi; touch "$state/$name"'} ;;
+    ${createAttribute} ;;
   "operator search-attribute list"*) ls "$state" ;;
   *) echo "unexpected: $*" >&2; exit 2 ;;
 esac`;
+  };
 
   test('creates the namespace and registers every search attribute as Keyword, and is idempotent', async () => {
     const state = mkdtempSync(path.join(scratch, 'temporal-'));
@@ -418,7 +424,8 @@ esac`;
     );
     for (const name of ATTRIBUTE_NAMES) {
       expect(calls).toContain(
-        `temporal operator search-attribute create --namespace default --name ${name} --type Keyword --address temporal:7233`,
+        `temporal operator search-attribute create --namespace default --name ${name} ` +
+          '--type Keyword --address temporal:7233',
       );
     }
 
@@ -446,12 +453,13 @@ esac`;
 });
 
 describe('deploy/scripts/setup-schema.sh', () => {
-  test('creates both databases and migrates them with the postgres12 plugin; an existing database is fine', async () => {
+  test('creates and migrates both databases with the postgres12 plugin; an existing database is fine', async () => {
     const bin = fakeBin({
       nc: 'exit 0',
       // The default database exists already (postgres creates one named after its user).
       'temporal-sql-tool':
-        'case "$*" in *"--db temporal create"*) echo "pq: database \\"temporal\\" already exists" >&2; exit 1 ;; esac; exit 0',
+        'case "$*" in ' +
+        '*"--db temporal create"*) echo "pq: database \\"temporal\\" already exists" >&2; exit 1 ;; esac; exit 0',
     });
     const schemaRoot = path.join(scratch, 'schema');
     for (const d of ['temporal', 'visibility']) mkdirSync(path.join(schemaRoot, d, 'versioned'), { recursive: true });
@@ -548,7 +556,7 @@ describe('Dockerfile', () => {
 
 // --- the stack is what the postgres tier tested --------------------------------------------------
 
-describe('docker-compose.yml agrees with scripts/temporal-postgres.sh (the server `npm run test:postgres` runs on)', () => {
+describe('docker-compose.yml agrees with scripts/temporal-postgres.sh (the `npm run test:postgres` server)', () => {
   async function scriptSettings(): Promise<Record<string, string>> {
     const r = await execa(path.join(root, 'scripts', 'temporal-postgres.sh'), ['settings'], {
       env: baseEnv(),

@@ -170,7 +170,9 @@ describe('a newcomer on an empty directory', () => {
     expect(readFileSync(file, 'utf8')).toBe('not a directory');
   });
 
-  test('a 10-worker batch with retried 429s and 500s, into a workspace that does not exist yet: created; a terminal that fits on a screen, the SDK warnings in worker.log', async () => {
+  test('a 10-worker batch with retried 429s and 500s into a new workspace: a screenful of output', async () => {
+    // The workspace does not exist yet: it is created. The terminal fits on a screen; the SDK warnings go to
+    // worker.log.
     const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-cli-quiet-'));
     const workspace = path.join(root, 'not', 'yet', 'there');
     const workers = path.join(root, 'workers');

@@ -38,7 +38,8 @@ const batch = (...args: string[]) =>
 
 const done = (p: Progress) => OUTCOMES.reduce((n, o) => n + p.counts[o], 0);
 
-test('status, pause, concurrency, resume and abort steer a running batch; abort ends it with exit 2, aborted by operator', async () => {
+test('status, pause, concurrency, resume and abort steer a running batch; abort ends it with exit 2', async () => {
+  // The abort reason reads "aborted by operator".
   const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-control-'));
   const workspace = path.join(root, 'workspace');
   mkdirSync(path.join(workspace, 'wingman'), { recursive: true });
@@ -166,7 +167,8 @@ test('status of an ended batch, with no worker running any more, still answers',
   const final = await batch('status', batchId, '--json');
   if (final.exitCode !== 0)
     throw new Error(
-      `status of an ended batch with no worker running: exit ${final.exitCode} after ${Date.now() - t0} ms\n${final.stderr.slice(-2000)}`,
+      `status of an ended batch with no worker running: exit ${final.exitCode} after ${Date.now() - t0} ms\n` +
+        `${final.stderr.slice(-2000)}`,
     );
   expect(JSON.parse(final.stdout)).toMatchObject({
     batchId,

@@ -70,7 +70,8 @@ async function testServer(): Promise<TestWorkflowEnvironment> {
 }
 
 const GUIDE =
-  'Step 1: Create the file.\nStep 2: You should add a function.\nHere is how you could do it:\n```python\ndef f():\n    pass  # TODO\n```\nTODO: finish this.';
+  'Step 1: Create the file.\nStep 2: You should add a function.\nHere is how you could do it:\n' +
+  '```python\ndef f():\n    pass  # TODO\n```\nTODO: finish this.';
 /** Longer than any test: the call is still open when the process holding it is killed. */
 const UNTIL_KILLED_MS = 180_000;
 
@@ -294,7 +295,7 @@ const starterArgs = (dirs: { workers: string; workspace: string }, batchId: stri
 const describeExit = (e: Exit) => `exit ${e.code ?? e.signal}\n${e.output.slice(-4000)}`;
 
 describe('SIGKILL mid-batch', () => {
-  test('(a) the worker process: a new one finishes the batch, every file written once, no answer paid twice', async () => {
+  test('(a) the worker process: a new one finishes, every file written once, no answer paid twice', async () => {
     const server = await testServer();
     const s = scenario(701);
     const dirs = setup(s);
@@ -323,7 +324,8 @@ describe('SIGKILL mid-batch', () => {
     expectFinishedOnceEach(s, dirs, batchId, snap, { callsCutOff: true });
   }, 600_000);
 
-  test('(c) the starter with its in-process worker: the same command re-attaches and finishes, no answer paid twice', async () => {
+  test('(c) the starter and its worker: the same command re-attaches and finishes, no answer paid twice', async () => {
+    // The starter runs its worker in process: the kill takes both.
     const server = await testServer();
     const s = scenario(711);
     const dirs = setup(s);
@@ -386,11 +388,13 @@ describe('SIGKILL mid-batch', () => {
       const survived = exit.code === 0;
       if (starterMustSurvive && !survived) {
         throw new Error(
-          `start-batch gave up during a ${outageMs / 1000} s outage instead of following the batch through it (${describeExit(exit)})`,
+          `start-batch gave up during a ${outageMs / 1000} s outage ` +
+            `instead of following the batch through it (${describeExit(exit)})`,
         );
       } else if (!survived) {
         console.warn(
-          `FINDING: start-batch did not survive a dev server restart (${describeExit(exit)}); re-running it with the same --batch-id`,
+          `FINDING: start-batch did not survive a dev server restart (${describeExit(exit)}); ` +
+            're-running it with the same --batch-id',
         );
         const again = spawnCli('starter', starterArgs(dirs, batchId), { cwd: dirs.root, env });
         exit = await again.exited;
@@ -406,16 +410,18 @@ describe('SIGKILL mid-batch', () => {
     }
   }
 
-  test('(b) the dev server: restarted on the same SQLite file, the batch finishes and every worker passes', async () => {
+  test('(b) the dev server restarted on the same SQLite file: the batch finishes, every worker passes', async () => {
     await serverCrash(721, 0, false);
   }, 600_000);
 
-  test('(b2) the dev server down for 30 s: start-batch follows the batch through the outage by itself and exits 0', async () => {
+  test('(b2) the dev server down for 30 s: start-batch follows the batch through the outage and exits 0', async () => {
+    // By itself: start-batch is not run again.
     await serverCrash(741, 30_000, true);
   }, 600_000);
 });
 
-test("(d) the worker killed while a test run is in progress: the run is retried soon after a new worker starts, not after checkOutput's 15-minute timeout", async () => {
+test('(d) the worker killed during a test run: the run is retried soon after a new worker starts', async () => {
+  // Soon: not after checkOutput's 15-minute timeout.
   const server = await testServer();
   const id = 'WORKER_731';
   const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-crash-tests-'));
@@ -477,8 +483,8 @@ test("(d) the worker killed while a test run is in progress: the run is retried 
   worker = spawnCli('worker', [], { cwd: root, env });
   await worker.waitForOutput(/worker polling/, 180_000);
 
-  // With a heartbeat timeout on checkOutput (the files, the tests, then the criteria) the dead worker is noticed within it; without one, the
-  // activity is only retried after its 15-minute start-to-close timeout.
+  // With a heartbeat timeout on checkOutput (the files, the tests, then the criteria) the dead worker is noticed
+  // within it; without one, the activity is only retried after its 15-minute start-to-close timeout.
   const retried = await waitFor(() => pids().length >= 2, {
     timeoutMs: 120_000,
     what: 'checkOutput to be retried',
@@ -491,8 +497,10 @@ test("(d) the worker killed while a test run is in progress: the run is retried 
     const seconds = (d: { seconds?: unknown } | null | undefined) =>
       d && Number(d.seconds ?? 0) > 0 ? `${Number(d.seconds)}s` : 'none';
     throw new Error(
-      `checkOutput was not retried within 120 s of the new worker starting: it was scheduled with heartbeatTimeout=${seconds(scheduled?.heartbeatTimeout)} ` +
-        `startToCloseTimeout=${seconds(scheduled?.startToCloseTimeout)}, so a killed worker's test run is only noticed when the start-to-close timeout expires`,
+      'checkOutput was not retried within 120 s of the new worker starting: ' +
+        `it was scheduled with heartbeatTimeout=${seconds(scheduled?.heartbeatTimeout)} ` +
+        `startToCloseTimeout=${seconds(scheduled?.startToCloseTimeout)}, ` +
+        "so a killed worker's test run is only noticed when the start-to-close timeout expires",
     );
   }
   orphans.push(...pids());

@@ -76,7 +76,10 @@ const workerDone = (b: Batch, batchId: string, id: string) =>
 const inFlightSince = (id: string, t: number) =>
   llm.callsFor(id).some((c) => c.at >= t && c.status === 0 && !c.aborted);
 
-/** The moment to interrupt: the quick workers have finished (their answers are recorded), every slow one has a call open. */
+/**
+ * The moment to interrupt: the quick workers have finished (their answers are recorded), every slow one has a call
+ * open.
+ */
 async function interruptPoint(b: Batch, batchId: string, since: number, output: () => string): Promise<void> {
   await waitFor(
     () => b.quick.every((id) => workerDone(b, batchId, id)) && b.slow.every((id) => inFlightSince(id, since)),
@@ -85,7 +88,8 @@ async function interruptPoint(b: Batch, batchId: string, since: number, output: 
       intervalMs: 300,
       what: 'the quick workers done and a call of every slow worker in flight',
       detail: () =>
-        `${output().slice(-3000)}\n${timeline(b.ids, since).join('\n')}\ndone: ${b.quick.filter((id) => workerDone(b, batchId, id))}`,
+        `${output().slice(-3000)}\n${timeline(b.ids, since).join('\n')}\n` +
+        `done: ${b.quick.filter((id) => workerDone(b, batchId, id))}`,
     },
   );
 }
@@ -157,7 +161,7 @@ async function interruptAndResume(b: Batch, address: string, batchId: string, si
   return answered(b.ids);
 }
 
-test('Ctrl-C three times on a 20-worker batch, resumed each time: it pays what a SIGKILL-and-resume pays, no answer twice', async () => {
+test('Ctrl-C three times on a 20-worker batch, resumed each time: it pays what a SIGKILL-and-resume pays', async () => {
   // start-batch's own dev server (TEMPORAL_ADDRESS answers nothing): the Ctrl-C reaches it too, and every
   // re-run starts it again on the same data file.
   const interrupted = batchOf(301, { quick: 8, slow: 12, interrupts: 3 });
@@ -177,7 +181,7 @@ test('Ctrl-C three times on a 20-worker batch, resumed each time: it pays what a
   expect(sigint.length).toBeLessThanOrEqual(sigkill.length);
 }, 900_000);
 
-test('an interrupted batch A spends nothing while batch B runs; batch list shows it; resumed, it finishes', async () => {
+test('an interrupted batch A spends nothing while B runs; batch list shows it; resumed, it finishes', async () => {
   const server = await startTestServer();
   servers.push(server);
   const a = batchOf(501, { quick: 4, slow: 6, interrupts: 1 });
@@ -274,7 +278,8 @@ test('npm run worker -- --batch ID serves a batch of start-batch (its own queues
   expect(answered(b.ids)).toHaveLength(b.ids.length);
 }, 600_000);
 
-test('a Temporal outage mid-batch is one line when it starts and one when Temporal is back; --resume-others serves an older batch too', async () => {
+test('a Temporal outage mid-batch is one line when it starts and one when Temporal is back', async () => {
+  // --resume-others serves an older batch too.
   const older = batchOf(901, { quick: 1, slow: 2, interrupts: 1 });
   const dev = await startDevServerProcess({ dbFile: path.join(older.root, 'temporal.db'), cwd: older.root });
   try {

@@ -156,7 +156,8 @@ describe('provider faults and bad output, mem0 answering 500', () => {
     expect(worker(report, id).model).toBe('qwen2.5-coder:7b');
   });
 
-  test('a hung OpenAI call is cut off at the call timeout and Ollama answers at once: a timeout is not retried on the same provider', () => {
+  test('a hung OpenAI call is cut off at the call timeout and Ollama answers at once', () => {
+    // A timeout is not retried on the same provider.
     const w = worker(report, 'WORKER_805');
     expect(w).toMatchObject({ outcome: 'passed', provider: 'ollama', attempts: 2 });
     const openai = by('WORKER_805', 'openai');
@@ -169,7 +170,8 @@ describe('provider faults and bad output, mem0 answering 500', () => {
     expect(w.changes).toBe('ollama answered after 1 failed LLM call; tests passed');
   });
 
-  test('with both providers hung the chain gets one more round, then the worker ends llm_timeout, nothing written', () => {
+  test('with both providers hung the chain gets one more round, then the worker ends llm_timeout', () => {
+    // Nothing is written.
     const w = worker(report, 'WORKER_806');
     expect(w).toMatchObject({ outcome: 'llm_timeout', provider: null, files: [], attempts: 4 });
     expect(w.failures.map((f) => [f.attempt, f.kind])).toEqual([
@@ -187,13 +189,15 @@ describe('provider faults and bad output, mem0 answering 500', () => {
     expect(existsSync(path.join(dirs.workspace, file('WORKER_806')))).toBe(false);
   });
 
-  test('a generation slower than the heartbeat timeout (but within the call timeout) passes on the first call: the activity heartbeats while it waits', () => {
+  test('a generation slower than the heartbeat timeout passes on the first call: the activity heartbeats', () => {
+    // The generation stays within the call timeout; the activity heartbeats while it waits.
     expect(worker(report, 'WORKER_807')).toMatchObject({ outcome: 'passed', provider: 'openai', attempts: 1 });
     expect(llm.callsFor('WORKER_807').map((c) => [c.provider, c.status, c.aborted])).toEqual([['openai', 200, false]]);
     expect(readFileSync(path.join(dirs.workspace, file('WORKER_807')), 'utf8')).toBe(code('WORKER_807'));
   });
 
-  test('an empty answer is bad output: not retried on the same provider, falls back, ends error; nothing written', () => {
+  test('an empty answer is bad output: not retried on the same provider, falls back, ends error', () => {
+    // Nothing is written.
     const w = worker(report, 'WORKER_808');
     expect(w).toMatchObject({ outcome: 'error', files: [] });
     expect(w.error).toMatch(/empty/);
@@ -247,7 +251,7 @@ describe('provider faults and bad output, mem0 answering 500', () => {
 });
 
 describe('mem0', () => {
-  test('up: each retrospective is POSTed to /memories with the user id, metadata and the API key; none kept locally', async () => {
+  test('up: each retrospective is POSTed to /memories (user id, metadata, API key); none kept locally', async () => {
     const dirs = setup();
     const before = mem0.calls.length;
     mem0.script([{ ok: true }]);
@@ -308,12 +312,14 @@ describe('mem0', () => {
 });
 
 describe('abort guards', () => {
-  test('too many guides: 4 of 12 workers only ever write guides, --min-sample 5 → exit 2, aborted, the rest skipped', async () => {
+  test('too many guides (4 of 12 workers, --min-sample 5) → exit 2, aborted, the rest skipped', async () => {
+    // 4 of the 12 workers only ever write guides.
     const dirs = setup();
     const ids = Array.from({ length: 12 }, (_, i) => `WORKER_${871 + i}`);
     const guides = ids.slice(0, 4);
     const guide =
-      'Step 1: Create the module.\nStep 2: You should add the function.\nHere is how you could do it:\n```python\ndef f():\n    pass  # TODO\n```\nTODO: finish this.';
+      'Step 1: Create the module.\nStep 2: You should add the function.\nHere is how you could do it:\n' +
+      '```python\ndef f():\n    pass  # TODO\n```\nTODO: finish this.';
     for (const id of ids) llm.script(id, guides.includes(id) ? [{ guide }] : [{ code: code(id) }]);
     const { r, report } = await runBatch(
       dirs,
@@ -345,7 +351,8 @@ describe('abort guards', () => {
     ).toBe(true);
   }, 300_000);
 
-  test('budget: --budget 0.00001 with a priced model → exit 2, aborted for the budget before any call: no reservation fits', async () => {
+  test('budget: --budget 0.00001 with a priced model → exit 2, aborted before any call', async () => {
+    // Aborted for the budget: no reservation fits.
     const dirs = setup();
     const ids = ['WORKER_891', 'WORKER_892', 'WORKER_893', 'WORKER_894'];
     for (const id of ids) llm.script(id, [{ code: code(id) }]);
@@ -366,7 +373,8 @@ describe('abort guards', () => {
 });
 
 describe('hostile output', () => {
-  test('a symlink out of the workspace planted by generated code is not written through; a block naming a path outside is ignored', async () => {
+  test('a symlink out of the workspace planted by generated code is not written through', async () => {
+    // And a block naming a path outside the workspace is ignored.
     const dirs = setup();
     const outside = path.join(dirs.root, 'outside');
     mkdirSync(outside);
@@ -387,7 +395,9 @@ describe('hostile output', () => {
     // An answer with an extra block for a file outside the workspace, next to the real one.
     llm.script('WORKER_903', [
       {
-        text: `\`\`\`python path=../../outside/escape.py\nESCAPED = True\n\`\`\`\n\n\`\`\`python path=wingman/hostile/safe.py\n${code('WORKER_903')}\`\`\`\n`,
+        text:
+          '```python path=../../outside/escape.py\nESCAPED = True\n```\n\n' +
+          `\`\`\`python path=wingman/hostile/safe.py\n${code('WORKER_903')}\`\`\`\n`,
       },
     ]);
     const { r, report } = await runBatch(

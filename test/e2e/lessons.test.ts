@@ -31,7 +31,10 @@ afterAll(async () => {
 const BANDS = 'BANDS_MARKER: a score of 0.9 is High, not Medium';
 const GRADE = 'GRADE_MARKER: grade(95) is A';
 
-/** Right only when the prompt carries `marker`: the lesson (or the test output of a regeneration) is what makes it right. */
+/**
+ * Right only when the prompt carries `marker`: the lesson (or the test output of a regeneration) is what makes it
+ * right.
+ */
 const rightWith =
   (marker: string, right: string, wrong: string): ScriptStep =>
   (call) => ({ code: call.prompt.includes(marker) ? right : wrong });
@@ -92,7 +95,8 @@ function script(): void {
       "def grade(n: int) -> str:\n    return 'B'\n",
     ),
   ]);
-  // The dependency's lesson may quote pytest's summary line, which pytest cuts to the terminal width: the marker is enough.
+  // The dependency's lesson may quote pytest's summary line, which pytest cuts to the terminal width: the marker is
+  // enough.
   llm.script('WORKER_104', [
     rightWith(
       'GRADE_MARKER',
@@ -196,10 +200,12 @@ describe('lessons through the local JSONL store (mem0 not configured)', () => {
     expect(w101.durationMs).toBeGreaterThan(0);
     expect(w101.text).toContain(BANDS);
     expect(w101.answers).toEqual([{ question: 'Note what was hard', answer: expect.stringContaining(BANDS) }]);
-    expect(lines.find((l) => l.workerId === 'WORKER_102').lesson).toBeNull(); // passed on the first try: nothing to teach
+    // Passed on the first try: nothing to teach.
+    expect(lines.find((l) => l.workerId === 'WORKER_102').lesson).toBeNull();
   });
 
-  test('npm run batch -- retro ID answers the review questions from the report (given, or where Temporal says it is)', async () => {
+  test('npm run batch -- retro ID answers the review questions from the report', async () => {
+    // The report given, or where Temporal says it is.
     const env = cliEnv({ TEMPORAL_ADDRESS: server.address, WINGMAN_STATE_DIR: dirs.state });
     const given = await runCli('batch-control', ['retro', run.report.batchId, '--report', dirs.report], {
       cwd: dirs.root,

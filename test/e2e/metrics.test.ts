@@ -87,7 +87,7 @@ async function waitForEndpoint(port: number, timeoutMs = 30_000): Promise<void> 
   }
 }
 
-test('the worker serves the SDK metrics and workers by outcome, tokens, cost, LLM latency and test duration', async () => {
+test('the worker serves the SDK metrics and workers by outcome, tokens, cost, LLM latency, test duration', async () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-metrics-'));
   const workspace = path.join(root, 'workspace');
   const workers = path.join(root, 'workers');
@@ -208,7 +208,8 @@ function recordingMeter(fail = false): {
   return { meter, recorded };
 }
 
-test('recording never throws: outside an activity, with the no-op meter of MockActivityEnvironment, or a broken meter', async () => {
+test('recording never throws: outside an activity, with a no-op meter, or with a broken meter', async () => {
+  // The no-op meter is MockActivityEnvironment's.
   const call = {
     provider: 'openai' as const,
     model: 'gpt-4o-mini',

@@ -107,7 +107,7 @@ describe("the original's environment: router URL, processor, no Ollama", () => {
     expect(llm.callsFor('WORKER_902').map((c) => [c.provider, c.status])).toEqual([['openai', 200]]);
   });
 
-  test("the processor gets the original's body with the model codellama:13b; every provider gets temperature and max tokens", () => {
+  test("the original's body with codellama:13b to the processor; temperature and max tokens to every provider", () => {
     const processor = llm.callsFor('WORKER_901')[0]!;
     expect(processor.keys).toEqual(expect.arrayContaining(['prompt', 'model', 'max_tokens']));
     expect(processor.model).toBe('codellama:13b');
@@ -118,7 +118,10 @@ describe("the original's environment: router URL, processor, no Ollama", () => {
 
   test('the split by provider: in the terminal summary and in report.md', () => {
     expect(result.stdout).toMatch(
-      /By provider:\n\s+openai\s+1 workers \(33\.3%\), 1 passed, \$0\.\d{4}\n\s+processor\s+2 workers \(66\.7%\), 2 passed, \$0\.0000/,
+      new RegExp(
+        String.raw`By provider:\n\s+openai\s+1 workers \(33\.3%\), 1 passed, \$0\.\d{4}\n` +
+          String.raw`\s+processor\s+2 workers \(66\.7%\), 2 passed, \$0\.0000`,
+      ),
     );
     expect(result.stdout).toContain('local 2 of 3 workers with code (66.7%), paid 1 (33.3%)');
     const md = readFileSync(path.join(root, 'results', batchId, 'report.md'), 'utf8');

@@ -24,7 +24,7 @@ afterAll(async () => {
   await server?.teardown();
 });
 
-test('WORKER_001 writes the analyzer, WORKER_013 its tests, real pytest passes them; a second start re-attaches', async () => {
+test('WORKER_001 writes the analyzer, WORKER_013 its tests, real pytest passes them; a rerun re-attaches', async () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-pipeline-'));
   const workspace = path.join(root, 'workspace');
   mkdirSync(workspace);

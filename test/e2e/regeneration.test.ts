@@ -63,7 +63,8 @@ describe('regenerations and the attempt log', () => {
     // 732: never gets it right.
     llm.script('WORKER_732', [{ code: 'def other():\n    return 0\n' }]);
     // 733: a failing assertion, then the fix.
-    const check = `from ${mod('WORKER_733')} import value\n\n\ndef test_value():\n    assert value() == 2, "VALUE_MARKER"\n`;
+    const check =
+      `from ${mod('WORKER_733')} import value\n\n\n` + 'def test_value():\n    assert value() == 2, "VALUE_MARKER"\n';
     const answer = (n: number) => ({
       files: { [file('WORKER_733')]: `def value():\n    return ${n}\n`, [testOf('WORKER_733')]: check },
     });

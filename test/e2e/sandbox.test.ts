@@ -55,6 +55,13 @@ function hostileModule(o: {
   tmpName: string;
 }): string {
   const py = (v: unknown) => JSON.stringify(v);
+  // What the generated test tries to read, and where it tries to write.
+  const secrets = [path.join(o.root, '.env'), path.join(o.state, 'secret.txt'), path.join(repoRoot, 'package.json')];
+  const targets = [
+    path.join(o.root, 'outside.txt'),
+    path.join(o.state, 'pwned.txt'),
+    path.join(o.workspace, 'pwned.txt'),
+  ];
   return `import json, os, socket, threading
 
 CANARY = ${py(CANARY)}
@@ -80,7 +87,7 @@ def hunt():
                 found["processes"].append("%s %s" % (pid, prog))
         except OSError:
             pass
-    for path in (${py(path.join(o.root, '.env'))}, ${py(path.join(o.state, 'secret.txt'))}, ${py(path.join(repoRoot, 'package.json'))}):
+    for path in (${secrets.map((p) => py(p)).join(', ')}):
         try:
             with open(path) as fh:
                 fh.read()
@@ -101,7 +108,7 @@ def hunt():
         found["tcp"].append("unix")
     except OSError:
         pass
-    for path in (${py(path.join(o.root, 'outside.txt'))}, ${py(path.join(o.state, 'pwned.txt'))}, ${py(path.join(o.workspace, 'pwned.txt'))}):
+    for path in (${targets.map((p) => py(p)).join(', ')}):
         try:
             with open(path, "w") as fh:
                 fh.write("pwned")
@@ -234,7 +241,7 @@ test('without isolation (WINGMAN_ISOLATION=none, said loudly) the same test find
   }
 });
 
-test('start-batch refuses (exit 3) when generated code could not be isolated as asked, before anything starts', async () => {
+test('start-batch refuses (exit 3) before anything starts if generated code cannot be isolated as asked', async () => {
   const root = mkdtempSync(path.join(os.tmpdir(), 'wingman-sandbox-'));
   try {
     const workspace = path.join(root, 'workspace');

@@ -60,7 +60,8 @@ describe('a batch of scripted workers', () => {
     mkdirSync(path.join(dirs.workspace, 'wingman/tests'), { recursive: true });
     writeFileSync(
       path.join(dirs.workspace, 'wingman/tests/test_pricing.py'),
-      'from shop.pricing import total\n\n\ndef test_total_adds_tax():\n    assert total(100) == 120, "PRICING_TAX_MARKER: total must add 20% tax"\n',
+      'from shop.pricing import total\n\n\ndef test_total_adds_tax():\n' +
+        '    assert total(100) == 120, "PRICING_TAX_MARKER: total must add 20% tax"\n',
     );
     writeInstructions(dirs.workers, [
       { id: 'WORKER_020', files: ['wingman/shop/guided.py'] },
@@ -77,7 +78,8 @@ describe('a batch of scripted workers', () => {
       'from shop.broken import value\n\n\ndef test_value():\n    assert value() == 2\n',
     );
     const guide =
-      'Step 1: Create the file.\nStep 2: You should add a function.\nHere is how you could do it:\n```python\ndef f():\n    pass  # TODO\n```\nTODO: finish this.';
+      'Step 1: Create the file.\nStep 2: You should add a function.\nHere is how you could do it:\n' +
+      '```python\ndef f():\n    pass  # TODO\n```\nTODO: finish this.';
     llm.script('WORKER_020', [{ guide }, { code: 'def guided() -> int:\n    return 1\n' }]);
     llm.script('WORKER_021', [{ status: 500 }, { status: 500 }, { code: 'def flaky() -> int:\n    return 2\n' }]);
     llm.script('WORKER_022', [

@@ -128,7 +128,9 @@ describe('two machines that share nothing but Temporal end a batch as one machin
     const failing = {
       files: {
         [`wingman/two/w${prefix + 5}.py`]: 'def answer() -> int:\n    return 41\n',
-        [`wingman/two/test_w${prefix + 5}.py`]: `from two.w${prefix + 5} import answer\n\n\ndef test_answer():\n    assert answer() == 42, "the answer is 42"\n`,
+        [`wingman/two/test_w${prefix + 5}.py`]:
+          `from two.w${prefix + 5} import answer\n\n\n` +
+          'def test_answer():\n    assert answer() == 42, "the answer is 42"\n',
       },
     };
     llm.script(id(5), [failing, failing]);
@@ -205,7 +207,8 @@ describe('two machines that share nothing but Temporal end a batch as one machin
     expect(prompts[1]).toContain('the answer is 42');
   });
 
-  test("the batch's own history carries no prompt, answer or test log; the workers' histories carry them compressed", async () => {
+  test("the batch's own history carries no prompt, answer or test log", async () => {
+    // The workers' histories carry them, compressed.
     const texts = async (workflowId: string) => {
       const history = await server.client.workflow.getHandle(workflowId).fetchHistory();
       const payloads: Payload[] = [];
@@ -234,7 +237,7 @@ describe('two machines that share nothing but Temporal end a batch as one machin
     expect(compressed.length).toBeGreaterThan(0);
   });
 
-  test('the files are written on the workspace host only; prompts and answers never went through a shared directory', () => {
+  test('the files are written on the workspace host only; no prompt or answer went through a shared directory', () => {
     expect(readFileSync(path.join(d2.workspace, 'wingman/two/w923.py'), 'utf8')).toBe(code('WORKER_923'));
     const artifacts = (state: string) => {
       const dir = path.join(d2.root, state, 'artifacts');
@@ -286,7 +289,10 @@ describe('a claim check the other machine cannot read', () => {
     const w = report!.workers.find((x) => x.id === 'WORKER_941')!;
     expect(w).toMatchObject({ outcome: 'error', provider: null, attempts: 1, costUsd: 0, files: [] });
     expect(w.error).toMatch(
-      /^artifact [0-9a-f]{12}… not found on this worker \(local:[^)]*state-b\/artifacts\): state directories are not shared; configure WINGMAN_BLOB_S3_ENDPOINT/,
+      new RegExp(
+        String.raw`^artifact [0-9a-f]{12}… not found on this worker \(local:[^)]*state-b\/artifacts\): ` +
+          'state directories are not shared; configure WINGMAN_BLOB_S3_ENDPOINT',
+      ),
     );
     // Neither OpenAI (the prompt never reached it) nor Ollama (no fallback) was called.
     expect(llm.callsFor('WORKER_941')).toEqual([]);
@@ -303,7 +309,10 @@ describe('a claim check the other machine cannot read', () => {
     const { r, report } = await startBatch(d, `refused-${Date.now()}`, env, ['--no-worker', '--only', 'WORKER_942']);
     expect({ code: r.exitCode, out: out(r) }).toMatchObject({ code: 3 });
     expect(r.stderr).toMatch(
-      /refused, nothing was started: the workers do not share a blob store \(llm-openai workers put claim checks in local:/,
+      new RegExp(
+        'refused, nothing was started: the workers do not share a blob store ' +
+          String.raw`\(llm-openai workers put claim checks in local:`,
+      ),
     );
     expect(r.stderr).toMatch(/WORKER_942 is larger than their inline limit \(1500 bytes\)/);
     expect(report).toBeUndefined();

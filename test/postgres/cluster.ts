@@ -22,7 +22,8 @@ export async function connectCluster(address: string, namespace: string): Promis
     return new Client({ connection, namespace });
   } catch (err) {
     throw new Error(
-      `No Temporal server on PostgreSQL answers at ${address} (${(err as Error).message}): run scripts/temporal-postgres.sh up`,
+      `No Temporal server on PostgreSQL answers at ${address} (${(err as Error).message}): ` +
+        'run scripts/temporal-postgres.sh up',
       { cause: err },
     );
   }

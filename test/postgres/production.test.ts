@@ -113,11 +113,13 @@ async function namespaceExists(namespace: string): Promise<boolean> {
 }
 
 describe('start-batch on Temporal with PostgreSQL', () => {
-  test('a fresh cluster: the batch runs on the first try, survives a server crash and a re-attach, nothing paid twice', async () => {
+  test('a fresh cluster: the batch runs on the first try, survives a server crash and a re-attach', async () => {
+    // Nothing is paid twice.
     // Fresh: the cluster has no `default` namespace, hence no search attributes either.
     if (await namespaceExists('default')) {
       throw new Error(
-        'this tier needs a fresh cluster (no `default` namespace): scripts/temporal-postgres.sh down && scripts/temporal-postgres.sh up',
+        'this tier needs a fresh cluster (no `default` namespace): ' +
+          'scripts/temporal-postgres.sh down && scripts/temporal-postgres.sh up',
       );
     }
     const done = ['WORKER_801', 'WORKER_802', 'WORKER_803']; // answered before the server crash
@@ -211,7 +213,8 @@ describe('start-batch on Temporal with PostgreSQL', () => {
     );
   }, 600_000);
 
-  test('a missing namespace other than `default` is refused in two lines; --create-namespace creates it and the batch runs', async () => {
+  test('a missing namespace other than `default` is refused in two lines; --create-namespace creates it', async () => {
+    // And the batch runs in it.
     const namespace = `wingman-pg-${Date.now()}`;
     const dirs = project([{ id: 'WORKER_821', files: [file('WORKER_821')] }]);
     llm.script('WORKER_821', [{ code: code('WORKER_821'), delayMs: 100 }]);

@@ -17,7 +17,8 @@ afterAll(async () => {
   await client?.connection.close();
 });
 
-test('a workflow start that sets every attribute succeeds right after ensureSearchAttributes on a new namespace', async () => {
+test('a workflow start that sets every attribute succeeds right after ensureSearchAttributes', async () => {
+  // On a new namespace.
   const namespace = `wingman-sa-${Date.now()}`;
   await client.connection.workflowService.registerNamespace({
     namespace,

@@ -60,7 +60,8 @@ describe('replay of recorded batches', () => {
     expect(fixtures.filter((f) => f.startsWith(`${shape}/`) && f.includes('WORKER_')).length).toBeGreaterThanOrEqual(6);
   });
 
-  test('the current shape: quick steps as local activities, one activity to check, the search attributes set once at the end', () => {
+  test('the current shape: quick steps as local activities, one activity to check', () => {
+    // The search attributes are set once, at the end.
     expect(SHAPES).toContain(CURRENT_SHAPE);
     const events = (f: string) =>
       (JSON.parse(readFileSync(path.join(dir, CURRENT_SHAPE, f), 'utf8')) as { events: HistoryEvent[] }).events;

@@ -138,9 +138,10 @@ test(
       }
     }
     console.log(
-      `big batch: ${INSTRUCTIONS} instructions written in ${writeSeconds.toFixed(0)} s, planned and started in ${planSeconds.toFixed(0)} s, ` +
-        `${RUN} ended in ${runSeconds.toFixed(0)} s, abort and report in ${reportSeconds.toFixed(0)} s; ${runs} run(s); ` +
-        `largest payload ${(largest / 1024).toFixed(0)} KB; counts ${JSON.stringify(summary.counts)}`,
+      `big batch: ${INSTRUCTIONS} instructions written in ${writeSeconds.toFixed(0)} s, ` +
+        `planned and started in ${planSeconds.toFixed(0)} s, ` +
+        `${RUN} ended in ${runSeconds.toFixed(0)} s, abort and report in ${reportSeconds.toFixed(0)} s; ` +
+        `${runs} run(s); largest payload ${(largest / 1024).toFixed(0)} KB; counts ${JSON.stringify(summary.counts)}`,
     );
     expect(largest).toBeLessThan(TWO_MB / 4);
     rmSync(root, { recursive: true, force: true });

@@ -75,7 +75,9 @@ test(
       if (!workerId || !file) return { status: 400, message: `stand-in: no scale worker in the prompt (${workerId})` };
       const fn = workerId.toLowerCase();
       return {
-        code: `"""${workerId}: scale test module."""\n\n\ndef ${fn}(x: int = 1) -> int:\n    return x + ${Number(workerId.slice(7))}\n`,
+        code:
+          `"""${workerId}: scale test module."""\n\n\n` +
+          `def ${fn}(x: int = 1) -> int:\n    return x + ${Number(workerId.slice(7))}\n`,
         path: file,
       };
     });
@@ -155,14 +157,16 @@ test(
     process.off('exit', killGroup);
     const seconds = (Date.now() - started) / 1000;
     console.log(
-      `scale: ${WORKERS} workers, concurrency ${CONCURRENCY}: ${seconds.toFixed(1)} s (${((WORKERS / seconds) * 60).toFixed(0)} workers/min)`,
+      `scale: ${WORKERS} workers, concurrency ${CONCURRENCY}: ${seconds.toFixed(1)} s ` +
+        `(${((WORKERS / seconds) * 60).toFixed(0)} workers/min)`,
     );
     if (stalled) {
       const runs: string[] = [];
       for await (const e of server.client.workflow.list({ query: `WorkflowId = "batch-${batchId}"` }))
         runs.push(`${e.runId} ${e.status.name}`);
       throw new Error(
-        `the batch stalled: no worker finished for ${STALL_MS / 60_000} min at ${finished} of ${WORKERS}; runs of batch-${batchId}:\n  ${runs.join('\n  ')}\nlast progress: ${lastLine.slice(0, 600)}`,
+        `the batch stalled: no worker finished for ${STALL_MS / 60_000} min at ${finished} of ${WORKERS}; ` +
+          `runs of batch-${batchId}:\n  ${runs.join('\n  ')}\nlast progress: ${lastLine.slice(0, 600)}`,
       );
     }
     expect({ code: exitCode, tail: output.slice(-2000) }).toMatchObject({ code: 0 });

@@ -45,7 +45,10 @@ export interface StandInCall {
   model: string | null;
   prompt: string;
   system: string | null;
-  /** Sampling settings as the request carried them (OpenAI `temperature`/`max_tokens`, Ollama `options.temperature`/`options.num_predict`, processor `temperature`/`max_tokens`); null when absent. */
+  /**
+   * Sampling settings as the request carried them (OpenAI `temperature`/`max_tokens`, Ollama
+   * `options.temperature`/`options.num_predict`, processor `temperature`/`max_tokens`); null when absent.
+   */
   temperature: number | null;
   maxTokens: number | null;
   /** The request body's keys, as sent. */

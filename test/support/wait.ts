@@ -19,7 +19,8 @@ export async function waitFor<T>(check: () => T | Promise<T>, opts: WaitOptions 
     if (v) return v as NonNullable<T>;
     if (Date.now() > deadline) {
       throw new Error(
-        `timed out after ${opts.timeoutMs ?? 120_000} ms waiting for ${opts.what ?? 'a condition'}${opts.detail ? `\n${opts.detail()}` : ''}`,
+        `timed out after ${opts.timeoutMs ?? 120_000} ms waiting for ${opts.what ?? 'a condition'}` +
+          (opts.detail ? `\n${opts.detail()}` : ''),
       );
     }
     await sleep(interval);

@@ -10,7 +10,7 @@ describe('INTEL_LLM_ROUTER', () => {
     expect(c.defaultProvider).toBeUndefined();
   });
 
-  test('a provider name still picks the default primary; WINGMAN_DEFAULT_PROVIDER is the name of our own and wins', () => {
+  test('a provider name still picks the default primary; our own WINGMAN_DEFAULT_PROVIDER wins', () => {
     expect(readConfig({ ...base, INTEL_LLM_ROUTER: 'ollama' })).toMatchObject({
       defaultProvider: 'ollama',
       routerUrl: undefined,

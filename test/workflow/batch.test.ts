@@ -314,7 +314,8 @@ async function runsOf(batchId: string): Promise<string[]> {
 }
 
 describe('batch workflow', () => {
-  test('dependencies start after they pass, same-file writers run in id order, dependents of a failure are skipped', async () => {
+  test('dependencies start after they pass, same-file writers run in id order', async () => {
+    // And the dependents of a failure are skipped.
     const manifest = [
       entry('WORKER_001'),
       entry('WORKER_002', { deliverables: ['wingman/worker_001.py'], dependencies: ['WORKER_001'] }),
@@ -450,7 +451,8 @@ describe('batch workflow', () => {
     expect(summary.counts.skipped).toBe(9);
   });
 
-  test('30 failing/dependent pairs: the failure that trips the abort still counts its skipped dependent; every worker once', async () => {
+  test('30 failing/dependent pairs: the failure that trips the abort still counts its skipped dependent', async () => {
+    // Every worker is counted once.
     const { manifest, behaviour } = failingPairs(30);
     const { summary, report } = await runBatch(manifest, behaviour, {
       concurrency: 4,
@@ -518,7 +520,8 @@ describe('batch workflow', () => {
     expectExactAccounting(summary, report, manifest);
   });
 
-  test('a child terminated after the batch continued as new is noticed: the batch ends, the child counted once as error', async () => {
+  test('a child terminated after the batch continued as new is noticed: the batch ends', async () => {
+    // The child is counted once, as error.
     // Hung forever before: only the run that started a child watched its result.
     const manifest = ids(30).map((id) => entry(id));
     const behaviour: Record<string, Behaviour> = { WORKER_001: { delayMs: 120_000 } };
@@ -580,7 +583,8 @@ describe('batch workflow', () => {
     expectExactAccounting(summary, report, manifest);
   });
 
-  test('checkChildren: finds children that closed without a word, and after an abort terminates the ones that will not stop', async () => {
+  test('checkChildren: finds children that closed without a word', async () => {
+    // And after an abort it terminates the ones that will not stop.
     const batchId = `check-${Date.now()}`;
     const start = (id: string) =>
       env.client.workflow.start('instructionWorkflow', {

@@ -166,7 +166,8 @@ const spec = (id: string, extra: Partial<InstructionSpec> = {}): InstructionSpec
 });
 
 describe('no slot held forever', () => {
-  test('an LLM queue no worker polls is a provider failure: after the 2 s schedule-to-start limit the fallback answers', async () => {
+  test('an LLM queue no worker polls is a provider failure: the fallback answers', async () => {
+    // It answers after the 2 s schedule-to-start limit.
     llm.script('WORKER_701', [{ code: code('WORKER_701') }], { provider: 'ollama' });
     const { result, workspace } = await runInstruction(spec('WORKER_701'), {
       serve: ['ollama'],
@@ -227,7 +228,8 @@ describe('budget allowance', () => {
 });
 
 describe('every billed call costed, a timeout goes to the next provider at once', () => {
-  test('a timed-out call is not retried on the same provider (even when the activity calls it retryable); an openai timeout adds the estimate', async () => {
+  test('a timed-out call is not retried on the same provider; an openai timeout adds the estimate', async () => {
+    // Not even when the activity calls it retryable.
     const id = 'WORKER_721';
     let openaiCalls = 0;
     llm.script(id, [{ code: code(id) }], { provider: 'ollama' });
@@ -281,7 +283,7 @@ describe('every billed call costed, a timeout goes to the next provider at once'
 });
 
 describe('a call out when the batch aborts', () => {
-  test('the instruction cancelled while an openai call hangs reports skipped with the estimate as its cost', async () => {
+  test('the instruction cancelled while an openai call hangs reports skipped, costing the estimate', async () => {
     const parentBundle = await bundleWorkflowCode({
       workflowsPath: fileURLToPath(new URL('./cancelling-parent.ts', import.meta.url)),
       webpackConfigHook,

@@ -29,7 +29,7 @@ test('a small text travels inline; the store keeps a copy by sha256', async () =
   expect(await new ArtifactStore(path.join(dir, 'elsewhere')).readBlob(blob)).toBe('print(1)\n');
 });
 
-test('a text above the limit is a claim check; another host without a shared store fails with ArtifactMissing', async () => {
+test('a text above the limit is a claim check; another host without a shared store: ArtifactMissing', async () => {
   const here = new ArtifactStore(path.join(dir, 'here'), { inlineMaxBytes: 100 });
   const blob = await here.putBlob(big);
   expect(blob).toMatchObject({ inline: null, store: 'local', bytes: 600 });
@@ -69,7 +69,8 @@ test('Signature V4 matches the example of the S3 documentation (GET Object with 
   );
   expect(headers.authorization).toBe(
     'AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20130524/us-east-1/s3/aws4_request, ' +
-      'SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41',
+      'SignedHeaders=host;range;x-amz-content-sha256;x-amz-date, ' +
+      'Signature=f0e8bdb87c964420e857bd35b5d6ed310bd44f0170aba48dd91039c6036bdb41',
   );
 });
 

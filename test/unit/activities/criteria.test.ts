@@ -124,7 +124,8 @@ test('WORKER_001: the import is checked by importing, with the error line when i
   const r = await check('WORKER_001', ['wingman/validation/semantic_analyzer.py']);
   expect(r.ok).toBe(false);
   expect(r.results[0]?.detail).toBe(
-    "from validation.semantic_analyzer import SemanticAnalyzer fails: ModuleNotFoundError: No module named 'requests_that_do_not_exist'",
+    'from validation.semantic_analyzer import SemanticAnalyzer fails: ' +
+      "ModuleNotFoundError: No module named 'requests_that_do_not_exist'",
   );
   await write('wingman/validation/semantic_analyzer.py', 'class Other:\n    pass\n');
   expect((await check('WORKER_001', []))?.results[0]?.detail).toMatch(
@@ -132,7 +133,7 @@ test('WORKER_001: the import is checked by importing, with the error line when i
   );
 });
 
-test('the import check runs generated code in the sandbox: the worker and the checkout are out of its sight', async () => {
+test('the import check runs generated code in the sandbox, out of sight of the worker and the checkout', async () => {
   // A module that, when imported, refuses to load if it can see the worker process or read the checkout.
   const checkout = fileURLToPath(new URL('../../../', import.meta.url));
   await write(

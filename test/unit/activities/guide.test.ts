@@ -134,13 +134,15 @@ describe('guides are caught', () => {
 
   test('one no-op method among real ones is fine', async () => {
     const text =
-      '```python path=wingman/x.py\nclass A:\n    def close(self):\n        pass\n\n    def size(self):\n        return 1\n```\n';
+      '```python path=wingman/x.py\nclass A:\n    def close(self):\n        pass\n\n' +
+      '    def size(self):\n        return 1\n```\n';
     expect((await inspectText(text, ['wingman/x.py'])).guide).toBe(false);
   });
 
   test('"your code here" and a bash syntax error', async () => {
     const r = await inspectText(
-      '```bash path=deploy/x.sh\nif true; then\n  echo hi\n```\n```python path=a/b.py\ndef f():\n    return 1  # your code here\n```\n',
+      '```bash path=deploy/x.sh\nif true; then\n  echo hi\n```\n' +
+        '```python path=a/b.py\ndef f():\n    return 1  # your code here\n```\n',
       ['deploy/x.sh', 'a/b.py'],
     );
     expect(r.guide).toBe(true);

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { createActivities } from '../../../src/activities/index.js';
 import { readConfig } from '../../../src/config.js';
 
-test("the workspace queue serves the check step and the batch's plan, child checks, suite and report; the workflow worker the quick steps; no more", () => {
+test("the workspace queue serves the check step and the batch's; the workflow worker the quick steps; no more", () => {
+  // The batch's: its plan, child checks, suite and report.
   const stateDir = mkdtempSync(path.join(os.tmpdir(), 'wingman-act-'));
   const activities = createActivities(readConfig({ WINGMAN_STATE_DIR: stateDir }));
   expect(Object.keys(activities.workspace).sort()).toEqual(

@@ -154,7 +154,8 @@ test("the instruction's RETROSPECTIVE questions are answered where the data answ
 test('keys and tokens are scrubbed; paths and test names stay', () => {
   const text =
     'OPENAI_API_KEY=sk-proj-abcdef1234567890 auth "Bearer abc.def.ghi123456" token: ghp_abcdefghijklmnop1234 ' +
-    'hash 3f2a9c0d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f wingman/validation/semantic_analyzer.py test_semantic_analyzer_handles_every_band tokens: 1200';
+    'hash 3f2a9c0d8e7b6a5f4e3d2c1b0a9f8e7d6c5b4a3f wingman/validation/semantic_analyzer.py ' +
+    'test_semantic_analyzer_handles_every_band tokens: 1200';
   const out = scrubSecrets(text);
   expect(out).not.toMatch(/sk-proj|abcdef1234567890|abc\.def|ghp_|3f2a9c0d/);
   expect(out).toContain('OPENAI_API_KEY=[redacted]');
@@ -219,7 +220,8 @@ test('lessons are ranked: dependency, same file, same package, same error class;
       .map((c) => c.record.workerId)
       .sort(),
   )
-    // NameError and ModuleNotFoundError recur across two workers each; AssertionError recurs too (001, 008), but says little here.
+    // NameError and ModuleNotFoundError recur across two workers each; AssertionError recurs too (001, 008), but
+    // says little here.
     .toEqual(['WORKER_001', 'WORKER_004', 'WORKER_006', 'WORKER_007']);
 });
 

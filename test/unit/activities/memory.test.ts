@@ -83,7 +83,8 @@ test('posts to <MEM0_API_URL>/memories (no /v1) with messages, user_id, metadata
     {
       role: 'user',
       content: expect.stringContaining(
-        'Worker WORKER_013 (Semantic Analyzer - Clarity Tests) in batch batch-1 ended passed after 2 generations with provider openai.',
+        'Worker WORKER_013 (Semantic Analyzer - Clarity Tests) in batch batch-1 ended passed ' +
+          'after 2 generations with provider openai.',
       ),
     },
   ]);
@@ -190,7 +191,8 @@ const dependent = {
   deliverables: ['wingman/tests/test_semantic_analyzer.py'],
 };
 
-test("the retrospective records failures, changes, model, cost and the instruction's RETROSPECTIVE answers", async () => {
+test('the retrospective records failures, changes, model, cost and the RETROSPECTIVE answers', async () => {
+  // The answers to the questions in the instruction's RETROSPECTIVE section.
   const store = new ArtifactStore(path.join(dir, 'state', 'artifacts'));
   const instructionSha256 = await store.put(await readFile(corpusFile, 'utf8'));
   expect(await storeRetrospective({ config: config({}), store }, taught({ instructionSha256 }))).toEqual({
@@ -235,7 +237,8 @@ test('lessons come back from the local JSONL store, read incrementally as lines 
   expect(first.map((c) => [c.record.workerId, c.why])).toEqual([['WORKER_001', 'your dependency WORKER_001']]);
   expect(first[0]!.record.lesson).toContain(ASSERTION);
   await storeRetrospective({ config: cfg }, taught({ workerId: 'WORKER_002', files: ['wingman/tests/conftest.py'] }));
-  await storeRetrospective({ config: cfg }, taught({ workerId: 'WORKER_003', failures: [], attempts: 1 })); // nothing to learn
+  // Nothing to learn.
+  await storeRetrospective({ config: cfg }, taught({ workerId: 'WORKER_003', failures: [], attempts: 1 }));
   expect((await findLessons({ config: cfg }, dependent)).map((c) => c.record.workerId)).toEqual([
     'WORKER_001',
     'WORKER_002',
@@ -283,7 +286,7 @@ test('mem0 search down: lessons from the local store, no throw', async () => {
   expect(seen.some((s) => s.url === '/search')).toBe(true);
 });
 
-test('an instruction that passed before gets no lessons (its prompt stays the cached one), from either store', async () => {
+test('an instruction that passed before gets no lessons, from either store: its prompt stays cached', async () => {
   const sha = 'c'.repeat(64);
   const target = { ...dependent, instructionSha256: sha };
   const passed = taught({
@@ -298,7 +301,8 @@ test('an instruction that passed before gets no lessons (its prompt stays the ca
   expect((await findLessons({ config: local }, target)).map((c) => c.record.workerId)).toEqual(['WORKER_001']);
   await storeRetrospective({ config: local }, passed);
   expect(await findLessons({ config: local }, target)).toEqual([]);
-  expect((await findLessons({ config: local }, { ...target, instructionSha256: 'd'.repeat(64) })).length).toBe(1); // the instruction changed
+  // The instruction changed.
+  expect((await findLessons({ config: local }, { ...target, instructionSha256: 'd'.repeat(64) })).length).toBe(1);
 
   const standin = await startMem0StandIn();
   try {

@@ -102,7 +102,16 @@ test('publicNames reads classes, fields, method and function signatures in one p
   });
   expect(names[broken]?.error).toMatch(/SyntaxError/);
   expect(outline(names[file]!)).toBe(
-    '@dataclass\nclass Finding:\n    rule: str\n    line: int\nclass CodeScanner(Base):\n    def __init__(self, strict: bool=False)\n    def scan(self, source: str) -> list[Finding]\nasync def fetch(url, *, timeout=5.0) -> bytes',
+    [
+      '@dataclass',
+      'class Finding:',
+      '    rule: str',
+      '    line: int',
+      'class CodeScanner(Base):',
+      '    def __init__(self, strict: bool=False)',
+      '    def scan(self, source: str) -> list[Finding]',
+      'async def fetch(url, *, timeout=5.0) -> bytes',
+    ].join('\n'),
   );
 });
 
@@ -125,7 +134,8 @@ test('a test worker: paths, import paths, dependency names, the whole instructio
   expect(prompt).toMatch(/^You are WORKER_013: Semantic Analyzer - Clarity Tests\./);
   expect(prompt).toContain(await readFile(req.instructionFile, 'utf8'));
   expect(prompt).toContain(
-    '- `wingman/tests/test_semantic_analyzer.py` — test module `tests.test_semantic_analyzer`, run by pytest from `wingman/` (new file)',
+    '- `wingman/tests/test_semantic_analyzer.py` — test module `tests.test_semantic_analyzer`, ' +
+      'run by pytest from `wingman/` (new file)',
   );
   expect(prompt).toContain(
     '## `wingman/validation/semantic_analyzer.py` — `from validation.semantic_analyzer import SemanticAnalyzer`',
@@ -137,7 +147,8 @@ test('a test worker: paths, import paths, dependency names, the whole instructio
   expect(prompt).toContain('```python path=wingman/tests/test_semantic_analyzer.py');
   expect(prompt).toMatch(/no TODO or FIXME, no placeholders/i);
   expect(prompt).toContain(
-    'Tests import modules by their import paths (`validation.semantic_analyzer`) and run from the Python root `wingman/`',
+    'Tests import modules by their import paths (`validation.semantic_analyzer`) ' +
+      'and run from the Python root `wingman/`',
   );
   // the analyzer's code itself is not pasted for a dependency: its names are
   expect(prompt).not.toContain('_IMPERATIVE = re.compile');
@@ -213,7 +224,10 @@ test('a retry after failing tests carries the tail of the test output', async ()
 // ---- lessons from earlier workers (the first prompt only) ----
 
 const ASSERT_013 = 'tests/test_semantic_analyzer.py::test_vague: AssertionError: assert 35 < 20';
-/** WORKER_001 (which WORKER_013 depends on) failed once with a clear assertion, then passed; as the instruction workflow records it. */
+/**
+ * WORKER_001 (which WORKER_013 depends on) failed once with a clear assertion, then passed; as the instruction
+ * workflow records it.
+ */
 const dependencyRetro = (over: Partial<Retrospective> = {}): Retrospective => ({
   batchId: 'b1',
   workerId: 'WORKER_001',
@@ -249,7 +263,8 @@ test("a worker's first prompt carries the assertion its dependency failed with, 
   expect(start).toBeGreaterThan(prompt.indexOf('# Files to write'));
   const section = prompt.slice(start, prompt.indexOf('# Output format'));
   expect(section).toContain(
-    `- (your dependency WORKER_001) WORKER_001 (wingman/validation/semantic_analyzer.py) attempt 1 failed its tests: ${ASSERT_013}.`,
+    '- (your dependency WORKER_001) WORKER_001 (wingman/validation/semantic_analyzer.py) ' +
+      `attempt 1 failed its tests: ${ASSERT_013}.`,
   );
   expect(section).toContain('Fixed by: regenerated with the test failure; tests passed.');
   expect(section.trim().length).toBeLessThanOrEqual(LESSONS_MAX_CHARS);
@@ -257,7 +272,8 @@ test("a worker's first prompt carries the assertion its dependency failed with, 
   expect(prompt).not.toContain('sk-live-abcdefghijklmnop');
 });
 
-test('no lessons in a regeneration (it carries its own failure), none when nothing was learnt, none when off', async () => {
+test('no lessons in a regeneration, none when nothing was learnt, none when off', async () => {
+  // A regeneration carries its own failure.
   const fresh = await request('WORKER_013', { deliverables: ['wingman/tests/test_semantic_analyzer.py'] });
   expect(await deps.store.readBlob((await preparePrompt(deps, fresh)).promptRef)).not.toContain(
     '# Lessons from earlier workers',

@@ -47,7 +47,9 @@ async function brokenShop(): Promise<ManifestRef> {
     'wingman/shop/prices.py':
       'from shop.tax import RATE\n\n\ndef total(amount):\n    return round(amount * (1 + RATE), 2)\n',
     'wingman/tests/test_prices.py':
-      'from shop.prices import total\n\n\ndef test_total_adds_tax():\n    assert total(100) == 120, "SUITE_MARKER: total(100) must be 120"\n\n\ndef test_zero():\n    assert total(0) == 0\n',
+      'from shop.prices import total\n\n\n' +
+      'def test_total_adds_tax():\n    assert total(100) == 120, "SUITE_MARKER: total(100) must be 120"\n\n\n' +
+      'def test_zero():\n    assert total(0) == 0\n',
     'wingman/shop/tax.py': 'RATE = 0.25\n',
     'wingman/tests/test_tax.py': 'from shop import tax\n\n\ndef test_rate_positive():\n    assert tax.RATE > 0\n',
     'wingman/tests/test_report.py':
@@ -117,9 +119,11 @@ test('a passing suite: exit 0, no failures; a custom command; a usage error is a
 
 test('JUnit cases, test files and imports are read without running anything', () => {
   const xml = `<?xml version="1.0"?><testsuites><testsuite name="pytest" errors="1" failures="1" tests="3">
-<testcase classname="tests.test_a.TestX" name="test_one" time="0.1"><failure message="AssertionError: assert &apos;a&apos; == &quot;b&quot;">long</failure></testcase>
+<testcase classname="tests.test_a.TestX" name="test_one" time="0.1">\
+<failure message="AssertionError: assert &apos;a&apos; == &quot;b&quot;">long</failure></testcase>
 <testcase classname="tests.test_a" name="test_ok" time="0.1" />
-<testcase classname="" name="tests.test_b" time="0"><error message="collection failure">E   ModuleNotFoundError: x</error></testcase>
+<testcase classname="" name="tests.test_b" time="0">\
+<error message="collection failure">E   ModuleNotFoundError: x</error></testcase>
 </testsuite></testsuites>`;
   const cases = failedCases(xml);
   expect(cases).toEqual([

@@ -306,7 +306,9 @@ test('planCommand and junitCounts', () => {
   ]);
   expect(planCommand(['bash', '-n', 'x.sh'], '/py', 'j')).toEqual({ pytest: false, argv: ['bash', '-n', 'x.sh'] });
   const xml =
-    '<?xml version="1.0"?><testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="2" skipped="1" tests="9" time="0.1"></testsuite><testsuite name="b" tests="2" failures="0" errors="0" skipped="0" /></testsuites>';
+    '<?xml version="1.0"?><testsuites name="pytest tests">' +
+    '<testsuite name="pytest" errors="1" failures="2" skipped="1" tests="9" time="0.1"></testsuite>' +
+    '<testsuite name="b" tests="2" failures="0" errors="0" skipped="0" /></testsuites>';
   expect(junitCounts(xml)).toEqual({ tests: 11, failures: 2, errors: 1, skipped: 1 });
   expect(junitCounts('<testsuites></testsuites>')).toBeNull();
 });

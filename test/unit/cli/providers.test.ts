@@ -35,7 +35,7 @@ test('no router set: nothing to report; a router given as a provider name is not
   expect(await checkRouter(readConfig({ ...base, INTEL_LLM_ROUTER: 'openai' }))).toBeNull();
 });
 
-test("the processor at the original's default URL is checked like any other and says where its URL came from", async () => {
+test("the processor at the original's default URL: checked like any other, says where its URL came from", async () => {
   const c = readConfig({ ...base, INTEL_LLM_ROUTER: 'http://host.docker.internal:18023' });
   const checks = await checkProviders(c);
   expect(checks).toHaveLength(1);

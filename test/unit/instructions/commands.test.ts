@@ -93,7 +93,8 @@ describe('checkTestCommand', () => {
     expect(e.message).toContain('`;`');
     expect(e.message).toContain('`$OPENAI_API_KEY` (variable expansion)');
     expect(e.message).toContain(
-      '`curl` is not an allowed test runner (allowed: pytest, python -m pytest, python3 -m pytest, python -m py_compile, python3 -m py_compile, bash -n)',
+      '`curl` is not an allowed test runner ' +
+        '(allowed: pytest, python -m pytest, python3 -m pytest, python -m py_compile, python3 -m py_compile, bash -n)',
     );
   });
 

@@ -130,7 +130,8 @@ describe('the sample corpus', () => {
   test('the Python root matters: from the workspace root, `../deploy` leaves it', async () => {
     const e = await refusal(opts(validDir, { pythonRoot: '.' }));
     expect(e.message).toBe(
-      'WORKER_211.md: test command path leaves the workspace (commands run in ./): ../deploy/rollout_test.sh in `bash -n ../deploy/rollout_test.sh`',
+      'WORKER_211.md: test command path leaves the workspace (commands run in ./): ' +
+        '../deploy/rollout_test.sh in `bash -n ../deploy/rollout_test.sh`',
     );
   });
 
@@ -155,7 +156,8 @@ describe('the sample corpus', () => {
     const e = await refusal(opts(validDir, { allowedRunners: parseRunners('pytest') }));
     expect(e.problems.map((p) => p.file)).toEqual(['WORKER_001.md', 'WORKER_002.md', 'WORKER_019.md', 'WORKER_211.md']);
     expect(e.problems[0]!.problem).toBe(
-      'test command refused: `python` is not an allowed test runner (allowed: pytest): `python -m py_compile validation/semantic_analyzer.py`',
+      'test command refused: `python` is not an allowed test runner (allowed: pytest): ' +
+        '`python -m py_compile validation/semantic_analyzer.py`',
     );
   });
 });
@@ -251,8 +253,10 @@ describe('hostile fixtures', () => {
   test('test command paths are judged from the Python root', async () => {
     const e = await refusal(opts(await folder([path.join(hostile, 'WORKER_912.md')])));
     expect(e.message.split('\n')).toEqual([
-      'WORKER_912.md: test command path leaves the workspace (commands run in wingman/): ../../etc in `pytest ../../etc`',
-      'WORKER_912.md: test command refused: option `--basetemp=/home` is not allowed in a test command: pytest empties that directory: `python -m pytest --basetemp=/home tests/`',
+      'WORKER_912.md: test command path leaves the workspace (commands run in wingman/): ' +
+        '../../etc in `pytest ../../etc`',
+      'WORKER_912.md: test command refused: option `--basetemp=/home` is not allowed in a test command: ' +
+        'pytest empties that directory: `python -m pytest --basetemp=/home tests/`',
     ]);
   });
 
@@ -279,7 +283,8 @@ describe('hostile fixtures', () => {
     expect(e.message.split('\n')).toEqual([
       'WORKER_930.md: deliverable path leaves the workspace through a symlink: wingman/generated/x.py',
       'WORKER_931.md: deliverable path leaves the workspace through a symlink: wingman/dangling.py',
-      'WORKER_932.md: test command path leaves the workspace through a symlink (commands run in wingman/): generated/test_x.py in `pytest generated/test_x.py`',
+      'WORKER_932.md: test command path leaves the workspace through a symlink (commands run in wingman/): ' +
+        'generated/test_x.py in `pytest generated/test_x.py`',
     ]);
   });
 

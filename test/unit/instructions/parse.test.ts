@@ -67,7 +67,8 @@ describe('the corpus', () => {
     expect(ins.classification).toEqual({ type: 'structure', complexity: 'low' });
     expect(ins.successCriteria).toEqual([
       '`from validation.semantic_analyzer import SemanticAnalyzer` works when `wingman/` is on `sys.path`',
-      '`SemanticAnalyzer().analyze("Deploy the API to TEST")` returns a dict with keys `clarity`, `completeness`, `overall`, each an int from 0 to 100',
+      '`SemanticAnalyzer().analyze("Deploy the API to TEST")` returns a dict ' +
+        'with keys `clarity`, `completeness`, `overall`, each an int from 0 to 100',
       'No network access is needed when `ollama_endpoint` is `None`',
     ]);
     expect(ins.sections.BOUNDARIES).toBe(
@@ -425,7 +426,9 @@ describe('property: parseInstruction throws nothing but InstructionError', () =>
         (dirs, ext, deps) => {
           const file = `${dirs.join('/')}.${ext}`;
           const depIds = deps.map((n) => `WORKER_${String(n).padStart(3, '0')}`);
-          const text = `# WORKER_777: Gen\n\n## 1. DELIVERABLES\n- [ ] Create/update file: \`${file}\`\n\n## 4. DEPENDENCIES\n- ${depIds.join(', ') || 'None'}\n`;
+          const text =
+            `# WORKER_777: Gen\n\n## 1. DELIVERABLES\n- [ ] Create/update file: \`${file}\`\n\n` +
+            `## 4. DEPENDENCIES\n- ${depIds.join(', ') || 'None'}\n`;
           const ins = parseInstruction(text, 'WORKER_777.md');
           expect(ins.deliverables).toEqual([file]);
           expect(ins.dependencies).toEqual([...new Set(depIds)]);

@@ -96,7 +96,8 @@ function bigReport(n: number): { report: Report; extras: RenderExtras } {
   const counts = Object.fromEntries(OUTCOMES.map((o) => [o, 0])) as Record<Outcome, number>;
   for (let i = 0; i < n; i++) {
     const id = `WORKER_${String(i + 1).padStart(4, '0')}`;
-    const outcome: Outcome = i % 10 < 5 ? 'passed' : (OUTCOMES[(i % 10) - 4] as Outcome); // half passed, 200 of each other outcome
+    // Half passed, 200 of each other outcome.
+    const outcome: Outcome = i % 10 < 5 ? 'passed' : (OUTCOMES[(i % 10) - 4] as Outcome);
     counts[outcome] += 1;
     const start = t0 + (i % 50) * 3_000 + Math.floor(i / 50) * 60_000;
     const duration = 20_000 + ((i * 7919) % 240_000);
@@ -173,11 +174,9 @@ test('the fixture is a report: the schema finds nothing wrong in the fields the 
   const misses = result.success
     ? []
     : result.error.issues.filter((i) => !issues.includes(i)).map((i) => i.path.join('.'));
+  const newer = [...new Set(misses.map((m) => m.replace(/^workers\.\d+\./, 'workers[].')))];
   // Fields added to the schema since the fixture was written only show up here, as a note.
-  if (misses.length > 0)
-    console.warn(
-      `fixture lacks newer report fields: ${[...new Set(misses.map((m) => m.replace(/^workers\.\d+\./, 'workers[].')))].join(', ')}`,
-    );
+  if (misses.length > 0) console.warn(`fixture lacks newer report fields: ${newer.join(', ')}`);
   expect(issues).toEqual([]);
   expect(sample.workers).toHaveLength(8);
   expect(new Set(sample.workers.map((w) => w.outcome))).toEqual(new Set(OUTCOMES));
@@ -330,7 +329,8 @@ describe('renderHtml', () => {
       expect(html).toContain(`<span class="badge b-${outcome}">${outcome} ${n}</span>`);
     const row = (p: string) => html.match(new RegExp(`<tr[^>]*data-provider="${p}">.*?</tr>`))?.[0] ?? '';
     expect(row('openai')).toContain(
-      '<td class="n">4</td><td class="n">50.0%</td><td class="n">2</td><td class="n">21,500</td><td class="n">13,400</td><td class="n">34,900</td><td class="n">$0.1555</td>',
+      '<td class="n">4</td><td class="n">50.0%</td><td class="n">2</td><td class="n">21,500</td>' +
+        '<td class="n">13,400</td><td class="n">34,900</td><td class="n">$0.1555</td>',
     );
     expect(html).toContain('Split: local 2 of 6 workers with code (33.3%), paid 4 (66.7%).');
     expect(row('ollama')).toContain('<td class="n">$0.00</td>');
@@ -338,7 +338,7 @@ describe('renderHtml', () => {
     expect(row('all')).toContain('<td class="n">$0.1576</td>');
   });
 
-  test('timeline: a bar per timed worker, a marker per untimed one, a line per dependency between timed workers', () => {
+  test('timeline: a bar per timed worker, a marker per untimed one, a line per dependency between timed ones', () => {
     const svg = html.slice(html.indexOf('<svg'), html.indexOf('</svg>'));
     const want = expectedTimeline(sample, sampleExtras);
     expect(want).toEqual({ bars: 7, edges: 5, untimed: 1 });
@@ -376,7 +376,8 @@ describe('renderHtml', () => {
     const failures = html.slice(html.indexOf('<section id="not-passed">'), html.indexOf('<section id="workers">'));
     expect(count(failures, /<article class="fail"/g)).toBe(5);
     expect(failures).toContain(
-      '<pre class="err">tests failed: FAILED wingman/tests/test_parser.py::test_nested_expressions - AssertionError: assert 3 == 4</pre>',
+      '<pre class="err">tests failed: FAILED wingman/tests/test_parser.py::test_nested_expressions - ' +
+        'AssertionError: assert 3 == 4</pre>',
     );
     expect(failures).toContain('E        +  where 3 = depth(&lt;BinOp op=&#39;&lt;&#39;&gt;)');
     const table = html.slice(html.indexOf('<section id="workers">'));

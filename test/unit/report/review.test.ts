@@ -89,7 +89,8 @@ test('a failing suite fails the batch; "no tests collected" and a pass do not', 
   expect(suiteFailed({ ...SUITE, exitCode: 2, failed: 0, errors: 1 })).toBe(true);
   expect(suiteFailed(null)).toBe(false);
   expect(suiteLine(SUITE)).toBe(
-    'Suite (pytest) FAILED: 321 passed, 2 failed, 0 errors, exit 1; first: tests/test_prices.py::test_total_adds_tax (written by WORKER_001, WORKER_003)',
+    'Suite (pytest) FAILED: 321 passed, 2 failed, 0 errors, exit 1; ' +
+      'first: tests/test_prices.py::test_total_adds_tax (written by WORKER_001, WORKER_003)',
   );
 });
 
@@ -99,7 +100,8 @@ test('the Markdown and HTML reports show the suite (escaped) and the review', ()
   expect(md).toContain('## Whole suite');
   expect(md).toContain('**FAILED** (exit 1): 321 passed, 2 failed, 0 errors');
   expect(md).toContain(
-    '| `tests/test_prices.py::test_total_adds_tax` | AssertionError: total(100) must be 120 | `WORKER_001`, `WORKER_003` |',
+    '| `tests/test_prices.py::test_total_adds_tax` | AssertionError: total(100) must be 120 | ' +
+      '`WORKER_001`, `WORKER_003` |',
   );
   expect(md).toContain('## Review');
   expect(md).toContain('### Most common test failures');
@@ -126,7 +128,8 @@ test('a result recorded without an attempt log: the failing assertion of its las
   const failed = report.workers.find((x) => x.outcome === 'failed')!;
   failed.failures = []; // recorded without an attempt log
   const log =
-    '____ test_high ____\nE       AssertionError: BANDS: 0.9 is High\n=== short test summary info ===\nFAILED tests/test_b.py::test_high - AssertionError: BANDS: 0.9...\n';
+    '____ test_high ____\nE       AssertionError: BANDS: 0.9 is High\n' +
+    '=== short test summary info ===\nFAILED tests/test_b.py::test_high - AssertionError: BANDS: 0.9...\n';
   expect(reviewOf(report, 5, { [failed.id]: log }).failures[0]).toMatchObject({
     errorClass: 'AssertionError',
     message: 'AssertionError: BANDS: 0.9 is High',

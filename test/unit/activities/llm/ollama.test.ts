@@ -129,7 +129,8 @@ describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n })
     expect((await failure(generate(await request(id(5))))).type).toBe(LLM_FAILURE_TYPES.rejected);
   });
 
-  test('a hung request ends as a non-retryable LlmTimeout quickly (the next provider is tried at once); so does a body that never ends', async () => {
+  test('a hung request ends as a non-retryable LlmTimeout quickly; so does a body that never ends', async () => {
+    // Quickly: the next provider is tried at once.
     for (const [k, hang] of [
       [6, true],
       [7, 'body'],
@@ -177,7 +178,7 @@ describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n })
       });
   });
 
-  test("temperature and max tokens reach the server: the defaults (0.1, 4000), the worker's settings, the batch's", async () => {
+  test("temperature and max tokens reach the server: the defaults (0.1, 4000), the worker's, the batch's", async () => {
     s.script(id(13), [{ code: 'T = 1' }], { provider });
     await generate(await request(id(13)));
     await generate(await request(id(13)), { WINGMAN_LLM_TEMPERATURE: '0.7', WINGMAN_LLM_MAX_TOKENS: '123' });
@@ -195,7 +196,7 @@ describe.each(cases)('$provider', ({ provider, path: wirePath, model, base, n })
     else expect(keys).toEqual(expect.arrayContaining(['prompt', 'model', 'max_tokens', 'temperature']));
   });
 
-  test('an answer cut off at the max tokens limit is LlmBadOutput with what it cost in details[0]; nothing stored', async () => {
+  test('an answer cut off at max tokens is LlmBadOutput with what it cost in details[0]; nothing stored', async () => {
     s.script(id(14), [{ code: 'def half(', finish: 'length' }], { provider });
     const f = await failure(generate(await request(id(14))));
     expect(f).toMatchObject({ type: LLM_FAILURE_TYPES.badOutput, nonRetryable: true });

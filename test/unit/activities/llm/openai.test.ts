@@ -166,7 +166,8 @@ test.each([400, 401, 403, 404])(
   },
 );
 
-test('a hung request ends as a non-retryable LlmTimeout after timeoutMs (the next provider is tried at once), heartbeating meanwhile', async () => {
+test('a hung request ends as a non-retryable LlmTimeout after timeoutMs, heartbeating meanwhile', async () => {
+  // Non-retryable: the next provider is tried at once.
   s.script('WORKER_030', [{ hang: true }]);
   const mock = quiet();
   let beats = 0;
@@ -227,7 +228,7 @@ test('connection refused and a reset socket are retryable LlmUnavailable', async
   expect(reset.message).toMatch(/other side closed|socket/i);
 });
 
-test('an empty, oversized or cut-off completion is non-retryable LlmBadOutput whose details[0] says what it cost', async () => {
+test('an empty, oversized or cut-off completion: non-retryable LlmBadOutput with its cost in details[0]', async () => {
   s.script('WORKER_050', [
     { text: '' },
     { text: '   \n' },
@@ -252,7 +253,8 @@ test('an empty, oversized or cut-off completion is non-retryable LlmBadOutput wh
   expect((f.details![0] as { costUsd: number }).costUsd).toBeGreaterThan(0);
 });
 
-test("temperature and max_tokens are sent: the defaults 0.1 and 4000, the worker's settings, or the batch's from the request", async () => {
+test("temperature and max_tokens are sent: defaults 0.1 and 4000, the worker's settings, or the batch's", async () => {
+  // The batch's come with the request.
   s.script('WORKER_051', [{ code: 'A = 1' }]);
   await generate(await request('WORKER_051'));
   await generate(await request('WORKER_051'), { WINGMAN_LLM_TEMPERATURE: '0.5', WINGMAN_LLM_MAX_TOKENS: '900' });

@@ -106,7 +106,8 @@ const WORKER = `
   import { Launcher } from './src/activities/process/launcher.ts';
   const [pidFile, mode] = process.argv.slice(-2);
   const launcher = new Launcher();
-  const r = await launcher.run(['sh', '-c', mode === 'idle' ? 'echo done' : 'sleep 600 & echo $! > ' + pidFile + '; wait'], {
+  const command = mode === 'idle' ? 'echo done' : 'sleep 600 & echo $! > ' + pidFile + '; wait';
+  const r = await launcher.run(['sh', '-c', command], {
     cwd: process.cwd(), env: { PATH: process.env.PATH }, timeoutMs: 600000, outputCap: 1000,
   });
   console.log(JSON.stringify(r));

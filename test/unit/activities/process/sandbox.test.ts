@@ -65,7 +65,10 @@ describe('chooseIsolation', () => {
     });
     await expect(refused).rejects.toBeInstanceOf(IsolationRefused);
     await expect(refused).rejects.toThrow(
-      /bwrap cannot start \(no user namespaces\) and no separate uid \(the worker is not root\).*WINGMAN_ISOLATION=none/,
+      new RegExp(
+        String.raw`bwrap cannot start \(no user namespaces\) and no separate uid \(the worker is not root\)` +
+          '.*WINGMAN_ISOLATION=none',
+      ),
     );
   });
 
@@ -88,7 +91,7 @@ describe('chooseIsolation', () => {
     expect(describeIsolation(iso)).toBe('WARNING: generated code runs WITHOUT isolation (WINGMAN_ISOLATION=none)');
   });
 
-  test('a bad WINGMAN_ISOLATION is refused by detectIsolation, and by runTests as non-retryable NoIsolation', async () => {
+  test('a bad WINGMAN_ISOLATION: refused by detectIsolation, by runTests as non-retryable NoIsolation', async () => {
     process.env.WINGMAN_ISOLATION = 'off';
     resetIsolation();
     await expect(detectIsolation()).rejects.toThrow('WINGMAN_ISOLATION must be auto, bwrap, uid or none (got "off")');
@@ -115,7 +118,8 @@ describe('chooseIsolation', () => {
 });
 
 describe('bwrapArgv', () => {
-  test('namespaces, read-only root, own /tmp, hidden dirs covered before what is bound back, empty env in, scrubbed env passed', async () => {
+  test('namespaces, read-only root, own /tmp, hidden dirs, empty env in, scrubbed env passed', async () => {
+    // The hidden dirs are covered before what is bound back.
     const ws = path.join(dir, 'ws');
     const root = path.join(ws, 'wingman');
     const hiddenDir = path.join(dir, 'checkout');
@@ -252,7 +256,8 @@ describe('under bwrap (real runs)', () => {
     const r = await run([
       '/bin/sh',
       '-c',
-      `echo ok > ${dir}/in.txt && echo in; (echo x > /etc/wingman-x) 2>/dev/null || echo etc-refused; echo x > ${hostTmp} && echo tmp-own`,
+      `echo ok > ${dir}/in.txt && echo in; (echo x > /etc/wingman-x) 2>/dev/null || echo etc-refused; ` +
+        `echo x > ${hostTmp} && echo tmp-own`,
     ]);
     expect(r.output.trim().split('\n')).toEqual(['in', 'etc-refused', 'tmp-own']);
     expect(readFileSync(path.join(dir, 'in.txt'), 'utf8')).toBe('ok\n');
@@ -375,7 +380,8 @@ describe('the separate-uid fallback (real runs)', () => {
       [
         '/bin/sh',
         '-c',
-        `id -u; cat /proc/${process.pid}/environ > /dev/null 2>&1 && echo read || echo refused; echo "TMPDIR=$TMPDIR"; echo y > ${scratch}/own.txt && echo wrote`,
+        `id -u; cat /proc/${process.pid}/environ > /dev/null 2>&1 && echo read || echo refused; ` +
+          `echo "TMPDIR=$TMPDIR"; echo y > ${scratch}/own.txt && echo wrote`,
       ],
       undefined,
       spec({ writable: [scratch], scratch }),

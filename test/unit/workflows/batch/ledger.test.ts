@@ -27,7 +27,8 @@ const sum = (c: Counts) => OUTCOMES.reduce((s, o) => s + c[o], 0);
 const lettersCount = (outcomes: string, letter: string) => [...outcomes].filter((l) => l === letter).length;
 
 describe('Ledger', () => {
-  test('the failure that trips the abort counts its skipped dependent; the rest are skipped once; counts match the letters', () => {
+  test('the failure that trips the abort counts its skipped dependent; the rest are skipped once', () => {
+    // The counts match the outcome letters of the report state.
     const l = new Ledger(pairs(30), { concurrency: 4, budgetUsd: 100, thresholds }, '2026-01-01T00:00:00Z');
     const started = l.next();
     expect(started).toEqual([0, 2, 4, 6]);
@@ -101,7 +102,8 @@ describe('Ledger', () => {
     expect(l.abortReason).toBe('too many errors: 4 of 4 finished workers (100% > 20%)');
   });
 
-  test('budget: a child starts only when its reservation fits; released with the real cost; nothing fits and nothing runs → abort', () => {
+  test('budget: a child starts only when its reservation fits, released with the real cost', () => {
+    // Nothing fits and nothing runs → abort.
     const estimate = 0.1;
     // Estimates of 0.1 per generation: a reservation of 0.3 per child, so three fit in $1.
     const plan = { ...pairs(10, estimate), deps: pairs(10).deps.map(() => []) };

@@ -4,7 +4,10 @@ import { describe, expect, test } from '@jest/globals';
 import type { Outcome } from '../../../../src/schemas.js';
 import { Schedule, type Graph, type Standing } from '../../../../src/workflows/batch/schedule.js';
 
-/** A chain-and-fan plan like the scale test's: every 7th worker depends on the one before, every 30th writes a shared file. */
+/**
+ * A chain-and-fan plan like the scale test's: every 7th worker depends on the one before, every 30th writes a shared
+ * file.
+ */
 function graph(n: number): Graph {
   const deps: number[][] = [];
   const after: number[][] = [];
