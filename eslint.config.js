@@ -1,4 +1,5 @@
-// Lint rules: typescript-eslint's recommended set, and no locale-dependent comparison in workflow code.
+// Lint rules: typescript-eslint's recommended set, lines of at most 120 columns (Prettier wraps code, not strings or
+// comments), and no locale-dependent comparison in workflow code.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
@@ -16,6 +17,7 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
       // A handler registered before the plan loads reads a variable assigned after it.
       'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
+      'max-len': ['error', { code: 120 }],
     },
   },
   {
