@@ -61,7 +61,8 @@ const CLOSED = new Set<number>([
   T.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW,
 ]);
 
-const zero = (): WorkCounts => ({
+/** No work: what counting starts from. */
+export const zeroWork = (): WorkCounts => ({
   events: 0,
   workflowTasks: 0,
   activityTasks: 0,
@@ -74,7 +75,7 @@ const zero = (): WorkCounts => ({
 
 /** Counts one run's history (one run: a continue-as-new chain is several histories). */
 export function countWork(events: Event[]): WorkCounts {
-  const w = zero();
+  const w = zeroWork();
   w.events = events.length;
   // Local activities recorded in one workflow task are one action: markers follow the task's completion.
   let task = -1;
@@ -154,13 +155,13 @@ export function countWork(events: Event[]): WorkCounts {
 
 /** Adds counts field by field (a batch's runs into one total). */
 export function sumWork(ws: WorkCounts[]): WorkCounts {
-  const total = zero();
+  const total = zeroWork();
   for (const w of ws) for (const k of WORK_FIELDS) total[k] += w[k];
   return total;
 }
 
 const mapWork = (f: (k: keyof WorkCounts) => number): WorkCounts => {
-  const w = zero();
+  const w = zeroWork();
   for (const k of WORK_FIELDS) w[k] = f(k);
   return w;
 };

@@ -11,7 +11,7 @@ import path from 'node:path';
 /** The environment variable that names the run's bundle directory to the test workers. */
 export const BUNDLE_DIR_VARIABLE = 'WINGMAN_TEST_BUNDLE_DIR';
 
-function executable(file: string): boolean {
+export function executable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
     return true;

@@ -5,21 +5,12 @@
 // here against stand-ins for `temporal`, `temporal-sql-tool` and `nc`.
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { execa } from 'execa';
-import {
-  accessSync,
-  chmodSync,
-  constants,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SEARCH_ATTRIBUTES } from '../../src/temporal/search-attributes.js';
+import { executable } from '../global-setup.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const composeFile = path.join(root, 'docker-compose.yml');
@@ -41,15 +32,6 @@ const SERVICES = [
 const ATTRIBUTE_NAMES = Object.keys(SEARCH_ATTRIBUTES);
 
 // --- finding docker-compose -------------------------------------------------------------------
-
-function executable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function findComposeV1(): string {
   const candidates = [

@@ -8,6 +8,7 @@ import proto, { type temporal } from '@temporalio/proto';
 import {
   LOCAL_ACTIVITY_MARKER,
   countWork,
+  zeroWork,
   perWorkerWork,
   sampleIds,
   type WorkCounts,
@@ -46,17 +47,7 @@ const signaled = () =>
   ev(T.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED, { workflowExecutionSignaledEventAttributes: { signalName: 'x' } });
 const completed = () => ev(T.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
 
-const counts = (c: Partial<WorkCounts>): WorkCounts => ({
-  events: 0,
-  workflowTasks: 0,
-  activityTasks: 0,
-  localActivities: 0,
-  visibilityWrites: 0,
-  signalsSent: 0,
-  signalsReceived: 0,
-  actions: 0,
-  ...c,
-});
+const counts = (c: Partial<WorkCounts>): WorkCounts => ({ ...zeroWork(), ...c });
 
 // Old shape: five activities (the second retried twice), one upsert, a signal from workflow code.
 const oldShape = [
