@@ -2,8 +2,7 @@
 // backticked allowed test commands (they must pass), test counts ("4 tests, all passing") and
 // "tests import with `from a import B`" (the test file says so, and it imports). Anything else
 // is 'unchecked', which is not a failure.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactStore } from './artifacts.js';
@@ -11,10 +10,9 @@ import type { Config } from '../config.js';
 import { checkTestCommand, DEFAULT_RUNNERS, parseRunners, pathArguments } from '../instructions/commands.js';
 import { InstructionError, parseInstructionFile } from '../instructions/parse.js';
 import { resolveInside } from '../instructions/paths.js';
-import { realPython } from './process/python.js';
 import { CriteriaRequest, type CriteriaCheck } from '../schemas.js';
 import type { SandboxSpec } from './process/sandbox.js';
-import { planCommand, pythonRootDir, runScrubbed, sandboxFor, scrubbedEnv } from './tests.js';
+import { planCommand, prepareCodeRun, runScrubbed } from './tests.js';
 
 type Result = CriteriaCheck['results'][number];
 type Check =
@@ -124,20 +122,7 @@ export async function checkCriteria(
     ? parseRunners(deps.config.WINGMAN_ALLOWED_RUNNERS)
     : DEFAULT_RUNNERS;
   const checks = criteria.map((c) => classify(c, runners));
-  const rootDir = pythonRootDir(req.workspace, req.pythonRoot);
-  const python = await realPython(deps.config.WINGMAN_PYTHON);
-  const scratch = await mkdtemp(path.join(tmpdir(), 'wingman-criteria-'));
-  const home = path.join(scratch, 'home');
-  await mkdir(home);
-  const env = scrubbedEnv({ home, pythonPath: rootDir, python });
-  const spec = await sandboxFor({
-    workspace: req.workspace,
-    rootDir,
-    scratch,
-    python,
-    stateDir: deps.config.stateDir,
-    cwd: rootDir,
-  });
+  const { cwd: rootDir, python, scratch, env, spec } = await prepareCodeRun(deps.config, req, 'criteria');
   const run = { env, timeoutMs: deps.config.WINGMAN_TEST_TIMEOUT_MS, outputCap: deps.config.WINGMAN_TEST_OUTPUT_CAP };
   const testFiles = req.deliverables.filter(isTestFile).map((f) => resolveInside(req.workspace, f));
 

@@ -2,14 +2,12 @@
 // nothing about a later worker breaking an earlier one's module; this run does. It goes through
 // the same launcher and isolation as every test run (tests.ts), and each failing test is traced to
 // the workers that wrote its file or the modules it imports (the manifest's deliverables).
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Config } from '../config.js';
 import { readManifest } from './manifest-store.js';
-import { realPython } from './process/python.js';
-import { junitCounts, planCommand, pythonRootDir, runScrubbed, sandboxFor, scrubbedEnv, tail } from './tests.js';
+import { junitCounts, planCommand, prepareCodeRun, runScrubbed, tail } from './tests.js';
 import { writeAtomic } from './write-atomic.js';
 import { SuiteRequest, type ManifestEntry, type SuiteResult } from '../schemas.js';
 
@@ -171,33 +169,19 @@ class ProjectFiles {
 
 export async function runSuite(deps: { config: Config }, input: SuiteRequest): Promise<SuiteResult> {
   const req = SuiteRequest.parse(input);
-  const cwd = pythonRootDir(req.workspace, req.pythonRoot);
-  await mkdir(cwd, { recursive: true });
-  const python = await realPython(deps.config.WINGMAN_PYTHON);
-  const scratch = await mkdtemp(path.join(tmpdir(), 'wingman-suite-'));
-  const home = path.join(scratch, 'home');
-  await mkdir(home);
+  const { cwd, python, scratch, env, spec } = await prepareCodeRun(deps.config, req, 'suite');
   const junit = path.join(scratch, 'junit.xml');
   const plan = planCommand(req.command, python, junit);
   // One test file that does not import must not hide the rest of the suite's results.
   if (plan.pytest && !plan.argv.includes('--continue-on-collection-errors'))
     plan.argv.push('--continue-on-collection-errors');
   const command = req.command.join(' ');
-  // Isolated like every test run: the same sandbox, with the scratch dir (JUnit XML) writable.
-  const spec = await sandboxFor({
-    workspace: req.workspace,
-    rootDir: cwd,
-    scratch,
-    python,
-    stateDir: deps.config.stateDir,
-    cwd,
-  });
   try {
     const r = await runScrubbed(
       plan.argv,
       {
         cwd,
-        env: scrubbedEnv({ home, pythonPath: cwd, python }),
+        env,
         timeoutMs: SUITE_TIMEOUT_MS,
         outputCap: Math.max(deps.config.WINGMAN_TEST_OUTPUT_CAP, SUITE_OUTPUT_CAP),
       },

@@ -71,26 +71,42 @@ function activityContext(): Context | undefined {
   }
 }
 
-/**
- * What a run of generated code may touch: it writes only the Python root and its own scratch dir
- * (HOME, JUnit XML), reads the workspace and the interpreter, and never sees the checkout, the
- * state dir or the worker's home.
- */
-export async function sandboxFor(o: {
-  workspace: string;
-  rootDir: string;
-  scratch: string;
-  python: string;
-  stateDir: string;
+/** Where a run of generated code happens, with what, and what it may touch. */
+export interface CodeRun {
+  /** The Python root: the working directory and PYTHONPATH. */
   cwd: string;
-}): Promise<SandboxSpec> {
-  return {
-    writable: [o.rootDir, o.scratch],
-    readable: [path.resolve(o.workspace), ...(await pythonDirs(o.python))],
-    hidden: defaultHidden(o.stateDir),
-    cwd: o.cwd,
-    scratch: o.scratch,
+  python: string;
+  /** This run's own directory (HOME, JUnit XML): the caller removes it when done. */
+  scratch: string;
+  env: Record<string, string>;
+  spec: SandboxSpec;
+}
+
+/**
+ * The Python root (made if missing), the interpreter, a fresh scratch dir with its HOME, the
+ * scrubbed environment and the sandbox: the code writes only the Python root and its scratch dir,
+ * reads the workspace and the interpreter, and never sees the checkout, the state dir or the
+ * worker's home. Tests, criteria checks and the suite all run this way.
+ */
+export async function prepareCodeRun(
+  config: Pick<Config, 'WINGMAN_PYTHON' | 'stateDir'>,
+  where: { workspace: string; pythonRoot: string },
+  label: string,
+): Promise<CodeRun> {
+  const cwd = pythonRootDir(where.workspace, where.pythonRoot);
+  await mkdir(cwd, { recursive: true });
+  const python = await realPython(config.WINGMAN_PYTHON);
+  const scratch = await mkdtemp(path.join(tmpdir(), `wingman-${label}-`));
+  const home = path.join(scratch, 'home');
+  await mkdir(home);
+  const spec: SandboxSpec = {
+    writable: [cwd, scratch],
+    readable: [path.resolve(where.workspace), ...(await pythonDirs(python))],
+    hidden: defaultHidden(config.stateDir),
+    cwd,
+    scratch,
   };
+  return { cwd, python, scratch, env: scrubbedEnv({ home, pythonPath: cwd, python }), spec };
 }
 
 /**
@@ -185,21 +201,7 @@ export async function runTests(deps: { config: Config; store: ArtifactStore }, i
     if (problems.length > 0)
       throw ApplicationFailure.nonRetryable(`${problems.join('; ')}: ${argv.join(' ')}`, 'CommandNotAllowed');
   }
-  const cwd = pythonRootDir(req.workspace, req.pythonRoot);
-  await mkdir(cwd, { recursive: true });
-  const python = await realPython(deps.config.WINGMAN_PYTHON);
-  const scratch = await mkdtemp(path.join(tmpdir(), 'wingman-tests-'));
-  const home = path.join(scratch, 'home');
-  await mkdir(home);
-  const env = scrubbedEnv({ home, pythonPath: cwd, python });
-  const spec = await sandboxFor({
-    workspace: req.workspace,
-    rootDir: cwd,
-    scratch,
-    python,
-    stateDir: deps.config.stateDir,
-    cwd,
-  });
+  const { cwd, python, scratch, env, spec } = await prepareCodeRun(deps.config, req, 'tests');
   const deadline = Date.now() + deps.config.WINGMAN_TEST_TIMEOUT_MS;
   const timer = startTestTimer();
 
